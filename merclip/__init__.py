@@ -1,0 +1,8 @@
+"""MER-CLIP: multimodal emotion recognition with a CLIP label encoder.
+
+Import the pieces you need: `merclip.model.build_model`, `merclip.predict.Predictor`,
+`merclip.checkpoint.save_checkpoint / load_checkpoint`, `merclip.config.ModelConfig`.
+"""
+__version__ = "0.1.0"
+
+from .config import MediaConfig, ModelConfig, TrainConfig, default_model_config, tiny_config  # noqa: F401

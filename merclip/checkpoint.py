@@ -1,0 +1,116 @@
+"""Checkpoints: safetensors weights + the JSON ModelConfig that rebuilds the model.
+
+A checkpoint is a directory holding `model.safetensors` and `config.json` (the config is also
+embedded in the safetensors metadata, so the weights file alone is enough). Loading never
+unpickles: safetensors stores raw tensors only. Writes are atomic (temp file + rename), so a
+kill during saving never leaves a half-written checkpoint behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+from .model import MERCLIP, build_model
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+FORMAT = "merclip-1"
+
+
+class CheckpointError(ValueError):
+    """The checkpoint cannot be used with this model; the message says what differs."""
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_checkpoint(
+    model: MERCLIP, directory: str | Path, dtype: torch.dtype | None = None, extra: dict | None = None
+) -> Path:
+    """Write weights (optionally cast, e.g. float16 to ship small) and config to `directory`."""
+    directory = Path(directory)
+    state = {k: v.detach().to("cpu", dtype=dtype or v.dtype).contiguous() for k, v in model.state_dict().items()}
+    config_json = model.cfg.to_json()
+    metadata = {"format": FORMAT, "config": config_json, "extra": json.dumps(extra or {})}
+    _atomic_write(directory / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata=metadata))
+    _atomic_write(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config_json))
+    return directory
+
+
+def _weights_path(path: str | Path) -> Path:
+    path = Path(path)
+    weights = path / WEIGHTS_NAME if path.is_dir() else path
+    if not weights.is_file():
+        raise FileNotFoundError(f"no MER-CLIP checkpoint at '{path}' (expected a directory with {WEIGHTS_NAME})")
+    if weights.suffix != ".safetensors":
+        raise CheckpointError(f"'{weights.name}' is not a .safetensors file; MER-CLIP loads safetensors only")
+    return weights
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    with safe_open(str(_weights_path(path)), framework="pt") as f:
+        return f.metadata() or {}
+
+
+def read_config(path: str | Path) -> ModelConfig:
+    """The config saved with a checkpoint (config.json beside the weights, else the embedded copy)."""
+    weights = _weights_path(path)
+    sidecar = weights.parent / CONFIG_NAME
+    text = sidecar.read_text() if sidecar.is_file() else read_metadata(weights).get("config")
+    if not text:
+        raise CheckpointError(f"'{weights}' carries no MER-CLIP config (was it written by merclip.checkpoint?)")
+    return ModelConfig.from_json(text)
+
+
+def load_weights(model: MERCLIP, path: str | Path) -> MERCLIP:
+    """Load checkpoint weights into an already-built model, failing clearly on any mismatch."""
+    weights = _weights_path(path)
+    saved_cfg = read_metadata(weights).get("config")
+    if saved_cfg:
+        saved = json.loads(saved_cfg)
+        current = json.loads(model.cfg.to_json())
+        differing = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        structural = [k for k in differing if k not in ("clip_pretrained", "labels", "query_word", "emotion_threshold", "dropout")]
+        if structural or ("labels" in differing and not model.cfg.use_label_encoder):
+            detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs model {current.get(k)!r}" for k in differing)
+            raise CheckpointError(f"checkpoint '{weights}' was saved from another model config ({detail})")
+    state = load_file(str(weights))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing tensors (e.g. {missing[:3]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected tensors (e.g. {unexpected[:3]})")
+        if shapes:
+            parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[:3]})")
+        raise CheckpointError(f"checkpoint '{weights}' does not fit this model: " + "; ".join(parts))
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    return model
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> MERCLIP:
+    """Rebuild the model from the saved config (no CLIP download) and load its weights."""
+    cfg = read_config(path)
+    model = build_model(cfg, load_clip_weights=False)
+    return load_weights(model, path).to(device).eval()

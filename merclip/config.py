@@ -1,0 +1,144 @@
+"""Typed configuration for MER-CLIP.
+
+Configs are plain dataclasses so that they serialise to JSON beside every checkpoint:
+a checkpoint rebuilds its own model, and a run's hyperparameters are never lost
+(the main reproducibility complaint about existing MER toolkits).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Task = Literal["emotion", "sentiment"]
+Modality = Literal["L", "V", "A"]
+CMDMode = Literal["sequence", "pooled"]
+
+MODALITIES: tuple[str, ...] = ("L", "V", "A")
+MODALITY_NAMES = {"L": "language", "V": "vision", "A": "audio"}
+
+EMOTION_LABELS: tuple[str, ...] = ("happy", "sad", "angry", "surprise", "disgust", "fear")
+SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
+DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
+
+    clip_model: str = "ViT-B-32"  # open_clip architecture name, or 'merclip-tiny'
+    clip_pretrained: str | None = "openai"  # open_clip tag, local weights path, or None (random init)
+    task: Task = "emotion"
+    labels: tuple[str, ...] = EMOTION_LABELS
+    query_word: str | None = "Emotion"  # None: the query is the learnable context alone
+    num_frames: int = 12
+    n_ctx: int = 8  # learnable context vectors for label prompts and for the query prompt
+    cmd_layers: int = 3
+    cmd_hidden: int = 512
+    cmd_heads: int = 8
+    cmd_mode: CMDMode = "sequence"
+    modality_order: tuple[str, ...] = ("L", "V", "A")
+    use_cmd: bool = True
+    use_label_encoder: bool = True
+    logit_scale_init: float = 1 / 0.07
+    emotion_threshold: float = 0.6
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        self.labels = tuple(self.labels)
+        self.modality_order = tuple(self.modality_order)
+        if self.task not in ("emotion", "sentiment"):
+            raise ValueError(f"task must be 'emotion' or 'sentiment', got {self.task!r}")
+        if self.cmd_mode not in ("sequence", "pooled"):
+            raise ValueError(f"cmd_mode must be 'sequence' or 'pooled', got {self.cmd_mode!r}")
+        bad = [m for m in self.modality_order if m not in MODALITIES]
+        if bad or not self.modality_order or len(set(self.modality_order)) != len(self.modality_order):
+            raise ValueError(
+                f"modality_order must be distinct letters from L, V, A (e.g. ('L','V','A')), got {self.modality_order!r}"
+            )
+        if len(self.labels) < 2:
+            raise ValueError(f"a label set needs at least 2 labels, got {list(self.labels)!r}")
+        if self.cmd_hidden % self.cmd_heads:
+            raise ValueError(f"cmd_hidden ({self.cmd_hidden}) must be divisible by cmd_heads ({self.cmd_heads})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {unknown}: was this config written by another version?")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        return cls.from_dict(json.loads(text))
+
+
+def tiny_config(**overrides: Any) -> ModelConfig:
+    """The tiny random-init configuration used by tests and the offline demo."""
+    base = dict(clip_model="merclip-tiny", clip_pretrained=None, cmd_hidden=64, cmd_heads=4, num_frames=4)
+    base.update(overrides)
+    return ModelConfig(**base)
+
+
+@dataclass
+class MediaConfig:
+    """How raw media become model inputs (paper: 12 frames, 2-s audio segments, 224-bin log-mel)."""
+
+    num_frames: int = 12
+    image_size: int = 224
+    sample_rate: int = 16000
+    segment_seconds: float = 2.0
+    n_mels: int = 224
+    win_seconds: float = 0.064
+    hop_seconds: float = 0.032
+    max_seconds: float = 60.0
+    long_clip: Literal["refuse", "window"] = "refuse"
+    max_transcript_chars: int = 5000
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation hyperparameters; defaults are the paper's (CMU-MOSEI)."""
+
+    lr: float = 8e-6
+    weight_decay: float = 1e-3
+    batch_size: int = 16
+    epochs: int = 20
+    seed: int = 0
+    grad_checkpointing: bool = False
+    num_workers: int = 0
+    amp: bool = True  # bf16 autocast on CUDA only
+
+
+# Paper presets (seeds/001 sec. 4.3): MOSI uses a larger lr and smaller batch.
+DATASET_PRESETS: dict[str, dict[str, Any]] = {
+    "mosei": dict(lr=8e-6, batch_size=16, epochs=20),
+    "mosi": dict(lr=2.2e-5, batch_size=8, epochs=20),
+}
+
+
+def train_config_for(dataset: str, **overrides: Any) -> TrainConfig:
+    preset = dict(DATASET_PRESETS.get(dataset.lower(), {}))
+    preset.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**preset)
+
+
+def default_model_config(task: Task = "emotion", **overrides: Any) -> ModelConfig:
+    labels = EMOTION_LABELS if task == "emotion" else SENTIMENT_LABELS
+    base: dict[str, Any] = dict(task=task, labels=labels, query_word=DEFAULT_QUERY_WORD[task])
+    base.update(overrides)
+    return ModelConfig(**base)
+
+
+__all__ = [
+    "ModelConfig", "MediaConfig", "TrainConfig", "tiny_config", "default_model_config", "train_config_for",
+    "EMOTION_LABELS", "SENTIMENT_LABELS", "MODALITIES", "MODALITY_NAMES", "DEFAULT_QUERY_WORD",
+]

@@ -1,0 +1,1 @@
+"""Dataset loaders, the generated dataset, media writers and the feature cache."""

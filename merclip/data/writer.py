@@ -1,0 +1,75 @@
+"""Write mp4 / wav files with PyAV (H.264 video, AAC audio).
+
+Used by the generated dataset and by the tests' fixtures, so that every test reads media through
+exactly the same decoder path as real CMU-MOSEI clips.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def write_video(
+    path: str | Path,
+    frames: np.ndarray,
+    fps: int = 10,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 16000,
+) -> Path:
+    """frames (T, H, W, 3) uint8 with even H, W; audio mono float in [-1, 1] or None for a silent-less file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    with av.open(str(path), mode="w") as container:
+        vstream = container.add_stream("libx264", rate=fps)
+        vstream.width, vstream.height = frames.shape[2], frames.shape[1]
+        vstream.pix_fmt = "yuv420p"
+        vstream.options = {"preset": "ultrafast", "crf": "23"}
+        astream = None
+        if audio is not None:
+            astream = container.add_stream("aac", rate=sample_rate)
+            astream.layout = "mono"
+        for image in frames:
+            for packet in vstream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in vstream.encode():
+            container.mux(packet)
+        if astream is not None:
+            _encode_audio(container, astream, np.asarray(audio, dtype=np.float32), sample_rate)
+    return path
+
+
+def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int, chunk: int = 1024) -> None:
+    pts = 0
+    for start in range(0, len(audio), chunk):
+        block = audio[start : start + chunk].reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block), format="fltp", layout="mono")
+        frame.sample_rate = sample_rate
+        frame.pts = pts
+        frame.time_base = Fraction(1, sample_rate)
+        pts += block.shape[1]
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = 16000) -> Path:
+    """Mono 16-bit PCM wav (the CMU-MOSEI WAV_16000 format)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    with av.open(str(path), mode="w", format="wav") as container:
+        stream = container.add_stream("pcm_s16le", rate=sample_rate)
+        stream.layout = "mono"
+        for start in range(0, len(pcm), 4096):
+            frame = av.AudioFrame.from_ndarray(pcm[start : start + 4096].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = sample_rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

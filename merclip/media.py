@@ -1,0 +1,320 @@
+"""Decode a talking clip into the model's inputs, validating it on the way.
+
+Vision: `num_frames` uniformly spaced RGB frames (paper: 12), CLIP-preprocessed.
+Audio: the audio track resampled to 16 kHz mono, cut into 2-s segments (the last one zero-padded),
+each a 224-bin log-mel spectrogram (64 ms window, 32 ms hop) resized to a 224x224 image and
+repeated over 3 channels, so that the audio tower can start from CLIP's image weights;
+T_A = ceil(duration / 2).
+Language: a transcript string, or a sidecar .txt / .srt file.
+
+Every failure is a `MediaError` subclass whose message names the file and the problem, so that the
+app can show it as-is. A missing audio track is not an error: the audio modality is then absent.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import librosa
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .config import MediaConfig
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv")
+AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".m4a", ".ogg", ".aac", ".opus")
+TRANSCRIPT_SUFFIXES = (".txt", ".srt")
+
+
+class MediaError(ValueError):
+    """Base class: the input clip cannot be used; the message says why."""
+
+
+class UnsupportedFileTypeError(MediaError):
+    pass
+
+
+class UnreadableMediaError(MediaError):
+    pass
+
+
+class EmptyMediaError(MediaError):
+    pass
+
+
+class NoVideoStreamError(MediaError):
+    pass
+
+
+class MediaTooLongError(MediaError):
+    pass
+
+
+class TranscriptError(MediaError):
+    pass
+
+
+@dataclass
+class MediaInfo:
+    path: Path
+    duration: float
+    has_video: bool
+    has_audio: bool
+
+
+@dataclass
+class ClipInputs:
+    """Model-ready tensors for one clip; a modality that is absent is None."""
+
+    frames: torch.Tensor | None  # (T_V, 3, S, S)
+    audio: torch.Tensor | None  # (T_A, 3, S, S)
+    transcript: str
+    duration: float
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def present(self) -> dict[str, bool]:
+        return {"V": self.frames is not None, "A": self.audio is not None, "L": bool(self.transcript.strip())}
+
+
+def num_audio_segments(duration: float, segment_seconds: float = 2.0) -> int:
+    """T_A = ceil(tau / segment length), at least one segment for any non-empty clip."""
+    return max(1, math.ceil(round(duration / segment_seconds, 6)))
+
+
+def _open(path: Path):
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise UnreadableMediaError(f"cannot read '{path.name}': it is not a readable media file ({exc})") from exc
+
+
+def _check_file(path: str | Path, allowed: tuple[str, ...]) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise UnreadableMediaError(f"file not found: '{path}'")
+    if path.is_dir():
+        raise UnreadableMediaError(f"'{path}' is a folder, not a media file")
+    if path.suffix.lower() not in allowed:
+        raise UnsupportedFileTypeError(
+            f"unsupported file type '{path.suffix or '(none)'}' for '{path.name}': expected one of {', '.join(allowed)}"
+        )
+    if path.stat().st_size == 0:
+        raise EmptyMediaError(f"'{path.name}' is empty (0 bytes)")
+    return path
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Streams and duration from the container header, without decoding (cheap, so long files fail fast)."""
+    path = _check_file(path, VIDEO_SUFFIXES + AUDIO_SUFFIXES)
+    with _open(path) as container:
+        has_video = len(container.streams.video) > 0
+        has_audio = len(container.streams.audio) > 0
+        if not has_video and not has_audio:
+            raise EmptyMediaError(f"'{path.name}' has no video or audio stream")
+        duration = container.duration / 1e6 if container.duration else 0.0
+        if not duration:
+            stream = (container.streams.video or container.streams.audio)[0]
+            if stream.duration and stream.time_base:
+                duration = float(stream.duration * stream.time_base)
+    return MediaInfo(path=path, duration=float(duration), has_video=has_video, has_audio=has_audio)
+
+
+def _decoded_frames(path: Path, stop_after: float):
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                if frame.time is not None and frame.time > stop_after:
+                    return
+                yield frame
+        except av.error.FFmpegError as exc:
+            raise UnreadableMediaError(f"'{path.name}' is corrupt: video decoding failed ({exc})") from exc
+
+
+def read_frames(path: str | Path, num_frames: int, duration: float, max_seconds: float) -> list[Image.Image]:
+    """`num_frames` RGB frames at uniformly spaced times (segment centres) over the first `duration` s.
+
+    A clip shorter than `num_frames` frames repeats frames, so a one-frame video still works.
+    """
+    path = Path(path)
+    span = min(duration, max_seconds) if duration > 0 else max_seconds
+    targets = [(i + 0.5) * span / num_frames for i in range(num_frames)]
+    picked: list[Image.Image] = []
+    last = None
+    for frame in _decoded_frames(path, stop_after=span):
+        t = frame.time or 0.0
+        last = frame
+        while len(picked) < num_frames and t + 1e-6 >= targets[len(picked)]:
+            picked.append(frame.to_image())
+        if len(picked) == num_frames:
+            break
+    if last is None:
+        raise EmptyMediaError(f"'{path.name}' has a video stream with no decodable frames")
+    final = last.to_image()
+    picked.extend(final for _ in range(num_frames - len(picked)))
+    return picked
+
+
+def read_audio(path: str | Path, sample_rate: int, max_seconds: float) -> np.ndarray:
+    """The first audio track, resampled to mono float32 at `sample_rate`, at most `max_seconds` long."""
+    path = Path(path)
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    limit = int(max_seconds * sample_rate)
+    total = 0
+    with _open(path) as container:
+        try:
+            for frame in container.decode(container.streams.audio[0]):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    total += chunks[-1].size
+                if total >= limit:
+                    break
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as exc:
+            raise UnreadableMediaError(f"'{path.name}' is corrupt: audio decoding failed ({exc})") from exc
+    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return wave[:limit].astype(np.float32)
+
+
+def log_mel_images(wave: np.ndarray, cfg: MediaConfig, duration: float | None = None) -> np.ndarray:
+    """Cut a mono waveform into 2-s segments and turn each into a (3, S, S) log-mel image in [0, 1].
+
+    The dB scale is referenced to the loudest bin of the whole clip (80 dB range), so segments of one
+    clip stay comparable. Returns (T_A, 3, S, S) float32 with S = cfg.image_size.
+    """
+    seg_len = int(round(cfg.segment_seconds * cfg.sample_rate))
+    duration = len(wave) / cfg.sample_rate if duration is None else duration
+    n_seg = num_audio_segments(duration, cfg.segment_seconds)
+    padded = np.zeros(n_seg * seg_len, np.float32)
+    padded[: min(len(wave), padded.size)] = wave[: padded.size]
+    segments = padded.reshape(n_seg, seg_len)
+    n_fft = int(round(cfg.win_seconds * cfg.sample_rate))
+    hop = int(round(cfg.hop_seconds * cfg.sample_rate))
+    mel = librosa.feature.melspectrogram(
+        y=segments, sr=cfg.sample_rate, n_fft=n_fft, hop_length=hop, n_mels=cfg.n_mels, fmax=cfg.sample_rate / 2
+    )  # (T_A, n_mels, frames)
+    db = librosa.power_to_db(mel, ref=max(float(mel.max()), 1e-10), top_db=80.0)
+    unit = (db + 80.0) / 80.0
+    image = torch.from_numpy(unit[:, None, ::-1].copy())  # low frequencies at the bottom, like a spectrogram plot
+    image = F.interpolate(image, size=(cfg.image_size, cfg.image_size), mode="bilinear", align_corners=False)
+    return image.expand(-1, 3, -1, -1).numpy().astype(np.float32)
+
+
+def normalise_images(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """CLIP normalisation of (N, 3, S, S) images in [0, 1]."""
+    m = torch.tensor(mean, dtype=images.dtype).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=images.dtype).view(1, 3, 1, 1)
+    return (images - m) / s
+
+
+def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> torch.Tensor:
+    """Resize the shortest side to `image_size`, centre-crop, normalise: CLIP's eval preprocessing."""
+    out = []
+    for img in frames:
+        img = img.convert("RGB")
+        w, h = img.size
+        scale = image_size / min(w, h)
+        img = img.resize((max(image_size, round(w * scale)), max(image_size, round(h * scale))), Image.BICUBIC)
+        w, h = img.size
+        left, top = (w - image_size) // 2, (h - image_size) // 2
+        img = img.crop((left, top, left + image_size, top + image_size))
+        out.append(torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1))
+    return normalise_images(torch.stack(out), mean, std)
+
+
+def read_transcript(source: str | Path | None, max_chars: int = 5000) -> str:
+    """A transcript from a string, or from a .txt / .srt file (subtitle text joined, timings dropped)."""
+    if source is None:
+        return ""
+    text = str(source)
+    candidate = Path(text) if len(text) < 4096 and "\n" not in text else None
+    if candidate is not None and candidate.suffix.lower() in TRANSCRIPT_SUFFIXES + VIDEO_SUFFIXES + AUDIO_SUFFIXES:
+        if not candidate.is_file():
+            raise TranscriptError(f"transcript file not found: '{candidate}'")
+        if candidate.suffix.lower() not in TRANSCRIPT_SUFFIXES:
+            raise UnsupportedFileTypeError(
+                f"unsupported transcript file type '{candidate.suffix}': expected .txt or .srt"
+            )
+        try:
+            raw = candidate.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TranscriptError(f"transcript '{candidate.name}' is not UTF-8 text") from exc
+        text = _srt_text(raw, candidate.name) if candidate.suffix.lower() == ".srt" else raw
+    text = " ".join(text.split())
+    if len(text) > max_chars:
+        raise TranscriptError(
+            f"transcript is too long ({len(text)} characters; the limit is {max_chars}): "
+            "give the words spoken in this clip only"
+        )
+    return text
+
+
+def _srt_text(raw: str, name: str) -> str:
+    import srt
+
+    try:
+        return " ".join(sub.content.replace("\n", " ") for sub in srt.parse(raw))
+    except srt.SRTParseError as exc:
+        raise TranscriptError(f"'{name}' is not a valid .srt subtitle file ({exc})") from exc
+
+
+def load_clip(
+    video: str | Path,
+    transcript: str | Path | None,
+    cfg: MediaConfig,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    audio: str | Path | None = None,
+) -> ClipInputs:
+    """Validate and decode one clip into model inputs.
+
+    `audio` optionally points at a separate audio file (CMU-MOSEI ships WAVs beside the videos);
+    otherwise the video's own audio track is used, and a video without one yields audio=None.
+    """
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    t0 = time.perf_counter()
+    text = read_transcript(transcript, cfg.max_transcript_chars)
+    info = probe(video)
+    if not info.has_video:
+        raise NoVideoStreamError(f"'{info.path.name}' has no video stream (it is audio only): upload a video clip")
+    duration = info.duration
+    if duration > cfg.max_seconds:
+        if cfg.long_clip == "refuse":
+            raise MediaTooLongError(
+                f"'{info.path.name}' is {duration:.1f} s long; the limit is {cfg.max_seconds:.0f} s "
+                "(trim the clip, or analyse its first window with long_clip='window')"
+            )
+        notes.append(f"clip is {duration:.1f} s long: only its first {cfg.max_seconds:.0f} s were analysed")
+        duration = cfg.max_seconds
+    frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds)
+    frames_t = frames_to_tensor(frames, cfg.image_size, mean, std)
+    timings["decode_video"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    audio_t = None
+    audio_source = _check_file(audio, VIDEO_SUFFIXES + AUDIO_SUFFIXES) if audio is not None else info.path
+    has_audio = probe(audio_source).has_audio if audio is not None else info.has_audio
+    if has_audio:
+        wave = read_audio(audio_source, cfg.sample_rate, min(duration, cfg.max_seconds) if duration else cfg.max_seconds)
+        if wave.size == 0:
+            notes.append("the audio track holds no samples: audio modality absent")
+        else:
+            images = torch.from_numpy(log_mel_images(wave, cfg, duration or len(wave) / cfg.sample_rate))
+            audio_t = normalise_images(images, mean, std)
+    else:
+        notes.append("no audio track: audio modality absent")
+    timings["decode_audio"] = time.perf_counter() - t1
+    if not text:
+        notes.append("empty transcript: language modality absent")
+    return ClipInputs(frames=frames_t, audio=audio_t, transcript=text, duration=duration, notes=notes, timings=timings)

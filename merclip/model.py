@@ -1,0 +1,210 @@
+"""MER-CLIP: modality encoders + label encoder + cross-modal decoder + label-similarity prediction.
+
+Read top to bottom: inputs -> `encode_modalities` (the expensive part, cached per clip by the
+Predictor) -> `fuse` (CMD with the emotion query, or FC fusion) -> `head` (cosine with label
+embeddings, or an FC classifier in the w/o-LE ablation) -> probabilities.
+
+Ablation switches (paper, Table 4):
+  use_cmd=False                           FC fusion of pooled modality embeddings -> cosine with labels
+  use_label_encoder=False                 CMD (with a learnable query) -> FC classifier
+  use_cmd=False, use_label_encoder=False  concatenation -> FC fusion -> FC classifier
+Modality subset and order (Table 3) come from `modality_order`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import backbone
+from .config import ModelConfig
+from .decoder import CrossModalDecoder, LayerAttention
+from .encoders import ImageSequenceEncoder, LanguageEncoder, TextTower
+from .labels import LabelEncoder, validate_labels
+from .losses import probabilities, scale_logits, standardise
+
+
+def _all_valid(items: torch.Tensor) -> torch.Tensor:
+    return torch.ones(items.shape[:2], dtype=torch.bool, device=items.device)
+
+
+class _UseConfig:
+    def __repr__(self) -> str:
+        return "<config default>"
+
+
+USE_CONFIG = _UseConfig()  # sentinel: "use the config's query word" (None means: no query word)
+
+
+@dataclass
+class ModalityInputs:
+    """A batch of raw model inputs; an entire modality may be None, single samples are masked."""
+
+    text_ids: torch.Tensor | None = None  # (B, T_L) token ids
+    text_present: torch.Tensor | None = None  # (B,) bool
+    frames: torch.Tensor | None = None  # (B, T_V, 3, S, S)
+    frame_mask: torch.Tensor | None = None  # (B, T_V) bool
+    audio: torch.Tensor | None = None  # (B, T_A, 3, S, S)
+    audio_mask: torch.Tensor | None = None  # (B, T_A) bool
+
+    def to(self, device: torch.device | str) -> "ModalityInputs":
+        return ModalityInputs(**{k: (v.to(device) if v is not None else None) for k, v in self.__dict__.items()})
+
+    @property
+    def batch_size(self) -> int:
+        for v in (self.text_ids, self.frames, self.audio):
+            if v is not None:
+                return v.shape[0]
+        raise ValueError("empty batch: no modality given")
+
+
+@dataclass
+class ModalityFeatures:
+    """Encoder outputs per modality letter: tokens (B, T, D), mask (B, T), pooled (B, D)."""
+
+    tokens: dict[str, torch.Tensor] = field(default_factory=dict)
+    masks: dict[str, torch.Tensor] = field(default_factory=dict)
+    pooled: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def present(self, m: str) -> torch.Tensor:
+        return self.masks[m].any(dim=1)  # (B,)
+
+    def without(self, dropped: Sequence[str]) -> "ModalityFeatures":
+        """A copy with the given modalities masked out (as if absent), for the app's drop toggles."""
+        masks = {m: (torch.zeros_like(v) if m in dropped else v) for m, v in self.masks.items()}
+        pooled = {m: (torch.zeros_like(v) if m in dropped else v) for m, v in self.pooled.items()}
+        return ModalityFeatures(tokens=self.tokens, masks=masks, pooled=pooled)
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor  # (B, C) what the loss sees
+    probs: torch.Tensor  # (B, C)
+    fused: torch.Tensor  # (B, D)
+    similarity: torch.Tensor | None  # (B, C) cosine with labels; None without the label encoder
+    attentions: list[LayerAttention]
+
+
+class MERCLIP(nn.Module):
+    def __init__(self, cfg: ModelConfig, clip: nn.Module, tokenizer):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        dim = backbone.embed_dim(clip)
+        self.embed_dim = dim
+        frozen_text = TextTower(copy.deepcopy(clip))  # LE: a frozen copy of the pretrained text tower
+        self.vision = ImageSequenceEncoder(clip.visual)
+        self.audio = ImageSequenceEncoder(copy.deepcopy(clip.visual))  # audio tower starts from image weights
+        self.language = LanguageEncoder(TextTower(clip))
+        self.label_encoder = LabelEncoder(frozen_text, tokenizer, cfg.n_ctx)
+        if cfg.use_cmd:
+            self.cmd = CrossModalDecoder(
+                dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.cmd_layers, cfg.modality_order, cfg.dropout
+            )
+            if not cfg.use_label_encoder:
+                self.learned_query = nn.Parameter(torch.randn(dim) * 0.02)
+        else:
+            self.fusion = nn.Linear(len(cfg.modality_order) * dim, dim)
+        if cfg.use_label_encoder:
+            self.logit_scale = nn.Parameter(torch.tensor(math.log(cfg.logit_scale_init)))
+        else:
+            self.classifier = nn.Linear(dim, len(cfg.labels))
+
+    # ---- modality encoders (media-dependent, cacheable) -------------------------------------------
+    def encode_modality(self, m: str, inputs: ModalityInputs):
+        """(tokens (B, T, D), mask (B, T), pooled (B, D)) for modality letter m."""
+        B = inputs.batch_size
+        device = self.label_encoder.label_ctx.device
+        if m == "L" and inputs.text_ids is not None:
+            tokens, pooled, mask = self.language(inputs.text_ids)
+            if inputs.text_present is not None:
+                mask = mask & inputs.text_present[:, None]
+        elif m == "V" and inputs.frames is not None:
+            mask = inputs.frame_mask if inputs.frame_mask is not None else _all_valid(inputs.frames)
+            tokens, pooled = self.vision(inputs.frames, mask)
+        elif m == "A" and inputs.audio is not None:
+            mask = inputs.audio_mask if inputs.audio_mask is not None else _all_valid(inputs.audio)
+            tokens, pooled = self.audio(inputs.audio, mask)
+        else:  # modality missing for the whole batch: one masked-out placeholder item
+            tokens = torch.zeros(B, 1, self.embed_dim, device=device)
+            mask = torch.zeros(B, 1, dtype=torch.bool, device=device)
+            pooled = torch.zeros(B, self.embed_dim, device=device)
+        return tokens, mask, pooled * mask.any(dim=1, keepdim=True).to(pooled.dtype)
+
+    def encode_modalities(self, inputs: ModalityInputs) -> ModalityFeatures:
+        feats = ModalityFeatures()
+        for m in self.cfg.modality_order:
+            feats.tokens[m], feats.masks[m], feats.pooled[m] = self.encode_modality(m, inputs)
+        return feats
+
+    # ---- label side (text-only, cheap) ----------------------------------------------------------
+    def label_embeddings(self, labels: Sequence[str] | None = None) -> torch.Tensor:
+        return self.label_encoder.labels(list(labels or self.cfg.labels))  # (C, D)
+
+    def query_embedding(self, query_word: str | None | _UseConfig = USE_CONFIG) -> torch.Tensor:
+        if not self.cfg.use_label_encoder:
+            return self.learned_query
+        word = self.cfg.query_word if isinstance(query_word, _UseConfig) else query_word
+        return self.label_encoder.query(word)  # (D,)
+
+    # ---- fusion and prediction ------------------------------------------------------------------
+    def fuse(self, feats: ModalityFeatures, query_word=USE_CONFIG) -> tuple[torch.Tensor, list[LayerAttention]]:
+        if not self.cfg.use_cmd:
+            stacked = torch.cat([feats.pooled[m] for m in self.cfg.modality_order], dim=-1)  # (B, M*D)
+            return self.fusion(stacked), []
+        if self.cfg.cmd_mode == "pooled":
+            memory = {m: (feats.pooled[m].unsqueeze(1), feats.present(m).unsqueeze(1)) for m in self.cfg.modality_order}
+        else:
+            memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}
+        return self.cmd(self.query_embedding(query_word), memory)
+
+    def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):
+        """(logits, cosine similarity or None) for `labels` (default: the trained label set)."""
+        task = task or self.cfg.task
+        if not self.cfg.use_label_encoder:
+            if labels is not None and tuple(labels) != self.cfg.labels:
+                raise ValueError(
+                    "this model was trained without the label encoder (FC classifier), so its label set is fixed "
+                    f"to {list(self.cfg.labels)}; custom labels need a model with the label encoder"
+                )
+            return self.classifier(fused), None
+        label_emb = self.label_embeddings(labels)
+        sims = F.normalize(fused, dim=-1) @ F.normalize(label_emb, dim=-1).T  # (B, C)
+        logits = standardise(sims) if task == "emotion" else scale_logits(sims, self.logit_scale)
+        return logits, sims
+
+    def predict_from_features(
+        self, feats: ModalityFeatures, labels: Sequence[str] | None = None, query_word=USE_CONFIG, task: str | None = None
+    ) -> ModelOutput:
+        task = task or self.cfg.task
+        if labels is not None:
+            labels = validate_labels(labels, task)
+        fused, attentions = self.fuse(feats, query_word)
+        logits, sims = self.head(fused, labels, task)
+        return ModelOutput(logits=logits, probs=probabilities(task, logits), fused=fused, similarity=sims, attentions=attentions)
+
+    def forward(self, inputs: ModalityInputs, labels: Sequence[str] | None = None, query_word=USE_CONFIG) -> ModelOutput:
+        return self.predict_from_features(self.encode_modalities(inputs), labels, query_word)
+
+    def set_grad_checkpointing(self, enabled: bool = True) -> None:
+        """Trade compute for memory in the trainable towers (open_clip's own switch)."""
+        for tower in (self.vision.visual, self.audio.visual):
+            tower.set_grad_checkpointing(enabled)
+        self.language.tower.transformer.grad_checkpointing = enabled
+
+
+def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_weights: bool = True) -> MERCLIP:
+    """Construct MER-CLIP; CLIP weights come from cfg.clip_pretrained or `clip_weights` (a local file).
+
+    `load_clip_weights=False` builds the architecture only, for loading a MER-CLIP checkpoint next.
+    """
+    if load_clip_weights:
+        clip = backbone.create_clip(cfg.clip_model, cfg.clip_pretrained, clip_weights)
+    else:
+        clip = backbone.create_clip(cfg.clip_model, None, None)
+    return MERCLIP(cfg, clip, backbone.get_tokenizer(cfg.clip_model))

@@ -1,0 +1,206 @@
+"""One clip in, one PredictionResult out.
+
+The Predictor caches each clip's modality features (the media decoders and the three towers are
+the expensive part), so trying another query word, label set or dropped modality on the same clip
+re-runs only the label encoder and the CMD: milliseconds rather than seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint
+from .config import MODALITY_NAMES, MediaConfig
+from .inputs import collate_clips, tokenize
+from .losses import decisions
+from .media import load_clip
+from .model import MERCLIP, USE_CONFIG, ModalityFeatures
+from . import backbone
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class AttentionMap:
+    layer: int
+    modality: str  # 'L', 'V' or 'A'
+    weights: np.ndarray  # (heads, T) cross-attention of the query over this modality's items
+    items: list[str]  # what each key is: a token, a frame time, an audio segment
+
+
+@dataclass
+class PredictionResult:
+    task: str
+    labels: list[str]
+    query_word: str | None
+    probabilities: dict[str, float]
+    decisions: dict[str, bool]
+    similarities: dict[str, float] | None
+    embeddings: dict[str, np.ndarray]  # 'language' / 'vision' / 'audio' -> (D,), pooled encoder outputs
+    present: dict[str, bool]  # which modalities the clip actually has
+    fused: np.ndarray  # (D,) CMD output
+    label_embeddings: np.ndarray  # (C, D)
+    attention: list[AttentionMap]
+    timings: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    features_cached: bool = False
+
+    @property
+    def predicted(self) -> list[str]:
+        return [label for label, on in self.decisions.items() if on]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary (embeddings as lists)."""
+        return {
+            "task": self.task, "labels": self.labels, "query_word": self.query_word,
+            "probabilities": self.probabilities, "decisions": self.decisions, "predicted": self.predicted,
+            "similarities": self.similarities, "present": self.present,
+            "embeddings": {k: v.tolist() for k, v in self.embeddings.items()}, "fused": self.fused.tolist(),
+            "attention": [{"layer": a.layer, "modality": a.modality, "weights": a.weights.tolist(), "items": a.items}
+                          for a in self.attention],
+            "timings": self.timings, "notes": self.notes, "features_cached": self.features_cached,
+        }
+
+
+@dataclass
+class _CachedClip:
+    features: ModalityFeatures
+    items: dict[str, list[str]]
+    present: dict[str, bool]
+    notes: list[str]
+    timings: dict[str, float]
+
+
+def _clip_key(video: str | Path, transcript: Any, audio: Any, media_cfg: MediaConfig) -> str:
+    path = Path(video)
+    stat = path.stat()
+    raw = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{transcript}|{audio}|{media_cfg}"
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
+class Predictor:
+    """Wraps a MERCLIP model for single-clip inference with per-clip feature caching."""
+
+    def __init__(self, model: MERCLIP, media_cfg: MediaConfig | None = None, device=None, cache_size: int = 32):
+        self.device = torch.device(device) if device is not None else default_device()
+        self.model = model.to(self.device).eval()
+        pp = backbone.image_preprocess_config(model.vision.visual)
+        self._mean, self._std = pp["mean"], pp["std"]
+        base = media_cfg or MediaConfig()
+        self.media_cfg = replace(base, num_frames=model.cfg.num_frames, image_size=pp["image_size"])
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, _CachedClip] = OrderedDict()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None) -> "Predictor":
+        device = torch.device(device) if device is not None else default_device()
+        return cls(load_checkpoint(path, device=device), media_cfg=media_cfg, device=device)
+
+    @property
+    def cfg(self):
+        return self.model.cfg
+
+    # -- stage 1: media -> cached modality features ---------------------------------------------
+    @torch.inference_mode()
+    def features(self, video: str | Path, transcript: str | Path | None, audio: str | Path | None = None):
+        """Modality features for a clip, from the cache when this clip was seen before."""
+        key = _clip_key(video, transcript, audio, self.media_cfg)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key], True
+        clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio)
+        timings = dict(clip.timings)
+        batch = collate_clips([clip], self.model.tokenizer)
+        ids, truncated = tokenize(self.model.tokenizer, [clip.transcript])
+        notes = list(clip.notes)
+        if truncated[0]:
+            notes.append(f"transcript longer than CLIP's {ids.shape[1]}-token context: only its start was used")
+        batch = batch.to(self.device)
+        feats = ModalityFeatures()
+        for m in self.cfg.modality_order:  # timed per tower
+            t0 = time.perf_counter()
+            feats.tokens[m], feats.masks[m], feats.pooled[m] = self.model.encode_modality(m, batch)
+            _sync(self.device)
+            timings[f"encode_{MODALITY_NAMES[m]}"] = time.perf_counter() - t0
+        items = {
+            "L": _token_strings(self.model.tokenizer, batch.text_ids[0].tolist()),
+            "V": [f"{(i + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for i in range(self.media_cfg.num_frames)],
+            "A": [f"{2 * i}-{2 * i + 2}s" for i in range(clip.audio.shape[0])] if clip.audio is not None else [],
+        }
+        cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings)
+        self._cache[key] = cached
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return cached, False
+
+    # -- stage 2: cached features + labels + query -> prediction -----------------------------------
+    @torch.inference_mode()
+    def predict(
+        self,
+        video: str | Path,
+        transcript: str | Path | None = None,
+        labels: Sequence[str] | None = None,
+        query_word=USE_CONFIG,
+        task: str | None = None,
+        drop_modalities: Sequence[str] = (),
+        audio: str | Path | None = None,
+    ) -> PredictionResult:
+        t_start = time.perf_counter()
+        clip, was_cached = self.features(video, transcript, audio)
+        task = task or self.cfg.task
+        feats = clip.features.without(drop_modalities) if drop_modalities else clip.features
+        t0 = time.perf_counter()
+        out = self.model.predict_from_features(feats, labels, query_word, task)
+        _sync(self.device)
+        decode_time = time.perf_counter() - t0
+        label_list = list(labels) if labels is not None else list(self.cfg.labels)
+        label_list = [" ".join(l.split()) for l in label_list if l.strip()]
+        probs = out.probs[0].float().cpu().numpy()
+        dec = decisions(task, out.probs, self.cfg.emotion_threshold)[0].cpu().numpy()
+        sims = out.similarity[0].float().cpu().numpy() if out.similarity is not None else None
+        label_emb = (self.model.label_embeddings(label_list).float().cpu().numpy()
+                     if self.cfg.use_label_encoder else self.model.classifier.weight.float().cpu().numpy())
+        attention = []
+        for a in out.attentions:
+            n_valid = int(a.key_mask[0].sum())
+            items = clip.items[a.modality][:n_valid] if self.cfg.cmd_mode == "sequence" else [MODALITY_NAMES[a.modality]] * n_valid
+            weights = a.cross_attn[0, :, 0, :n_valid].float().cpu().numpy()  # (heads, T_valid)
+            attention.append(AttentionMap(layer=a.layer, modality=a.modality, weights=weights, items=items))
+        present = {MODALITY_NAMES[m]: bool(clip.present[m]) and m not in drop_modalities for m in ("L", "V", "A")}
+        timings = dict(clip.timings) if not was_cached else {}
+        timings["label_encoder+cmd"] = decode_time
+        timings["total"] = time.perf_counter() - t_start
+        query = self.cfg.query_word if query_word is USE_CONFIG else query_word
+        notes = list(clip.notes) + [f"{MODALITY_NAMES[m]} modality dropped by request" for m in drop_modalities]
+        return PredictionResult(
+            task=task, labels=label_list, query_word=query,
+            probabilities={l: float(p) for l, p in zip(label_list, probs)},
+            decisions={l: bool(d) for l, d in zip(label_list, dec)},
+            similarities={l: float(s) for l, s in zip(label_list, sims)} if sims is not None else None,
+            embeddings={MODALITY_NAMES[m]: feats.pooled[m][0].float().cpu().numpy() for m in self.cfg.modality_order},
+            present=present, fused=out.fused[0].float().cpu().numpy(), label_embeddings=label_emb,
+            attention=attention, timings=timings, notes=notes, features_cached=was_cached,
+        )
+
+
+def _token_strings(tokenizer, ids: list[int]) -> list[str]:
+    """Readable BPE pieces for attention-map axis labels."""
+    decoder = getattr(tokenizer, "decoder", None)
+    if decoder is None:
+        return [str(i) for i in ids]
+    return [decoder.get(int(i), "?").replace("</w>", "") for i in ids]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

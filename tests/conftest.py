@@ -1,0 +1,77 @@
+"""Shared fixtures: a tiny random-init MER-CLIP and media clips generated in real formats.
+
+No test may touch the network: sockets are blocked for the whole session, and the Hugging Face
+hub is told to stay offline.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import numpy as np
+import pytest
+import torch
+
+from merclip.config import tiny_config
+from merclip.data.writer import write_video, write_wav
+
+SAMPLE_RATE = 16000
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """Refuse any connection that is not to this machine (the app tests serve on loopback)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and (host in _LOOPBACK or host.startswith("127.") or self.family == socket.AF_UNIX):
+            return real_connect(self, address)
+        raise RuntimeError(f"test tried to reach the network: {address!r}")
+
+    socket.socket.connect = guarded
+    yield
+    socket.socket.connect = real_connect
+
+
+def tone(seconds: float, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
+    t = np.arange(int(round(seconds * SAMPLE_RATE))) / SAMPLE_RATE
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def make_clip(path, seconds: float, fps: int = 10, audio: bool = True, size=(64, 96), seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = max(1, int(round(seconds * fps)))
+    frames = rng.integers(0, 255, (n, size[0], size[1], 3), dtype=np.uint8)
+    return write_video(path, frames, fps=fps, audio=tone(seconds) if audio else None)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    """Named media files shared by the media, predictor and app tests."""
+    d = tmp_path_factory.mktemp("clips")
+    out = {
+        "2s": make_clip(d / "two.mp4", 2.0),
+        "5s": make_clip(d / "five.mp4", 5.0, seed=1),
+        "0.5s": make_clip(d / "half.mp4", 0.5, seed=2),
+        "noaudio": make_clip(d / "silent_video.mp4", 2.0, audio=False, seed=3),
+        "oneframe": make_clip(d / "oneframe.mp4", 0.1, fps=10, seed=4),
+        "wav": write_wav(d / "voice.wav", tone(2.0)),
+    }
+    (d / "empty.mp4").write_bytes(b"")
+    (d / "garbage.mp4").write_bytes(np.random.default_rng(0).bytes(4096))
+    (d / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    out.update(empty=d / "empty.mp4", garbage=d / "garbage.mp4", png=d / "picture.png")
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    from merclip.model import build_model
+
+    torch.manual_seed(0)
+    return build_model(tiny_config()).eval()

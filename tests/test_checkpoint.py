@@ -1,0 +1,68 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from merclip.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
+from merclip.config import tiny_config
+from merclip.model import ModalityInputs, build_model
+
+
+def _inputs(model):
+    g = torch.Generator().manual_seed(0)
+    return ModalityInputs(text_ids=model.tokenizer(["so happy today"]), frames=torch.randn(1, 4, 3, 224, 224, generator=g),
+                          audio=torch.randn(1, 2, 3, 224, 224, generator=g))
+
+
+def test_round_trip_gives_identical_outputs(tmp_path, tiny_model):
+    save_checkpoint(tiny_model, tmp_path / "ck", extra={"note": "test"})
+    assert (tmp_path / "ck" / "config.json").is_file()
+    loaded = load_checkpoint(tmp_path / "ck")
+    assert loaded.cfg == tiny_model.cfg
+    x = _inputs(tiny_model)
+    with torch.no_grad():
+        a, b = tiny_model(x), loaded(x)
+    assert torch.equal(a.logits, b.logits) and torch.equal(a.fused, b.fused)
+    # the weights file alone rebuilds the model too (config embedded in its metadata)
+    (tmp_path / "ck" / "config.json").unlink()
+    assert read_config(tmp_path / "ck" / "model.safetensors") == tiny_model.cfg
+
+
+def test_float16_shipping_copy_is_close(tmp_path, tiny_model):
+    save_checkpoint(tiny_model, tmp_path / "half", dtype=torch.float16)
+    loaded = load_checkpoint(tmp_path / "half")
+    x = _inputs(tiny_model)
+    with torch.no_grad():
+        assert torch.allclose(tiny_model(x).probs, loaded(x).probs, atol=2e-2)
+
+
+def test_checkpoint_from_another_config_fails_clearly(tmp_path, tiny_model):
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    other = build_model(tiny_config(cmd_layers=2))
+    with pytest.raises(CheckpointError, match="another model config.*cmd_layers: checkpoint 3 vs model 2"):
+        load_weights(other, tmp_path / "ck")
+
+
+def test_tampered_weights_fail_clearly(tmp_path, tiny_model):
+    state = {k: v.contiguous() for k, v in tiny_model.state_dict().items() if not k.startswith("cmd.layers.2")}
+    state["extra.weight"] = torch.zeros(2)
+    (tmp_path / "bad").mkdir()
+    save_file(state, str(tmp_path / "bad" / "model.safetensors"))
+    (tmp_path / "bad" / "config.json").write_text(tiny_model.cfg.to_json())
+    with pytest.raises(CheckpointError, match="missing tensors.*unexpected tensors"):
+        load_checkpoint(tmp_path / "bad")
+
+
+def test_only_safetensors_are_loaded(tmp_path):
+    (tmp_path / "weights.pt").write_bytes(b"not a pickle we would ever open")
+    with pytest.raises(CheckpointError, match="safetensors only"):
+        load_checkpoint(tmp_path / "weights.pt")
+    with pytest.raises(FileNotFoundError, match="no MER-CLIP checkpoint"):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+def test_config_json_is_complete_and_readable(tmp_path, tiny_model):
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    data = json.loads((tmp_path / "ck" / "config.json").read_text())
+    assert data["clip_model"] == "merclip-tiny" and data["labels"] == list(tiny_model.cfg.labels)

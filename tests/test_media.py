@@ -1,0 +1,130 @@
+import math
+
+import numpy as np
+import open_clip
+import pytest
+
+from merclip import media
+from merclip.config import MediaConfig
+from conftest import make_clip
+
+MEAN, STD = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+
+
+def load(path, transcript="hello there", **cfg):
+    return media.load_clip(path, transcript, MediaConfig(**cfg), MEAN, STD)
+
+
+@pytest.mark.parametrize("seconds,expected", [(0.5, 1), (2.0, 1), (5.0, 3), (61.0, 31), (4.0, 2), (4.01, 3)])
+def test_audio_segment_count_formula(seconds, expected):
+    assert media.num_audio_segments(seconds) == expected == max(1, math.ceil(seconds / 2 - 1e-9))
+
+
+@pytest.mark.parametrize("name,t_a", [("0.5s", 1), ("2s", 1), ("5s", 3)])
+def test_clip_tensors_shapes(clips, name, t_a):
+    c = load(clips[name])
+    assert c.frames.shape == (12, 3, 224, 224)
+    assert c.audio.shape == (t_a, 3, 224, 224)
+    assert c.present == {"V": True, "A": True, "L": True}
+    # CLIP-normalised: an image in [0,1] maps into roughly [-1.8, 2.2]
+    assert c.frames.min() >= -1.8 and c.frames.max() <= 2.2
+
+
+def test_sixty_one_second_clip_refused_then_measured_and_windowed(tmp_path):
+    path = make_clip(tmp_path / "long.mp4", 61.0, fps=1, size=(32, 32))
+    with pytest.raises(media.MediaTooLongError) as err:
+        load(path)
+    assert "61.0 s" in str(err.value) and "limit is 60 s" in str(err.value)
+    full = load(path, max_seconds=120)
+    assert full.audio.shape[0] == 31
+    windowed = load(path, long_clip="window")
+    assert windowed.audio.shape[0] == 30 and "first 60 s" in windowed.notes[0]
+
+
+def test_log_mel_image_is_a_spectrogram_of_the_tone():
+    cfg = MediaConfig()
+    t = np.arange(32000) / 16000
+    low = media.log_mel_images((0.5 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), cfg)
+    high = media.log_mel_images((0.5 * np.sin(2 * np.pi * 4000 * t)).astype(np.float32), cfg)
+    assert low.shape == high.shape == (1, 3, 224, 224)
+    assert 0.0 <= low.min() and low.max() <= 1.0
+    # rows are frequency, low frequencies at the bottom: the loudest row of a 200 Hz tone lies lower
+    assert low[0, 0].mean(axis=1).argmax() > high[0, 0].mean(axis=1).argmax()
+    assert np.allclose(low[0, 0], low[0, 2])  # three identical channels
+
+
+def test_frames_are_uniformly_spread(tmp_path):
+    # a video whose brightness encodes the frame index: picked frames must increase evenly
+    n = 60
+    frames = np.stack([np.full((32, 32, 3), int(i * 255 / (n - 1)), np.uint8) for i in range(n)])
+    from merclip.data.writer import write_video
+
+    path = write_video(tmp_path / "ramp.mp4", frames, fps=10)
+    picked = media.read_frames(path, 12, duration=6.0, max_seconds=60)
+    levels = np.array([np.asarray(p).mean() for p in picked])
+    assert np.all(np.diff(levels) > 0)
+    assert levels[0] < 40 and levels[-1] > 215
+
+
+def test_no_audio_track_is_allowed_and_reported(clips):
+    c = load(clips["noaudio"])
+    assert c.audio is None and c.present["A"] is False
+    assert "no audio track" in c.notes[0]
+
+
+def test_one_frame_video_repeats_its_frame(clips):
+    c = load(clips["oneframe"])
+    assert c.frames.shape[0] == 12
+    assert all(np.allclose(c.frames[0], f) for f in c.frames)
+
+
+@pytest.mark.parametrize(
+    "name,error,text",
+    [
+        ("empty", media.EmptyMediaError, "empty (0 bytes)"),
+        ("garbage", media.UnreadableMediaError, "not a readable media file"),
+        ("png", media.UnsupportedFileTypeError, "unsupported file type '.png'"),
+        ("wav", media.NoVideoStreamError, "has no video stream"),
+    ],
+)
+def test_bad_media_errors_name_the_problem(clips, name, error, text):
+    with pytest.raises(error) as err:
+        load(clips[name])
+    assert text in str(err.value) and clips[name].name in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(media.UnreadableMediaError, match="file not found"):
+        load(tmp_path / "ghost.mp4")
+
+
+def test_truncated_video_is_reported_as_corrupt_or_still_decodes(clips, tmp_path):
+    data = clips["5s"].read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])  # moov atom at the end is lost
+    with pytest.raises(media.MediaError):
+        load(cut)
+
+
+def test_transcripts_from_string_txt_and_srt(tmp_path):
+    (tmp_path / "t.txt").write_text("  I really\nloved it  ")
+    (tmp_path / "t.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nI really\n\n2\n00:00:01,000 --> 00:00:02,000\nloved it\n")
+    assert media.read_transcript("I  really loved it") == "I really loved it"
+    assert media.read_transcript(tmp_path / "t.txt") == "I really loved it"
+    assert media.read_transcript(str(tmp_path / "t.srt")) == "I really loved it"
+    assert media.read_transcript(None) == ""
+
+
+def test_transcript_errors(tmp_path):
+    with pytest.raises(media.TranscriptError, match=r"too long \(6000 characters; the limit is 5000\)"):
+        media.read_transcript("a" * 6000)
+    with pytest.raises(media.TranscriptError, match="transcript file not found"):
+        media.read_transcript(tmp_path / "missing.txt")
+    (tmp_path / "bad.srt").write_text("this is not\na subtitle file")
+    with pytest.raises(media.TranscriptError, match="not a valid .srt"):
+        media.read_transcript(tmp_path / "bad.srt")
+
+
+def test_empty_transcript_means_language_absent(clips):
+    c = load(clips["2s"], transcript="   ")
+    assert c.present["L"] is False and any("language modality absent" in n for n in c.notes)

@@ -1,0 +1,153 @@
+import math
+
+import pytest
+import torch
+
+from merclip.config import ModelConfig, tiny_config
+from merclip.labels import EMOTION_SENTENCES, LABEL_SETS, QUERY_WORDS
+from merclip.model import ModalityInputs, build_model
+
+
+def batch(model, b=2, t_v=4, t_a=3):
+    ids = model.tokenizer(["what a lovely day", "I am so angry about it"][:b])
+    return ModalityInputs(
+        text_ids=ids,
+        frames=torch.randn(b, t_v, 3, 224, 224),
+        audio=torch.randn(b, t_a, 3, 224, 224),
+        audio_mask=torch.tensor([[True] * t_a, [True] + [False] * (t_a - 1)][:b]),
+    )
+
+
+def test_every_stage_has_the_documented_shape(tiny_model):
+    m, x = tiny_model, batch(tiny_model)
+    with torch.no_grad():
+        feats = m.encode_modalities(x)
+        assert feats.tokens["V"].shape == (2, 4, 64) and feats.pooled["V"].shape == (2, 64)
+        assert feats.tokens["A"].shape == (2, 3, 64) and feats.masks["A"].tolist()[1] == [True, False, False]
+        assert feats.tokens["L"].shape == (2, 77, 64) and feats.pooled["L"].shape == (2, 64)
+        assert feats.masks["L"][0].sum() == len(m.tokenizer.encode("what a lovely day")) + 2  # SOS .. EOS
+        # audio pooling ignores padded segments
+        assert torch.allclose(feats.pooled["A"][1], feats.tokens["A"][1, 0], atol=1e-5)
+        assert m.label_embeddings().shape == (6, 64)
+        assert m.query_embedding().shape == (64,)
+        out = m(x)
+    assert out.logits.shape == out.probs.shape == out.similarity.shape == (2, 6)
+    assert out.fused.shape == (2, 64)
+    assert [a.modality for a in out.attentions] == ["L", "V", "A"]
+    assert out.attentions[0].cross_attn.shape == (2, 4, 1, 77)
+    assert out.attentions[1].cross_attn.shape == (2, 4, 1, 4)
+    assert out.attentions[2].self_attn.shape == (2, 4, 1, 1)
+    # attention rows are distributions over the valid keys only
+    a = out.attentions[2].cross_attn
+    assert torch.allclose(a.sum(-1), torch.ones(2, 4, 1), atol=1e-5)
+    assert a[1, :, 0, 1:].abs().max() == 0
+
+
+def test_paper_hyperparameters_by_default():
+    cfg = ModelConfig()
+    assert (cfg.clip_model, cfg.clip_pretrained, cfg.num_frames, cfg.n_ctx) == ("ViT-B-32", "openai", 12, 8)
+    assert (cfg.cmd_layers, cfg.cmd_hidden, cfg.cmd_heads, cfg.modality_order) == (3, 512, 8, ("L", "V", "A"))
+    assert cfg.emotion_threshold == 0.6 and math.isclose(cfg.logit_scale_init, 1 / 0.07)
+
+
+def test_label_encoder_is_frozen_but_its_context_trains(tiny_model):
+    le = tiny_model.label_encoder
+    assert not any(p.requires_grad for p in le.tower.parameters())
+    assert le.label_ctx.requires_grad and le.query_ctx.requires_grad
+    assert le.label_ctx.shape == (8, 32)
+    trainable = {n for n, p in tiny_model.named_parameters() if p.requires_grad}
+    assert not any(n.startswith("label_encoder.tower.") for n in trainable)
+    x = batch(tiny_model)
+    tiny_model.zero_grad()
+    out = tiny_model(x)
+    target = torch.tensor([[1.0, 0, 0, 0, 0, 0], [0, 0, 1.0, 0, 0, 0]])
+    torch.nn.functional.binary_cross_entropy_with_logits(out.logits, target).backward()
+    assert le.label_ctx.grad is not None and le.label_ctx.grad.abs().sum() > 0
+    assert le.query_ctx.grad is not None and le.query_ctx.grad.abs().sum() > 0
+    tiny_model.zero_grad()
+
+
+def test_one_optimiser_step_moves_encoders_and_cmd_not_frozen_tower():
+    torch.manual_seed(0)
+    model = build_model(tiny_config(dropout=0.0)).train()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-3)
+    out = model(batch(model))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(out.logits, torch.tensor([[1.0, 0, 0, 0, 0, 1], [0, 1.0, 1, 0, 0, 0]]))
+    loss.backward()
+    opt.step()
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    for prefix in ("vision.visual.conv1", "audio.visual.conv1", "language.tower.transformer", "cmd.layers.0",
+                   "cmd.layers.2", "label_encoder.label_ctx", "label_encoder.query_ctx"):
+        assert any(n.startswith(prefix) for n in changed), prefix
+    assert not any(n.startswith("label_encoder.tower.") for n in changed)
+    assert "logit_scale" not in changed  # the emotion head standardises instead of scaling
+
+
+def test_sentiment_step_trains_the_logit_scale():
+    model = build_model(tiny_config(task="sentiment", labels=("positive", "negative"), query_word="Sentiment")).train()
+    assert math.isclose(model.logit_scale.exp().item(), 1 / 0.07, rel_tol=1e-6)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    torch.nn.functional.cross_entropy(model(batch(model)).logits, torch.tensor([0, 1])).backward()
+    opt.step()
+    assert not math.isclose(model.logit_scale.exp().item(), 1 / 0.07, rel_tol=1e-6)
+
+
+def test_any_label_set_and_query_word_work_at_inference(tiny_model):
+    x = batch(tiny_model)
+    with torch.no_grad():
+        feats = tiny_model.encode_modalities(x)
+        for words in (LABEL_SETS["emotion"]["sentence"], ("calm", "excited", "bored")):
+            out = tiny_model.predict_from_features(feats, labels=words)
+            assert out.probs.shape == (2, len(words))
+        sent = tiny_model.predict_from_features(feats, labels=LABEL_SETS["sentiment"]["phrase"], task="sentiment")
+        assert torch.allclose(sent.probs.sum(-1), torch.ones(2))
+        fused = {q: tiny_model.predict_from_features(feats, query_word=q).fused for q in QUERY_WORDS}
+    assert not torch.allclose(fused["Emotion"], fused["Mood"])
+    assert not torch.allclose(fused["Emotion"], fused[None])
+    assert len(EMOTION_SENTENCES) == 6
+
+
+def test_label_set_of_one_is_refused(tiny_model):
+    with torch.no_grad(), pytest.raises(ValueError, match="at least 2 non-empty labels"):
+        tiny_model.predict_from_features(tiny_model.encode_modalities(batch(tiny_model)), labels=["happy", " "])
+
+
+@pytest.mark.parametrize("use_cmd,use_le", [(False, True), (True, False), (False, False)])
+def test_ablation_switches(use_cmd, use_le):
+    model = build_model(tiny_config(use_cmd=use_cmd, use_label_encoder=use_le)).eval()
+    assert hasattr(model, "cmd") == use_cmd and hasattr(model, "fusion") == (not use_cmd)
+    assert hasattr(model, "classifier") == (not use_le) and hasattr(model, "logit_scale") == use_le
+    with torch.no_grad():
+        out = model(batch(model))
+    assert out.logits.shape == (2, 6) and out.fused.shape == (2, 64)
+    assert (out.similarity is None) == (not use_le)
+    assert len(out.attentions) == (3 if use_cmd else 0)
+    if not use_le:
+        with pytest.raises(ValueError, match="label set is fixed"):
+            model.predict_from_features(model.encode_modalities(batch(model)), labels=["a", "b"])
+
+
+def test_modality_subset_order_and_pooled_mode():
+    model = build_model(tiny_config(modality_order=("A", "L"), cmd_mode="pooled")).eval()
+    with torch.no_grad():
+        out = model(batch(model))
+    assert [a.modality for a in out.attentions] == ["A", "L", "A"]
+    assert out.attentions[0].cross_attn.shape == (2, 4, 1, 1)
+    assert not hasattr(model.cmd.modality_in, "V")
+
+
+def test_absent_modality_leaves_query_unchanged_in_its_layer(tiny_model):
+    x = batch(tiny_model)
+    x.audio = None
+    with torch.no_grad():
+        out = tiny_model(x)
+    assert torch.isfinite(out.fused).all()
+    assert out.attentions[2].cross_attn.abs().max() == 0
+
+
+def test_bad_configs_are_clear():
+    with pytest.raises(ValueError, match="modality_order"):
+        ModelConfig(modality_order=("L", "X"))
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        ModelConfig(labels=("happy",))

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import torch
+
+from merclip import media
+from merclip.checkpoint import save_checkpoint
+from merclip.predict import Predictor
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model, tmp_path_factory):
+    path = save_checkpoint(tiny_model, tmp_path_factory.mktemp("ck") / "tiny")
+    return Predictor.from_checkpoint(path, device="cpu")
+
+
+def test_prediction_result_contents(predictor, clips):
+    r = predictor.predict(clips["5s"], "I am thrilled about this")
+    assert r.labels == ["happy", "sad", "angry", "surprise", "disgust", "fear"]
+    assert set(r.probabilities) == set(r.labels) and all(0 <= p <= 1 for p in r.probabilities.values())
+    assert r.predicted == [l for l in r.labels if r.probabilities[l] >= 0.6]
+    assert {k: v.shape for k, v in r.embeddings.items()} == {"language": (64,), "vision": (64,), "audio": (64,)}
+    assert r.fused.shape == (64,) and r.label_embeddings.shape == (6, 64)
+    assert r.present == {"language": True, "vision": True, "audio": True}
+    shapes = {a.modality: a.weights.shape for a in r.attention}
+    assert shapes == {"L": (4, 7), "V": (4, 4), "A": (4, 3)}
+    assert r.attention[0].items[:4] == ["<start_of_text>", "i", "am", "thrilled"]
+    assert r.attention[2].items == ["0-2s", "2-4s", "4-6s"]
+    for key in ("decode_video", "decode_audio", "encode_vision", "encode_audio", "encode_language", "label_encoder+cmd", "total"):
+        assert r.timings[key] >= 0
+    assert not r.features_cached
+    d = r.to_dict()
+    assert d["predicted"] == r.predicted and len(d["fused"]) == 64
+
+
+def test_query_word_swap_reuses_cached_features(predictor, clips, monkeypatch):
+    first = predictor.predict(clips["2s"], "what a day")
+    calls = {"load": 0, "vision": 0, "audio": 0, "language": 0}
+
+    def counting(name, fn):
+        def wrapped(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapped
+
+    import merclip.predict as predict_mod
+
+    monkeypatch.setattr(predict_mod, "load_clip", counting("load", predict_mod.load_clip))
+    for name, module in (("vision", predictor.model.vision), ("audio", predictor.model.audio),
+                         ("language", predictor.model.language)):
+        monkeypatch.setattr(module, "forward", counting(name, module.forward))
+    swapped = predictor.predict(clips["2s"], "what a day", query_word="Mood")
+    none_word = predictor.predict(clips["2s"], "what a day", query_word=None)
+    relabelled = predictor.predict(clips["2s"], "what a day", labels=["calm", "tense"], task="sentiment")
+    assert calls == {"load": 0, "vision": 0, "audio": 0, "language": 0}
+    assert swapped.features_cached and none_word.query_word is None
+    assert swapped.probabilities != first.probabilities
+    assert np.array_equal(swapped.embeddings["vision"], first.embeddings["vision"])
+    assert set(relabelled.probabilities) == {"calm", "tense"}
+    assert abs(sum(relabelled.probabilities.values()) - 1) < 1e-5
+    # a different transcript is a different clip: the media path runs again
+    predictor.predict(clips["2s"], "another transcript")
+    assert calls["load"] == 1 and calls["language"] == 1
+
+
+def test_no_audio_clip_reports_the_absent_modality(predictor, clips):
+    r = predictor.predict(clips["noaudio"], "hello")
+    assert r.present["audio"] is False and "no audio track" in " ".join(r.notes)
+    assert r.attention[2].weights.shape == (4, 0)
+    assert np.all(r.embeddings["audio"] == 0)
+
+
+def test_dropping_a_modality_changes_the_prediction(predictor, clips):
+    full = predictor.predict(clips["5s"], "so sad")
+    no_text = predictor.predict(clips["5s"], "so sad", drop_modalities=["L"])
+    assert no_text.present["language"] is False
+    assert not np.allclose(full.fused, no_text.fused)
+    assert "language modality dropped by request" in no_text.notes
+
+
+def test_bad_input_reaches_the_caller_as_media_error(predictor, clips):
+    with pytest.raises(media.UnsupportedFileTypeError):
+        predictor.predict(clips["png"], "hi")
+    with pytest.raises(ValueError, match="at least 2 non-empty labels"):
+        predictor.predict(clips["2s"], "hi", labels=["only one"])
+
+
+def test_long_transcript_is_truncated_with_a_note(predictor, clips):
+    r = predictor.predict(clips["2s"], " ".join(["word"] * 200))
+    assert any("77-token context" in n for n in r.notes)
+    assert r.attention[0].weights.shape == (4, 77)
