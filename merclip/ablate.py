@@ -1,0 +1,91 @@
+"""The paper's ablation grids: train one model per cell, evaluate its best checkpoint on the test split.
+
+    python -m merclip.ablate --grid modalities --dataset synthetic --root data/synthetic --out runs/ablate \\
+        --clip-model merclip-tiny --epochs 30 --lr 5e-4
+
+Grids: modalities (Table 3: subsets and orders of L, V, A), components (Table 4: without CMD / LE),
+labels (Tables 7-8: word / phrase / sentence label sets), query (Tables 9-11: query words).
+`--cells` restricts a grid (e.g. --cells V,A,L,LVA). Each grid writes <out>/<grid>.md (one markdown
+table, the paper's layout) and <out>/<grid>.json; finished cells are reused when the run is repeated.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from pathlib import Path
+
+
+from .checkpoint import load_checkpoint
+from .evaluate import columns_for, evaluate_model
+from .labels import QUERY_WORDS
+from .metrics import markdown_table
+from .train import add_data_args, add_model_args, build_loaders, model_config_from_args, select_device, train, train_config_for
+
+TABLE3_ORDERS = ("V", "A", "L", "VA", "AV", "AL", "LA", "VL", "LV", "VAL", "AVL", "ALV", "LAV", "VLA", "LVA")
+GRIDS: dict[str, dict[str, dict]] = {
+    "modalities": {order: {"modalities": order} for order in TABLE3_ORDERS},
+    "components": {
+        "w/o CMD, LE": {"no_cmd": True, "no_le": True},
+        "w/o CMD - w LE": {"no_cmd": True},
+        "w CMD - w/o LE": {"no_le": True},
+        "MER-CLIP": {},
+    },
+    "labels": {kind: {"label_kind": kind} for kind in ("word", "phrase", "sentence")},
+    "query": {(w or "(none)"): {"query_word": w or "none"} for w in QUERY_WORDS},
+}
+
+
+def run_cell(base_args: argparse.Namespace, overrides: dict, out: Path, train_cfg) -> dict:
+    args = copy.copy(base_args)
+    for k, v in overrides.items():
+        setattr(args, k, v)
+    model_cfg = model_config_from_args(args)
+    result_file = out / "test_metrics.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    train(model_cfg, train_cfg, args, out, resume=True, progress=False)
+    device = select_device(args.device)
+    model = load_checkpoint(out / "best", device=device)
+    loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
+    metrics = evaluate_model(model, loaders["test"], device, scores).metrics
+    result_file.write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def run_grid(grid: str, args: argparse.Namespace, cells: list[str] | None = None) -> str:
+    out = Path(args.out)
+    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    rows = []
+    for name, overrides in GRIDS[grid].items():
+        if cells and name not in cells:
+            continue
+        safe = name.replace("/", "-").replace(" ", "_").replace(",", "")
+        metrics = run_cell(args, overrides, out / grid / safe, train_cfg)
+        rows.append({"model": name, **metrics})
+        print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items()), flush=True)
+    table = markdown_table(rows, columns_for(args.task), title=f"{grid} ({args.dataset}, {args.task}, test split)")
+    (out / f"{grid}.md").write_text(table)
+    (out / f"{grid}.json").write_text(json.dumps(rows, indent=1))
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", required=True, choices=sorted(GRIDS), action="append",
+                        help="repeat to run several grids")
+    parser.add_argument("--cells", help="comma-separated cell names to run (default: the whole grid)")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--seed", type=int, default=0)
+    add_data_args(parser)
+    add_model_args(parser)
+    args = parser.parse_args(argv)
+    cells = args.cells.split(",") if args.cells else None
+    for grid in args.grid:
+        print(run_grid(grid, args, cells))
+
+
+if __name__ == "__main__":
+    main()

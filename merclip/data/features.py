@@ -1,0 +1,134 @@
+"""Decoded-media cache and the training Dataset.
+
+Decoding video, resampling audio and computing log-mel images is CPU work that does not change
+between epochs; the towers that consume them are fine-tuned, so their *inputs* are what we cache.
+`build_cache` runs once per dataset (parallel worker processes, a progress bar), writing one
+safetensors file per clip with uint8 frames and log-mel images, so epochs are bound by the model.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing as mp
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from ..config import MediaConfig
+from ..inputs import collate_clips
+from ..media import ClipInputs, MediaError, load_clip, normalise_images
+from .mosi_mosei import NeutralPolicy, Sample
+
+_UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 1]
+
+
+def cache_path(cache_dir: Path, sample: Sample, cfg: MediaConfig) -> Path:
+    key = hashlib.sha1(f"{sample.clip_id}|{sample.video}|{sorted(asdict(cfg).items())}".encode()).hexdigest()[:16]
+    return cache_dir / f"{sample.clip_id}.{key}.safetensors"
+
+
+def extract_to_cache(sample: Sample, cfg: MediaConfig, path: Path) -> str | None:
+    """Decode one clip into `path`; returns an error message instead of raising (one bad clip must not stop a run)."""
+    torch.set_num_threads(1)
+    try:
+        clip = load_clip(sample.video, sample.transcript, cfg, *_UNIT, audio=sample.audio)
+    except MediaError as exc:
+        return f"{sample.clip_id}: {exc}"
+    tensors = {"frames": (clip.frames * 255).round().clamp(0, 255).to(torch.uint8).contiguous()}
+    if clip.audio is not None:
+        tensors["audio"] = (clip.audio[:, :1] * 255).round().clamp(0, 255).to(torch.uint8).contiguous()
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"transcript": clip.transcript, "duration": str(clip.duration)})
+    tmp.replace(path)
+    return None
+
+
+def build_cache(samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, workers: int = 2,
+                progress: bool = True) -> list[str]:
+    """Fill the cache for every sample not cached yet; returns the per-clip errors (clips skipped)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    todo = [(s, cache_path(cache_dir, s, cfg)) for s in samples]
+    todo = [(s, p) for s, p in todo if not p.is_file()]
+    errors: list[str] = []
+    if not todo:
+        return errors
+    bar = tqdm(total=len(todo), desc="caching media", disable=not progress)
+    if workers <= 1:
+        for s, p in todo:
+            if (err := extract_to_cache(s, cfg, p)) is not None:
+                errors.append(err)
+            bar.update()
+    else:
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(extract_to_cache, s, cfg, p) for s, p in todo]
+            for fut in cf.as_completed(futures):
+                if (err := fut.result()) is not None:
+                    errors.append(err)
+                bar.update()
+    bar.close()
+    return errors
+
+
+def read_cached(path: Path, mean, std) -> ClipInputs:
+    from safetensors import safe_open
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    frames = normalise_images(tensors["frames"].float() / 255, mean, std)
+    audio = None
+    if "audio" in tensors:
+        audio = normalise_images(tensors["audio"].float().expand(-1, 3, -1, -1) / 255, mean, std)
+    return ClipInputs(frames=frames, audio=audio, transcript=meta["transcript"], duration=float(meta["duration"]))
+
+
+class CachedClipDataset(Dataset):
+    """(ClipInputs, target) pairs from the cache; target is multi-hot (emotion) or a class id (sentiment)."""
+
+    def __init__(self, samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, task: str, mean, std,
+                 neutral: NeutralPolicy = "drop"):
+        cache_dir = Path(cache_dir)
+        self.task, self.mean, self.std = task, mean, std
+        kept = []
+        for s in samples:
+            path = cache_path(cache_dir, s, cfg)
+            if not path.is_file():
+                continue  # failed to decode: reported by build_cache
+            if task == "sentiment" and s.sentiment_class(neutral) is None:
+                continue
+            kept.append((s, path))
+        self.items = kept
+        self.neutral = neutral
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def target(self, sample: Sample):
+        if self.task == "emotion":
+            return torch.from_numpy(sample.emotion_targets())
+        return torch.tensor(sample.sentiment_class(self.neutral))
+
+    def __getitem__(self, i: int):
+        sample, path = self.items[i]
+        return read_cached(path, self.mean, self.std), self.target(sample), sample.clip_id
+
+
+class Collate:
+    """Batch (ClipInputs, target, id) triples; a class, not a closure, so DataLoader workers can pickle it."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, batch):
+        clips, targets, ids = zip(*batch)
+        return collate_clips(clips, self.tokenizer), torch.stack(targets), list(ids)
+
+
+def as_numpy_targets(dataset: CachedClipDataset) -> np.ndarray:
+    return np.stack([dataset.target(s).numpy() for s, _ in dataset.items])

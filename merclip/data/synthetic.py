@@ -1,0 +1,248 @@
+"""A generated talking-clip dataset in the CMU-MOSEI raw layout, for tests and the offline demo model.
+
+    python -m merclip.data.synthetic --out data/synthetic --n 600
+
+Each clip is a short mp4 (a rendered face-like picture, 8 fps, 112x112) with a synthesised
+voice-like audio track, a separate 16 kHz WAV, a transcript line, and MOSEI-format labels
+(sentiment in [-3, 3]; happy, sad, anger, surprise, disgust, fear intensities in [0, 3]).
+Everything is seeded and deterministic: the same --seed and --n give the same bytes of labels.
+
+How each modality carries the labels (each alone is informative but incomplete):
+  vision    happy    -> the mouth curves up into a smile (flat otherwise)
+            sad      -> the eyebrows slant down at the outer ends, and a blue tear under the left eye
+            surprise -> eyes drawn about twice as large
+  audio     angry    -> loud, buzzy voice (many strong harmonics, 1.8x amplitude)
+            fear     -> 9 Hz tremolo on the loudness and a higher pitch
+            surprise -> pitch glides upwards by an octave over the clip
+  language  disgust  -> a disgust phrase ("that smell was revolting", ...)
+            fear     -> with probability 0.5, a fear phrase ("it was terrifying", ...)
+            sentiment-> with probability 0.8, an opinion phrase whose polarity is the sign of the
+                        sentiment score ("I loved it" / "I hated it"); otherwise a neutral filler
+Nuisance variation that carries no label: face position and skin tone, background colour,
+blinking, the speaker's base pitch (120-220 Hz), syllable rhythm, clip length (2-4 s), filler words.
+So vision alone can get happy/sad/surprise, audio angry/fear/surprise, language disgust and most of
+the sentiment: the three together are needed for the whole label set.
+
+Sentiment score = clip(1.5*happy + 0.5*surprise - sad - angry - disgust - fear + noise, -3, 3),
+using 0/1 presence, so it correlates with the visible smile and with the words.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from .writer import write_video, write_wav
+
+EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")  # MOSEI column names
+PRIORS = (0.45, 0.3, 0.25, 0.2, 0.2, 0.15)
+SAMPLE_RATE = 16000
+FPS = 8
+SIZE = 112
+
+POSITIVE = ("I loved it", "it was great", "what a wonderful time", "this is fantastic", "I really enjoyed that")
+NEGATIVE = ("I hated it", "it was awful", "what a terrible time", "this is horrible", "I really regret that")
+DISGUST = ("that smell was revolting", "it looked gross", "the food was disgusting", "so nasty and vile")
+FEAR = ("it was terrifying", "I was scared stiff", "that frightened me")
+FILLERS = ("so yesterday", "you know", "well honestly", "anyway", "the other day", "at the office", "after lunch")
+NEUTRAL = ("I went there", "we talked about the plan", "it happened on monday", "there were many people")
+
+
+@dataclass
+class Segment:
+    video_id: str
+    index: int
+    start: float
+    end: float
+    text: str
+    labels: np.ndarray  # (7,) [sentiment, happy, sad, anger, surprise, disgust, fear]
+
+    @property
+    def clip_id(self) -> str:
+        return f"{self.video_id}_{self.index}"
+
+
+def sample_labels(rng: np.random.Generator) -> np.ndarray:
+    present = rng.random(6) < np.array(PRIORS)
+    intensity = np.where(present, rng.choice([1 / 3, 2 / 3, 1.0, 4 / 3, 2.0, 3.0], 6), 0.0)
+    h, s, a, su, d, f = present.astype(float)
+    score = np.clip(1.5 * h + 0.5 * su - s - a - d - f + rng.normal(0, 0.5), -3, 3)
+    score = float(np.round(score * 3) / 3)  # MOSEI averages three annotators: multiples of 1/3
+    return np.concatenate([[score], intensity]).astype(np.float32)
+
+
+def transcript(labels: np.ndarray, rng: np.random.Generator) -> str:
+    parts = [rng.choice(FILLERS)]
+    if rng.random() < 0.8 and labels[0] != 0:
+        parts.append(rng.choice(POSITIVE if labels[0] > 0 else NEGATIVE))
+    else:
+        parts.append(rng.choice(NEUTRAL))
+    if labels[5] > 0:
+        parts.append(rng.choice(DISGUST))
+    if labels[6] > 0 and rng.random() < 0.5:
+        parts.append(rng.choice(FEAR))
+    return " ".join(parts)
+
+
+def _disk(img, cy, cx, r, color):
+    yy, xx = np.ogrid[: img.shape[0], : img.shape[1]]
+    img[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = color
+
+
+def _thick_curve(img, xs, ys, width, color):
+    for x, y in zip(xs, ys):
+        _disk(img, int(round(y)), int(round(x)), width, color)
+
+
+def _draw_face(labels: np.ndarray, background, skin, cy: int, cx: int, blink: bool) -> np.ndarray:
+    happy, sad, surprise = labels[1] > 0, labels[2] > 0, labels[4] > 0
+    yy, xx = np.ogrid[:SIZE, :SIZE]
+    img = np.empty((SIZE, SIZE, 3), np.uint8)
+    img[:] = background
+    img[((yy - cy) / 44.0) ** 2 + ((xx - cx) / 36.0) ** 2 <= 1] = skin
+    eye_r = 10 if surprise else 5
+    for side in (-1, 1):
+        ex = cx + side * 15
+        if blink:
+            _thick_curve(img, np.arange(ex - 6, ex + 7), np.full(13, cy - 10), 1, (30, 30, 30))
+        else:
+            _disk(img, cy - 10, ex, eye_r, (255, 255, 255))
+            _disk(img, cy - 10, ex, max(2, eye_r // 2), (20, 20, 20))
+        bx = np.arange(-8, 9)  # eyebrows: flat, or slanting down at the outer end when sad
+        _thick_curve(img, ex + bx, cy - 24 + (0.6 if sad else 0.0) * side * bx, 2, (60, 40, 20))
+    if sad:
+        _disk(img, cy + 2, cx - 15, 3, (60, 120, 255))
+    mx = np.arange(-16, 17)
+    curve = 0.04 * (256 - mx**2) if happy else np.zeros_like(mx, dtype=float)  # smile: centre low, ends up
+    _thick_curve(img, cx + mx, cy + 18 + curve * 0.5, 2, (150, 30, 40))
+    return img
+
+
+def render_frames(labels: np.ndarray, n_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """The face drawn once (eyes open and blinking), then shifted by a pixel of jitter per frame."""
+    background = rng.integers(40, 200, 3)
+    skin = np.array([rng.integers(150, 240), rng.integers(110, 190), rng.integers(80, 150)])
+    cy, cx = SIZE // 2 + int(rng.integers(-6, 7)), SIZE // 2 + int(rng.integers(-6, 7))
+    faces = [_draw_face(labels, background, skin, cy, cx, blink) for blink in (False, True)]
+    frames = np.empty((n_frames, SIZE, SIZE, 3), np.uint8)
+    for t in range(n_frames):
+        face = faces[int(rng.random() < 0.1)]
+        frames[t] = np.roll(face, (int(rng.integers(-1, 2)), int(rng.integers(-1, 2))), axis=(0, 1))
+    return frames
+
+
+def synthesise_voice(labels: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    angry, surprise, fear = labels[3] > 0, labels[4] > 0, labels[6] > 0
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    f0 = rng.uniform(120, 220) * (1.5 if fear else 1.0)
+    glide = 2 ** (t / seconds) if surprise else np.ones_like(t)  # up an octave
+    vibrato = 1 + 0.01 * np.sin(2 * np.pi * 5 * t)
+    phase = 2 * np.pi * np.cumsum(f0 * glide * vibrato) / SAMPLE_RATE
+    n_harm, decay = (12, 0.9) if angry else (5, 0.5)
+    voice = sum((decay**k) * np.sin((k + 1) * phase) for k in range(n_harm))
+    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * rng.uniform(3, 5) * t + rng.uniform(0, 6)) ** 2
+    tremolo = 1 - 0.6 * (0.5 + 0.5 * np.sin(2 * np.pi * 9 * t)) if fear else 1.0
+    fade = np.minimum(1, np.minimum(t, seconds - t) / 0.05)
+    wave = voice * syllables * tremolo * fade
+    wave = wave / (np.abs(wave).max() + 1e-9) * (0.9 if angry else 0.5)
+    return (wave + rng.normal(0, 0.005, wave.shape)).astype(np.float32)
+
+
+def make_segments(n: int, seed: int) -> list[Segment]:
+    """n labelled segments grouped into videos of 1-3 segments (folds are video-level, as in MOSEI)."""
+    rng = np.random.default_rng(seed)
+    segments: list[Segment] = []
+    video = 0
+    while len(segments) < n:
+        vid = f"synth{video:05d}"
+        start = 0.0
+        for index in range(int(rng.integers(1, 4))):
+            if len(segments) == n:
+                break
+            labels = sample_labels(rng)
+            length = float(np.round(rng.uniform(2.0, 4.0), 2))
+            segments.append(Segment(vid, index, start, start + length, transcript(labels, rng), labels))
+            start += length + 0.5
+        video += 1
+    return segments
+
+
+def split_videos(video_ids: list[str], seed: int, fractions=(0.7, 0.1, 0.2)) -> dict[str, list[str]]:
+    rng = np.random.default_rng(seed + 1)
+    ids = sorted(set(video_ids))
+    order = [ids[i] for i in rng.permutation(len(ids))]
+    n_train = int(round(fractions[0] * len(ids)))
+    n_valid = max(1, int(round(fractions[1] * len(ids))))
+    return {"train": sorted(order[:n_train]), "valid": sorted(order[n_train : n_train + n_valid]),
+            "test": sorted(order[n_train + n_valid :])}
+
+
+def write_labels_csd(path: Path, segments: list[Segment]) -> None:
+    """CMU-MultimodalSDK computational sequence: <root>/data/<vid>/{features,intervals}, <root>/metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    by_video: dict[str, list[Segment]] = {}
+    for s in segments:
+        by_video.setdefault(s.video_id, []).append(s)
+    with h5py.File(path, "w") as f:
+        root = f.create_group("All Labels")
+        data = root.create_group("data")
+        for vid, segs in by_video.items():
+            g = data.create_group(vid)
+            g.create_dataset("features", data=np.stack([s.labels for s in segs]))
+            g.create_dataset("intervals", data=np.array([[s.start, s.end] for s in segs], dtype=np.float64))
+        meta = root.create_group("metadata")
+        for key, value in {
+            "root name": "All Labels",
+            "computational sequence description": "MER-CLIP Studio generated dataset (not real data)",
+            "dimension names": json.dumps(["sentiment", *EMOTIONS]),
+            "computational sequence version": "1.0",
+        }.items():
+            meta.create_dataset(key, data=value)
+
+
+def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True) -> Path:
+    """Write n clips under `out` in the CMU-MOSEI raw layout and return `out`."""
+    out = Path(out)
+    segments = make_segments(n, seed)
+    videos = out / "Videos" / "Segmented" / "Combined"
+    wavs = out / "Audio" / "Segmented" / "Combined" / "WAV_16000"
+    transcripts = out / "Transcript" / "Segmented" / "Combined"
+    transcripts.mkdir(parents=True, exist_ok=True)
+    for s in tqdm(segments, desc="writing clips", disable=not progress):
+        rng = np.random.default_rng([seed, int(s.video_id[5:]), s.index])
+        seconds = s.end - s.start
+        frames = render_frames(s.labels, max(2, int(round(seconds * FPS))), rng)
+        voice = synthesise_voice(s.labels, seconds, rng)
+        write_video(videos / f"{s.clip_id}.mp4", frames, fps=FPS, audio=voice, sample_rate=SAMPLE_RATE)
+        write_wav(wavs / f"{s.clip_id}.wav", voice, SAMPLE_RATE)
+    by_video: dict[str, list[Segment]] = {}
+    for s in segments:
+        by_video.setdefault(s.video_id, []).append(s)
+    for vid, segs in by_video.items():
+        lines = [f"{vid}___{s.index}___{s.start:.3f}___{s.end:.3f}___{s.text}" for s in segs]
+        (transcripts / f"{vid}.txt").write_text("\n".join(lines) + "\n")
+    write_labels_csd(out / "Labels" / "CMU_MOSEI_Labels.csd", segments)
+    (out / "folds.json").write_text(json.dumps(split_videos(list(by_video), seed), indent=1))
+    (out / "README.txt").write_text(
+        f"Generated by merclip.data.synthetic (n={n}, seed={seed}). Not real data: see the module docstring.\n"
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="output folder (CMU-MOSEI raw layout)")
+    parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    path = write_dataset(args.out, args.n, args.seed)
+    print(f"wrote {args.n} clips to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Evaluate a MER-CLIP checkpoint with the paper's metrics.
+
+    python -m merclip.evaluate --checkpoint runs/x/best --dataset synthetic --root data/synthetic --split test
+
+Prints a markdown table in the paper's format and writes JSON (--out).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from .losses import decisions, task_loss
+from .metrics import emotion_metrics, markdown_table, sentiment_metrics
+from .model import MERCLIP
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    probs: np.ndarray  # (N, C)
+    targets: np.ndarray
+    ids: list[str]
+    loss: float
+
+
+@torch.no_grad()
+def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, scores: dict[str, float] | None = None,
+                   progress: bool = False, amp: bool = False) -> EvalResult:
+    """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions)."""
+    model.eval()
+    task = model.cfg.task
+    probs, targets, ids, losses = [], [], [], []
+    for inputs, target, clip_ids in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+            out = model(inputs.to(device))
+        losses.append(task_loss(task, out.logits.float(), target.to(device)).item() * len(clip_ids))
+        probs.append(out.probs.float().cpu())
+        targets.append(target)
+        ids.extend(clip_ids)
+    P = torch.cat(probs)
+    T = torch.cat(targets).numpy()
+    pred = decisions(task, P, model.cfg.emotion_threshold).numpy()
+    if task == "emotion":
+        metrics = emotion_metrics(T, pred)
+    else:
+        truth_scores = np.array([scores[i] for i in ids]) if scores else np.where(T == 1, -1.0, 1.0)
+        metrics = sentiment_metrics(pred[:, 1], truth_scores)
+    return EvalResult(metrics, P.numpy(), T, ids, float(sum(losses) / max(1, len(ids))))
+
+
+EMOTION_COLUMNS = ["model", "accuracy", "precision", "recall", "micro_f1"]
+SENTIMENT_COLUMNS = ["model", "acc2_non0", "f1_non0", "acc2_has0", "f1_has0"]
+
+
+def columns_for(task: str) -> list[str]:
+    return EMOTION_COLUMNS if task == "emotion" else SENTIMENT_COLUMNS
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .checkpoint import load_checkpoint
+    from .train import add_data_args, build_loaders, select_device
+
+    parser = argparse.ArgumentParser(description="Evaluate a MER-CLIP checkpoint with the paper's metrics.")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint directory (model.safetensors + config.json)")
+    parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    parser.add_argument("--out", help="write metrics JSON here")
+    add_data_args(parser)
+    args = parser.parse_args(argv)
+    device = select_device(args.device)
+    model = load_checkpoint(args.checkpoint, device=device)
+    loaders, scores = build_loaders(model, args, splits=(args.split,), shuffle=False)
+    result = evaluate_model(model, loaders[args.split], device, scores, progress=True)
+    row = {"model": Path(args.checkpoint).name, **result.metrics}
+    print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))
+    if args.out:
+        Path(args.out).write_text(json.dumps({"split": args.split, "n": len(result.ids), **result.metrics}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""Train MER-CLIP with the paper's recipe.
+
+    python -m merclip.train --dataset synthetic --root data/synthetic --out runs/demo --clip-model merclip-tiny
+    python -m merclip.train --dataset mosei --root /data/CMU_MOSEI --out runs/mosei --task emotion
+    torchrun --nproc_per_node 4 -m merclip.train ...        # data parallel (NCCL on GPU, gloo on CPU)
+
+Defaults per dataset are the paper's (AdamW, lr 8e-6 / MOSI 2.2e-5, wd 1e-3, batch 16 / MOSI 8,
+20 epochs, LE frozen). Each epoch: train, validate, write `ckpt-epochNNN/` atomically and point
+`latest.json` at it, keep the best (by micro-F1 for emotion, Acc2 for sentiment) in `best/`.
+`--resume` continues after the last complete epoch and reproduces an uninterrupted run exactly
+(per-epoch seeds for shuffling and dropout). Metrics go to metrics.csv / metrics.json and to
+TensorBoard when it is installed.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from . import backbone
+from .checkpoint import _atomic_write, load_weights, save_checkpoint
+from .config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig, TrainConfig, train_config_for
+from .data.features import CachedClipDataset, Collate, build_cache
+from .data.mosi_mosei import load as load_samples
+from .evaluate import evaluate_model
+from .labels import label_set
+from .losses import task_loss
+from .model import MERCLIP, build_model
+
+KILL_ENV = "MERCLIP_KILL_AFTER_STEPS"  # testing aid: die abruptly after N optimiser steps
+
+
+def select_device(name: str | None) -> torch.device:
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ---- command line ---------------------------------------------------------------------------------
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="synthetic", choices=["mosei", "mosi", "synthetic"])
+    g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
+    g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
+    g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
+                   help="sentiment 0: dropped (paper's certain classes) or counted as non-negative")
+    g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
+    g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
+    g.add_argument("--batch-size", type=int, help="default: the dataset preset (16, MOSI 8)")
+    g.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--task", default="emotion", choices=["emotion", "sentiment"])
+    g.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture, or merclip-tiny")
+    g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
+    g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${backbone.WEIGHTS_ENV_VAR})")
+    g.add_argument("--modalities", default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
+    g.add_argument("--cmd-mode", default="sequence", choices=["sequence", "pooled"])
+    g.add_argument("--no-cmd", action="store_true", help="ablation: FC fusion instead of the CMD")
+    g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
+    g.add_argument("--query-word", help="emotion-query word; 'none' for no word (default: Emotion / Sentiment)")
+    g.add_argument("--label-kind", default="word", choices=["word", "phrase", "sentence"])
+    g.add_argument("--num-frames", type=int, default=12)
+    g.add_argument("--cmd-hidden", type=int, default=512)
+    g.add_argument("--cmd-heads", type=int, default=8)
+
+
+def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+    tiny = args.clip_model == "merclip-tiny"
+    query = args.query_word or DEFAULT_QUERY_WORD[args.task]
+    return ModelConfig(
+        clip_model=args.clip_model,
+        clip_pretrained=None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained,
+        task=args.task,
+        labels=label_set(args.task, args.label_kind),
+        query_word=None if query.lower() == "none" else query,
+        num_frames=args.num_frames,
+        cmd_hidden=64 if tiny and args.cmd_hidden == 512 else args.cmd_hidden,
+        cmd_heads=4 if tiny and args.cmd_heads == 8 else args.cmd_heads,
+        cmd_mode=args.cmd_mode,
+        modality_order=tuple(args.modalities.upper()),
+        use_cmd=not args.no_cmd,
+        use_label_encoder=not args.no_le,
+    )
+
+
+# ---- data -----------------------------------------------------------------------------------------
+def media_config_for(model: MERCLIP) -> MediaConfig:
+    pp = backbone.image_preprocess_config(model.vision.visual)
+    return MediaConfig(num_frames=model.cfg.num_frames, image_size=pp["image_size"])
+
+
+def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True, distributed=False, seed=0,
+                  batch_size: int | None = None):
+    """DataLoaders per split over the decoded-media cache (built here when missing)."""
+    root = Path(args.root)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else root / ".merclip_cache"
+    samples = load_samples(args.dataset, root, tuple(splits))
+    if args.limit:
+        samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
+    media_cfg = media_config_for(model)
+    rank0 = not distributed or dist.get_rank() == 0
+    if rank0:
+        errors = build_cache(samples, cache_dir, media_cfg, workers=args.workers, progress=True)
+        for e in errors[:10]:
+            print(f"skipped {e}")
+    if distributed:
+        dist.barrier()
+    pp = backbone.image_preprocess_config(model.vision.visual)
+    batch_size = batch_size or args.batch_size or train_config_for(args.dataset).batch_size
+    loaders = {}
+    for split in splits:
+        ds = CachedClipDataset([s for s in samples if s.split == split], cache_dir, media_cfg, model.cfg.task,
+                               pp["mean"], pp["std"], args.neutral)
+        sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed) if distributed and split == "train" else None
+        loaders[split] = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None and split == "train",
+                                    sampler=sampler, collate_fn=Collate(model.tokenizer), num_workers=0)
+    scores = {s.clip_id: s.sentiment for s in samples}
+    return loaders, scores
+
+
+# ---- training state -------------------------------------------------------------------------------
+def save_training_state(directory: Path, model: MERCLIP, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    save_checkpoint(model, directory)
+    opt = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for idx, pstate in opt["state"].items():
+        for name, value in pstate.items():
+            if torch.is_tensor(value):
+                tensors[f"{idx}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{name}"] = value
+    _atomic_write(directory / "optimizer.safetensors", lambda tmp: save_file(tensors, tmp))
+    meta = {"param_groups": opt["param_groups"], "scalars": scalars, **state}
+    _atomic_write(directory / "trainer.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
+
+
+def load_training_state(directory: Path, model: MERCLIP, optimizer: torch.optim.Optimizer) -> dict:
+    load_weights(model, directory)
+    meta = json.loads((directory / "trainer.json").read_text())
+    state: dict = {}
+    for key, value in load_file(str(directory / "optimizer.safetensors")).items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    for key, value in meta.pop("scalars").items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
+    return meta
+
+
+class _Logits(nn.Module):
+    """forward() -> logits only, so DDP sees plain tensors."""
+
+    def __init__(self, model: MERCLIP):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        return self.model(inputs).logits
+
+
+def selection_metric(task: str) -> str:
+    return "micro_f1" if task == "emotion" else "acc2_non0"
+
+
+def _write_logs(out: Path, history: list[dict]) -> None:
+    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+    with open(out / "metrics.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    (out / "metrics.json").write_text(json.dumps(history, indent=1))
+
+
+def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | Path, resume: bool = False,
+          progress: bool = True) -> dict:
+    """Train, validate each epoch, keep the best; returns {'history', 'best', 'best_epoch'}."""
+    out = Path(out_dir)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank() if distributed else 0
+    device = select_device(getattr(args, "device", None))
+    if distributed and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    torch.manual_seed(train_cfg.seed)
+    model = build_model(model_cfg, getattr(args, "clip_weights", None)).to(device)
+    if train_cfg.grad_checkpointing:
+        model.set_grad_checkpointing(True)
+    loaders, scores = build_loaders(model, args, ("train", "valid"), shuffle=True, distributed=distributed,
+                                    seed=train_cfg.seed, batch_size=train_cfg.batch_size)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    history: list[dict] = []
+    best, best_epoch, start_epoch = float("-inf"), -1, 0
+    out.mkdir(parents=True, exist_ok=True)
+    if resume and (out / "latest.json").is_file():
+        latest = json.loads((out / "latest.json").read_text())
+        meta = load_training_state(out / latest["path"], model, optimizer)
+        history, best, best_epoch, start_epoch = meta["history"], meta["best"], meta["best_epoch"], meta["epoch"] + 1
+        if rank == 0:
+            print(f"resuming after epoch {meta['epoch']} from {out / latest['path']}")
+    if rank == 0:
+        (out / "train_config.json").write_text(json.dumps(asdict(train_cfg), indent=1))
+        (out / "model_config.json").write_text(model_cfg.to_json())
+    writer = _tensorboard(out) if rank == 0 else None
+    net = _Logits(model)
+    if distributed:
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                                  find_unused_parameters=True)
+    kill_after = int(os.environ.get(KILL_ENV, "0"))
+    steps = sum(len(loaders["train"]) for _ in range(start_epoch))
+    metric_name = selection_metric(model_cfg.task)
+    amp = train_cfg.amp and device.type == "cuda"
+    for epoch in range(start_epoch, train_cfg.epochs):
+        torch.manual_seed(train_cfg.seed * 1000 + epoch)  # dropout and shuffling depend only on (seed, epoch)
+        if isinstance(loaders["train"].sampler, DistributedSampler):
+            loaders["train"].sampler.set_epoch(epoch)
+        model.train()
+        t0, total, count = time.perf_counter(), 0.0, 0
+        bar = tqdm(loaders["train"], desc=f"epoch {epoch + 1}/{train_cfg.epochs}", disable=not progress or rank != 0)
+        for inputs, target, ids in bar:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = net(inputs.to(device))
+            loss = task_loss(model_cfg.task, logits.float(), target.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            total += loss.item() * len(ids)
+            count += len(ids)
+            bar.set_postfix(loss=f"{total / count:.4f}")
+            if kill_after and steps >= kill_after:
+                os._exit(137)  # simulate a hard kill: no cleanup, no final save
+        train_time = time.perf_counter() - t0
+        if distributed:
+            dist.barrier()
+        if rank == 0:
+            val = evaluate_model(model, loaders["valid"], device, scores, amp=amp)
+            row = {"epoch": epoch + 1, "train_loss": total / max(1, count), "valid_loss": val.loss,
+                   "train_seconds": train_time, "clips_per_second": count / train_time * (dist.get_world_size() if distributed else 1),
+                   **{f"valid_{k}": v for k, v in val.metrics.items()}}
+            history.append(row)
+            improved = val.metrics[metric_name] > best
+            if improved:
+                best, best_epoch = val.metrics[metric_name], epoch + 1
+            ckpt = out / f"ckpt-epoch{epoch + 1:03d}"
+            save_training_state(ckpt, model, optimizer, {"epoch": epoch, "history": history, "best": best,
+                                                         "best_epoch": best_epoch})
+            if improved:
+                tmp = out / "best.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                save_checkpoint(model, tmp, extra={"epoch": epoch + 1, metric_name: best})
+                shutil.rmtree(out / "best", ignore_errors=True)
+                tmp.rename(out / "best")
+            _atomic_write(out / "latest.json", lambda p: Path(p).write_text(json.dumps({"path": ckpt.name, "epoch": epoch})))
+            for old in out.glob("ckpt-epoch*"):
+                if old != ckpt:
+                    shutil.rmtree(old, ignore_errors=True)
+            _write_logs(out, history)
+            if writer is not None:
+                for k, v in row.items():
+                    if k != "epoch":
+                        writer.add_scalar(k, v, epoch + 1)
+            if progress:
+                print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
+        if distributed:
+            dist.barrier()
+    if writer is not None:
+        writer.close()
+    if distributed:
+        dist.destroy_process_group()
+    return {"history": history, "best": best, "best_epoch": best_epoch, "model": model}
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard not installed: CSV/JSON logs only
+        return None
+    return SummaryWriter(str(out / "tb"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Defaults: " + json.dumps({"mosei": asdict(train_config_for("mosei")),
+                                                                       "mosi": asdict(train_config_for("mosi"))}))
+    add_data_args(parser)
+    add_model_args(parser)
+    g = parser.add_argument_group("training")
+    g.add_argument("--out", required=True, help="run folder: checkpoints, logs")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--grad-checkpointing", action="store_true")
+    g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
+    g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
+    args = parser.parse_args(argv)
+    model_cfg = model_config_from_args(args)
+    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                                 batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
+                                 amp=not args.no_amp)
+    result = train(model_cfg, train_cfg, args, args.out, resume=args.resume)
+    if result["history"]:
+        print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Dataset loaders on fixtures written in the real on-disk formats."""
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from merclip.data import mosi_mosei as mm
+from merclip.data.synthetic import make_segments, write_dataset, write_labels_csd
+from conftest import make_clip
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("synthetic") / "mosei", n=24, seed=3, progress=False)
+
+
+def test_synthetic_mosei_layout_loads_with_counts_labels_and_folds(synthetic_root):
+    samples = mm.load_mosei(synthetic_root)
+    assert len(samples) == 24
+    folds = json.loads((synthetic_root / "folds.json").read_text())
+    for s in samples:
+        assert s.video_id in folds[s.split]
+        assert s.video.is_file() and s.audio is not None and s.audio.suffix == ".wav"
+    expected = {seg.clip_id: seg for seg in make_segments(24, seed=3)}
+    for s in samples:
+        seg = expected[s.clip_id]
+        assert s.transcript == seg.text
+        assert s.sentiment == pytest.approx(seg.labels[0])
+        assert np.allclose(s.emotions, seg.labels[1:])
+        assert s.emotion_targets().tolist() == (seg.labels[1:] > 0).astype(float).tolist()
+    counts = mm.summarise(samples)
+    assert sum(c["segments"] for c in counts.values()) == 24
+    assert all(c["missing_video_files"] == 0 for c in counts.values())
+
+
+def test_synthetic_generation_is_deterministic(tmp_path):
+    a = write_dataset(tmp_path / "a", n=3, seed=7, progress=False)
+    b = write_dataset(tmp_path / "b", n=3, seed=7, progress=False)
+    assert (a / "folds.json").read_text() == (b / "folds.json").read_text()
+    la, lb = mm.read_csd(a / "Labels/CMU_MOSEI_Labels.csd"), mm.read_csd(b / "Labels/CMU_MOSEI_Labels.csd")
+    assert la.keys() == lb.keys() and all(np.array_equal(la[k][0], lb[k][0]) for k in la)
+    wav = sorted((a / "Audio").rglob("*.wav"))[0]
+    assert wav.read_bytes() == (b / wav.relative_to(a)).read_bytes()
+
+
+def test_sentiment_classes_and_neutral_policy():
+    s = mm.Sample("v_0", "v", "train", None, None, "", 0.0, None)
+    assert s.sentiment_class("drop") is None and s.sentiment_class("nonnegative") == 0
+    assert mm.Sample("v_1", "v", "train", None, None, "", -0.33, None).sentiment_class() == 1
+    assert mm.Sample("v_2", "v", "train", None, None, "", 2.0, None).sentiment_class() == 0
+    with pytest.raises(ValueError, match="sentiment-only"):
+        s.emotion_targets()
+
+
+def test_sdk_standard_folds_have_the_paper_video_counts():
+    assert {k: len(v) for k, v in mm.standard_folds("mosei").items()} == {"train": 2250, "valid": 300, "test": 678}
+    assert {k: len(v) for k, v in mm.standard_folds("mosi").items()} == {"train": 52, "valid": 10, "test": 31}
+
+
+def _mosi_fixture(root, videos):
+    """CMU-MOSI raw layout with real video ids from the SDK folds."""
+    with h5py.File(root / "CMU_MOSI_Opinion_Labels.csd", "w") as f:
+        data = f.create_group("Opinion Segment Labels").create_group("data")
+        for vid, scores in videos.items():
+            g = data.create_group(vid)
+            g.create_dataset("features", data=np.array(scores, dtype=np.float32).reshape(-1, 1))
+            g.create_dataset("intervals", data=np.array([[i * 3.0, i * 3.0 + 2.5] for i in range(len(scores))]))
+    (root / "Transcript" / "Segmented").mkdir(parents=True)
+    for vid, scores in videos.items():
+        lines = [f"{i + 1}_DELIM_segment {i + 1} of {vid}" for i in range(len(scores))]
+        (root / "Transcript" / "Segmented" / f"{vid}.annotprocessed").write_text("\n".join(lines) + "\n")
+        for i in range(len(scores)):
+            make_clip(root / "Video" / "Segmented" / f"{vid}_{i + 1}.mp4", 0.5, seed=i)
+
+
+def test_mosi_loader_uses_sdk_folds(tmp_path):
+    folds = mm.standard_folds("mosi")
+    train_vid, test_vid = sorted(folds["train"])[0], sorted(folds["test"])[0]
+    _mosi_fixture(tmp_path, {train_vid: [2.4, -1.2, 0.0], test_vid: [-2.0], "not_in_any_fold": [1.0]})
+    samples = mm.load_mosi(tmp_path)
+    assert [(s.clip_id, s.split, s.sentiment) for s in samples] == [
+        (f"{train_vid}_1", "train", pytest.approx(2.4)), (f"{train_vid}_2", "train", pytest.approx(-1.2)),
+        (f"{train_vid}_3", "train", 0.0), (f"{test_vid}_1", "test", -2.0)]
+    assert samples[1].transcript == f"segment 2 of {train_vid}"
+    assert samples[0].video.is_file() and samples[0].audio is None
+
+
+def test_mosei_loader_with_sdk_folds_and_interval_matching(tmp_path, synthetic_root):
+    """Real MOSEI ids, label rows in a different order from the segment ids: matched by interval."""
+    folds = mm.standard_folds("mosei")
+    vid = sorted(folds["valid"])[0]
+    base = tmp_path / "Raw"
+    (base / "Transcript/Segmented/Combined").mkdir(parents=True)
+    (base / "Transcript/Segmented/Combined" / f"{vid}.txt").write_text(
+        f"{vid}___0___0.000___2.000___first words\n{vid}___1___5.000___7.500___second words\n")
+    for seg in (0, 1):
+        make_clip(base / "Videos/Segmented/Combined" / f"{vid}_{seg}.mp4", 0.5, seed=seg)
+    with h5py.File(tmp_path / "CMU_MOSEI_Labels.csd", "w") as f:
+        g = f.create_group("All Labels").create_group("data").create_group(vid)
+        g.create_dataset("features", data=np.array([[-1, 0, 1, 0, 0, 0, 0], [2, 3, 0, 0, 0.3, 0, 0]], np.float32)[::-1])
+        g.create_dataset("intervals", data=np.array([[0.0, 2.0], [5.0, 7.5]])[::-1])
+    samples = {s.clip_id: s for s in mm.load_mosei(tmp_path)}
+    assert samples[f"{vid}_0"].sentiment == -1 and samples[f"{vid}_0"].emotion_targets().tolist() == [0, 1, 0, 0, 0, 0]
+    assert samples[f"{vid}_1"].transcript == "second words" and samples[f"{vid}_1"].split == "valid"
+    assert samples[f"{vid}_1"].emotion_targets().tolist() == [1, 0, 0, 1, 0, 0]
+
+
+def test_malformed_files_fail_clearly(tmp_path, synthetic_root):
+    bad = tmp_path / "bad.csd"
+    bad.write_bytes(b"definitely not hdf5")
+    with pytest.raises(mm.DatasetFormatError, match="bad.csd' is not a readable HDF5"):
+        mm.read_csd(bad)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "vid.txt").write_text("vid___0___0.0___1.0___ok\nvid___1___broken line\n")
+    with pytest.raises(mm.DatasetFormatError, match="vid.txt' line 2: expected 'vid___seg___start___end___text'"):
+        mm.read_mosei_transcripts(tmp_path / "t")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "v.annotprocessed").write_text("1 no delimiter here\n")
+    with pytest.raises(mm.DatasetFormatError, match="v.annotprocessed' line 1"):
+        mm.read_mosi_transcripts(tmp_path / "m")
+    with pytest.raises(FileNotFoundError, match="does not look like the raw release"):
+        mm.load_mosei(tmp_path)
+
+
+def test_check_command_prints_counts(synthetic_root, capsys):
+    from merclip.data import check
+
+    check.main(["--dataset", "synthetic", "--root", str(synthetic_root)])
+    out = capsys.readouterr().out
+    assert "| train |" in out and "24 segments" in out

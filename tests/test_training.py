@@ -1,0 +1,131 @@
+"""Training, resume, DDP, evaluation, ablation and export on a generated dataset (tiny backbone, CPU)."""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from merclip.config import TrainConfig
+from merclip.data.synthetic import write_dataset
+from merclip.metrics import emotion_metrics
+from merclip.train import add_data_args, add_model_args, model_config_from_args, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def gen_root(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("gen") / "mosei", n=400, seed=11, progress=False)
+
+
+def cli_args(root, *extra):
+    p = argparse.ArgumentParser()
+    add_data_args(p)
+    add_model_args(p)
+    return p.parse_args(["--root", str(root), "--clip-model", "merclip-tiny", "--num-frames", "4", *extra])
+
+
+def run_cli(module, *args, env=None, check=True):
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{module} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
+    from merclip.evaluate import evaluate_model
+    from merclip.train import build_loaders
+
+    args = cli_args(gen_root)
+    result = train(model_config_from_args(args), TrainConfig(lr=5e-4, batch_size=4, epochs=2, seed=0), args,
+                   tmp_path / "run", progress=False)
+    losses = [row["train_loss"] for row in result["history"]]
+    assert losses[1] < losses[0]
+    model = result["model"]
+    loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
+    ev = evaluate_model(model, loaders["test"], torch.device("cpu"), scores)
+    # chance: the better of 'every emotion present' and label-prior random guessing
+    rng = np.random.default_rng(0)
+    prior = ev.targets.mean(0)
+    random_f1 = np.mean([emotion_metrics(ev.targets, rng.random(ev.targets.shape) < prior)["micro_f1"] for _ in range(20)])
+    all_f1 = emotion_metrics(ev.targets, np.ones_like(ev.targets))["micro_f1"]
+    assert ev.metrics["micro_f1"] > max(random_f1, all_f1) + 0.05, (ev.metrics, random_f1, all_f1)
+    for name in ("metrics.csv", "metrics.json", "latest.json", "best/model.safetensors", "train_config.json"):
+        assert (tmp_path / "run" / name).is_file(), name
+
+
+def test_kill_and_resume_gives_the_same_weights(gen_root, tmp_path):
+    common = ["--dataset", "synthetic", "--root", str(gen_root), "--clip-model", "merclip-tiny", "--num-frames", "4",
+              "--limit", "24", "--epochs", "3", "--lr", "1e-3", "--batch-size", "8", "--workers", "1"]
+    run_cli("merclip.train", *common, "--out", str(tmp_path / "straight"))
+    killed = run_cli("merclip.train", *common, "--out", str(tmp_path / "killed"), env={"MERCLIP_KILL_AFTER_STEPS": "5"}, check=False)
+    assert killed.returncode == 137
+    assert json.loads((tmp_path / "killed" / "latest.json").read_text())["epoch"] == 0  # epoch 1 saved, 2 lost
+    resumed = run_cli("merclip.train", *common, "--out", str(tmp_path / "killed"), "--resume")
+    assert "resuming after epoch 0" in resumed.stdout
+    a = load_file(str(tmp_path / "straight" / "ckpt-epoch003" / "model.safetensors"))
+    b = load_file(str(tmp_path / "killed" / "ckpt-epoch003" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    hist_a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    hist_b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert [r["train_loss"] for r in hist_a] == [r["train_loss"] for r in hist_b]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_gloo_two_processes(gen_root, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+         "--master_port", str(_free_port()), "-m", "merclip.train", "--dataset", "synthetic", "--root", str(gen_root),
+         "--clip-model", "merclip-tiny", "--num-frames", "4", "--limit", "16", "--epochs", "1", "--batch-size", "4",
+         "--workers", "1", "--device", "cpu", "--out", str(tmp_path / "ddp")],
+        cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    history = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert len(history) == 1 and np.isfinite(history[0]["train_loss"])
+    assert (tmp_path / "ddp" / "best" / "model.safetensors").is_file()
+
+
+def test_evaluate_export_and_ablate(gen_root, tmp_path):
+    from merclip.ablate import GRIDS, run_grid
+    from merclip.export import load_embeddings
+
+    args = cli_args(gen_root, "--limit", "16", "--batch-size", "8", "--workers", "1")
+    args.out, args.epochs, args.lr, args.seed, args.dataset = str(tmp_path / "abl"), 1, 1e-3, 0, "synthetic"
+    table = run_grid("components", args, cells=["MER-CLIP", "w/o CMD, LE"])
+    assert "| MER-CLIP |" in table and "| w/o CMD, LE |" in table and "micro_f1" in table
+    assert (tmp_path / "abl" / "components.md").read_text() == table
+    assert set(GRIDS["query"]) == {"Emotion", "Sentiment", "Feeling", "Impression", "Mood", "Sensation", "(none)"}
+    assert len(GRIDS["modalities"]) == 15
+    ckpt = tmp_path / "abl" / "components" / "MER-CLIP" / "best"
+    out = run_cli("merclip.evaluate", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(gen_root),
+                  "--limit", "16", "--workers", "1", "--out", str(tmp_path / "eval.json"))
+    assert "| best |" in out.stdout and "micro_f1" in out.stdout
+    assert set(json.loads((tmp_path / "eval.json").read_text())) >= {"accuracy", "precision", "recall", "micro_f1"}
+    run_cli("merclip.export", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(gen_root),
+            "--limit", "16", "--workers", "1", "--out", str(tmp_path / "emb.npz"))
+    emb = load_embeddings(tmp_path / "emb.npz")
+    n = len(emb["ids"])
+    assert 0 < n <= 16
+    assert {k: emb[k].shape for k in ("language", "vision", "audio", "fused", "probs", "targets")} == {
+        "language": (n, 64), "vision": (n, 64), "audio": (n, 64), "fused": (n, 64), "probs": (n, 6), "targets": (n, 6)}
+    assert list(emb["label_names"]) == ["happy", "sad", "angry", "surprise", "disgust", "fear"]
+
+
+@pytest.mark.parametrize("module", ["merclip.train", "merclip.evaluate", "merclip.ablate", "merclip.export",
+                                    "merclip.data.synthetic", "merclip.data.check"])
+def test_every_cli_has_help(module):
+    out = run_cli(module, "--help")
+    assert "usage:" in out.stdout and "--" in out.stdout
