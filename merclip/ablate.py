@@ -6,13 +6,17 @@
 Grids: modalities (Table 3: subsets and orders of L, V, A), components (Table 4: without CMD / LE),
 labels (Tables 7-8: word / phrase / sentence label sets), query (Tables 9-11: query words).
 `--cells` restricts a grid (e.g. --cells V,A,L,LVA). Each grid writes <out>/<grid>.md (one markdown
-table, the paper's layout) and <out>/<grid>.json; finished cells are reused when the run is repeated.
+table, the paper's layout) and <out>/<grid>.json. Cells train in <out>/cells/<config hash>/, so a cell that
+two grids share (LVA of Table 3 is the full model of Table 4) trains once, and finished cells are reused
+(interrupted ones resume) when the command is repeated.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 
@@ -36,33 +40,41 @@ GRIDS: dict[str, dict[str, dict]] = {
 }
 
 
-def run_cell(base_args: argparse.Namespace, overrides: dict, out: Path, train_cfg) -> dict:
+def cell_dir(root: Path, model_cfg, train_cfg) -> Path:
+    """Run folder keyed by the exact configs, so identical cells of different grids train once."""
+    key = hashlib.sha1((model_cfg.to_json() + json.dumps(asdict(train_cfg), sort_keys=True)).encode()).hexdigest()[:12]
+    return root / "cells" / key
+
+
+def run_cell(base_args: argparse.Namespace, overrides: dict, root: Path, train_cfg) -> tuple[dict, Path]:
     args = copy.copy(base_args)
     for k, v in overrides.items():
         setattr(args, k, v)
     model_cfg = model_config_from_args(args)
+    out = cell_dir(root, model_cfg, train_cfg)
     result_file = out / "test_metrics.json"
     if result_file.is_file():
-        return json.loads(result_file.read_text())
+        return json.loads(result_file.read_text()), out
     train(model_cfg, train_cfg, args, out, resume=True, progress=False)
     device = select_device(args.device)
     model = load_checkpoint(out / "best", device=device)
     loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
     metrics = evaluate_model(model, loaders["test"], device, scores).metrics
     result_file.write_text(json.dumps(metrics, indent=1))
-    return metrics
+    return metrics, out
 
 
 def run_grid(grid: str, args: argparse.Namespace, cells: list[str] | None = None) -> str:
     out = Path(args.out)
     train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
     rows = []
-    for name, overrides in GRIDS[grid].items():
-        if cells and name not in cells:
-            continue
-        safe = name.replace("/", "-").replace(" ", "_").replace(",", "")
-        metrics = run_cell(args, overrides, out / grid / safe, train_cfg)
-        rows.append({"model": name, **metrics})
+    unknown = [c for c in cells or [] if c not in GRIDS[grid]]
+    if unknown:
+        raise ValueError(f"unknown cells {unknown} for grid '{grid}'; cells: {list(GRIDS[grid])}")
+    for name in cells or list(GRIDS[grid]):  # in the order asked for
+        overrides = GRIDS[grid][name]
+        metrics, run_dir = run_cell(args, overrides, out, train_cfg)
+        rows.append({"model": name, **metrics, "run_dir": str(run_dir)})
         print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items()), flush=True)
     table = markdown_table(rows, columns_for(args.task), title=f"{grid} ({args.dataset}, {args.task}, test split)")
     (out / f"{grid}.md").write_text(table)

@@ -77,6 +77,7 @@ class ClipInputs:
     duration: float
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    thumbnails: list[Image.Image] = field(default_factory=list)  # small copies of the sampled frames, for display
 
     @property
     def present(self) -> dict[str, bool]:
@@ -299,6 +300,7 @@ def load_clip(
         duration = cfg.max_seconds
     frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds)
     frames_t = frames_to_tensor(frames, cfg.image_size, mean, std)
+    thumbnails = [_thumbnail(f) for f in frames]
     timings["decode_video"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -317,4 +319,11 @@ def load_clip(
     timings["decode_audio"] = time.perf_counter() - t1
     if not text:
         notes.append("empty transcript: language modality absent")
-    return ClipInputs(frames=frames_t, audio=audio_t, transcript=text, duration=duration, notes=notes, timings=timings)
+    return ClipInputs(frames=frames_t, audio=audio_t, transcript=text, duration=duration, notes=notes, timings=timings,
+                      thumbnails=thumbnails)
+
+
+def _thumbnail(frame: Image.Image, size: int = 96) -> Image.Image:
+    thumb = frame.convert("RGB").copy()
+    thumb.thumbnail((size, size))
+    return thumb

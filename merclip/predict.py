@@ -7,6 +7,7 @@ re-runs only the label encoder and the CMD: milliseconds rather than seconds.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -54,6 +55,13 @@ class PredictionResult:
     timings: dict[str, float]
     notes: list[str] = field(default_factory=list)
     features_cached: bool = False
+    thumbnails: list = field(default_factory=list)  # PIL images of the sampled frames
+
+    def modality_label_similarity(self) -> dict[str, np.ndarray]:
+        """Cosine similarity of each modality embedding and of the fused output with every label: name -> (C,)."""
+        labels = self.label_embeddings / (np.linalg.norm(self.label_embeddings, axis=1, keepdims=True) + 1e-8)
+        rows = {**self.embeddings, "fused": self.fused}
+        return {name: labels @ (v / (np.linalg.norm(v) + 1e-8)) for name, v in rows.items()}
 
     @property
     def predicted(self) -> list[str]:
@@ -79,6 +87,7 @@ class _CachedClip:
     present: dict[str, bool]
     notes: list[str]
     timings: dict[str, float]
+    thumbnails: list
 
 
 def _clip_key(video: str | Path, transcript: Any, audio: Any, media_cfg: MediaConfig) -> str:
@@ -100,6 +109,7 @@ class Predictor:
         self.media_cfg = replace(base, num_frames=model.cfg.num_frames, image_size=pp["image_size"])
         self.cache_size = cache_size
         self._cache: OrderedDict[str, _CachedClip] = OrderedDict()
+        self._lock = threading.Lock()  # the app serves several users from one Predictor
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None) -> "Predictor":
@@ -115,9 +125,10 @@ class Predictor:
     def features(self, video: str | Path, transcript: str | Path | None, audio: str | Path | None = None):
         """Modality features for a clip, from the cache when this clip was seen before."""
         key = _clip_key(video, transcript, audio, self.media_cfg)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key], True
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key], True
         clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio)
         timings = dict(clip.timings)
         batch = collate_clips([clip], self.model.tokenizer)
@@ -137,10 +148,12 @@ class Predictor:
             "V": [f"{(i + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for i in range(self.media_cfg.num_frames)],
             "A": [f"{2 * i}-{2 * i + 2}s" for i in range(clip.audio.shape[0])] if clip.audio is not None else [],
         }
-        cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings)
-        self._cache[key] = cached
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
+                             thumbnails=clip.thumbnails)
+        with self._lock:
+            self._cache[key] = cached
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return cached, False
 
     # -- stage 2: cached features + labels + query -> prediction -----------------------------------
@@ -189,7 +202,7 @@ class Predictor:
             similarities={l: float(s) for l, s in zip(label_list, sims)} if sims is not None else None,
             embeddings={MODALITY_NAMES[m]: feats.pooled[m][0].float().cpu().numpy() for m in self.cfg.modality_order},
             present=present, fused=out.fused[0].float().cpu().numpy(), label_embeddings=label_emb,
-            attention=attention, timings=timings, notes=notes, features_cached=was_cached,
+            attention=attention, timings=timings, notes=notes, features_cached=was_cached, thumbnails=clip.thumbnails,
         )
 
 

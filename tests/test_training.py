@@ -109,7 +109,8 @@ def test_evaluate_export_and_ablate(gen_root, tmp_path):
     assert (tmp_path / "abl" / "components.md").read_text() == table
     assert set(GRIDS["query"]) == {"Emotion", "Sentiment", "Feeling", "Impression", "Mood", "Sensation", "(none)"}
     assert len(GRIDS["modalities"]) == 15
-    ckpt = tmp_path / "abl" / "components" / "MER-CLIP" / "best"
+    rows = json.loads((tmp_path / "abl" / "components.json").read_text())
+    ckpt = Path(next(r["run_dir"] for r in rows if r["model"] == "MER-CLIP")) / "best"
     out = run_cli("merclip.evaluate", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(gen_root),
                   "--limit", "16", "--workers", "1", "--out", str(tmp_path / "eval.json"))
     assert "| best |" in out.stdout and "micro_f1" in out.stdout

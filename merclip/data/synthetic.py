@@ -234,12 +234,38 @@ def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True)
     return out
 
 
+EXAMPLES = {
+    # name: (labels [sentiment, happy, sad, anger, surprise, disgust, fear], transcript)
+    "happy_surprised": ([2.0, 2.0, 0, 0, 1.0, 0, 0], "well honestly what a wonderful time"),
+    "sad_afraid": ([-1.67, 0, 2.0, 0, 0, 0, 1.0], "the other day I really regret that it was terrifying"),
+    "angry_disgusted": ([-2.0, 0, 0, 2.0, 0, 1.33, 0], "after lunch it was awful the food was disgusting"),
+    "neutral": ([0.0, 0, 0, 0, 0, 0, 0], "anyway we talked about the plan"),
+}
+
+
+def write_examples(out: str | Path, seed: int = 0) -> list[Path]:
+    """The app's example clips: one mp4 + .txt transcript per entry of EXAMPLES (generated, labelled by name)."""
+    out = Path(out)
+    paths = []
+    for i, (name, (labels, text)) in enumerate(EXAMPLES.items()):
+        rng = np.random.default_rng([seed, 99, i])
+        labels = np.array(labels, dtype=np.float32)
+        frames = render_frames(labels, 3 * FPS, rng)
+        paths.append(write_video(out / f"{name}.mp4", frames, fps=FPS, audio=synthesise_voice(labels, 3.0, rng)))
+        (out / f"{name}.txt").write_text(text + "\n")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output folder (CMU-MOSEI raw layout)")
     parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
     args = parser.parse_args(argv)
+    if args.examples:
+        print(f"wrote {len(write_examples(args.out, args.seed))} example clips to {args.out}")
+        return
     path = write_dataset(args.out, args.n, args.seed)
     print(f"wrote {args.n} clips to {path}")
 

@@ -1,0 +1,154 @@
+"""MER-CLIP Studio: the Gradio Blocks app. Layout and wiring only; the logic lives in merclip.studio.
+
+    python app.py                                  # the shipped demo model, offline
+    python app.py --checkpoint runs/mosei/best     # any MER-CLIP checkpoint
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import os
+import threading
+
+import gradio as gr
+
+from merclip.labels import QUERY_WORDS
+from merclip.projection import METHODS, SPACES
+from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, NO_WORD, Studio
+
+log = logging.getLogger("merclip.app")
+QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
+LABEL_KINDS = ["word", "phrase", "sentence", "custom"]
+MODALITY_TOGGLES = ["language", "vision", "audio"]
+
+
+def friendly(fn):
+    """Show request problems as a message in the page (never a traceback); keep serving after anything."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, FileNotFoundError) as exc:  # MediaError, StudioError, label problems
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:  # a bug: log it, tell the user briefly, stay up
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(f"unexpected error ({type(exc).__name__}: {exc}); the app is still running", print_exception=False) from None
+
+    return wrapper
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    with gr.Blocks(title="MER-CLIP Studio") as demo:
+        gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
+                    "short talking clip, give its transcript, and see what each modality contributes.")
+        if studio.config.clip_model == "merclip-tiny":
+            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, synthetic voices): not a "
+                        "real-world emotion detector. See *About*.", elem_id="demo-warning")
+        with gr.Row():
+            with gr.Column(scale=1):
+                video = gr.Video(label="clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True)
+                audio = gr.Audio(label="separate voice recording (optional; replaces the clip's audio)",
+                                 sources=["microphone", "upload"], type="filepath")
+                transcript = gr.Textbox(label="transcript", lines=2, placeholder="what is said in the clip")
+                transcript_file = gr.File(label="…or a transcript file (.txt / .srt)", file_types=[".txt", ".srt"],
+                                          type="filepath")
+                with gr.Row():
+                    task = gr.Radio(["emotion", "sentiment"], value=studio.config.task, label="task")
+                    label_kind = gr.Radio(LABEL_KINDS, value="word", label="label set")
+                custom_labels = gr.Textbox(label="custom labels (one per line; used when 'custom' is chosen)", lines=3)
+                query_word = gr.Dropdown(QUERY_CHOICES, value=studio.config.query_word or NO_WORD, allow_custom_value=True,
+                                         label="emotion-query word (or type any word)")
+                dropped = gr.CheckboxGroup(MODALITY_TOGGLES, value=[], label="drop modalities")
+                run = gr.Button("Analyse", variant="primary", elem_id="analyse")
+                if studio.examples():
+                    gr.Examples(studio.examples(), inputs=[video, transcript], label="examples (generated clips)")
+            with gr.Column(scale=1):
+                bars = gr.Plot(label="prediction", elem_id="bars")
+                summary = gr.Markdown(label="summary", elem_id="summary")
+                probabilities = gr.JSON(label="probabilities", visible=False)
+        inputs = [video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped]
+        with gr.Tabs():
+            with gr.Tab("Modalities"):
+                similarity = gr.Plot(label="per-modality cosine similarity to each label")
+            with gr.Tab("Attention"):
+                head = gr.Dropdown(["mean", "all"] + [str(h) for h in range(studio.config.cmd_heads)], value="mean",
+                                   label="heads")
+                attention = gr.Plot(label="CMD attention", elem_id="attention")
+            with gr.Tab("Query words"):
+                words = gr.CheckboxGroup(QUERY_CHOICES, value=["Emotion", "Sentiment", "Mood", NO_WORD], label="query words")
+                extra_word = gr.Textbox(label="another word", placeholder="e.g. Vibe")
+                sweep_btn = gr.Button("Compare query words")
+                sweep_plot = gr.Plot()
+            with gr.Tab("Label sets"):
+                with gr.Row():
+                    kind_a = gr.Radio(LABEL_KINDS, value="word", label="set A")
+                    kind_b = gr.Radio(LABEL_KINDS, value="sentence", label="set B")
+                with gr.Row():
+                    custom_a = gr.Textbox(label="custom A (one per line)", lines=3)
+                    custom_b = gr.Textbox(label="custom B (one per line)", lines=3)
+                labels_btn = gr.Button("Compare label sets")
+                labels_plot = gr.Plot()
+            with gr.Tab("Projection"):
+                with gr.Row():
+                    space = gr.Radio(list(SPACES), value="fused", label="embedding")
+                    method = gr.Radio(list(METHODS), value="t-SNE", label="method")
+                proj_btn = gr.Button("Project test set (and this clip)")
+                proj_plot = gr.Plot()
+            with gr.Tab("Zero-shot CLIP"):
+                zs_btn = gr.Button("Run zero-shot CLIP")
+                zs_plot = gr.Plot()
+                zs_text = gr.Markdown()
+            with gr.Tab("About"):
+                gr.Markdown(studio.about())
+
+        @friendly
+        def analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped, head,
+                    progress=gr.Progress()):
+            a = studio.analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word,
+                               dropped, head, progress=progress)
+            return a.bars, a.summary, a.result.probabilities, a.similarity, a.attention
+
+        outputs = [bars, summary, probabilities, similarity, attention]
+        run.click(analyse, inputs + [head], outputs, api_name="analyse")
+        for control in (query_word, dropped, label_kind, task, head):  # live: cached features make these cheap
+            control.change(analyse, inputs + [head], outputs, api_visibility="private", show_progress="minimal",
+                           trigger_mode="always_last")
+
+        sweep_btn.click(friendly(studio.sweep_query_words), inputs[:7] + [words, extra_word], sweep_plot, api_name="query_words")
+        labels_btn.click(friendly(studio.compare_label_sets),
+                         inputs[:5] + [kind_a, custom_a, kind_b, custom_b, query_word], labels_plot, api_name="label_sets")
+
+        @friendly
+        def project(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
+            return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
+
+        proj_btn.click(project, inputs[:4] + [space, method], proj_plot, api_name="projection")
+        zs_btn.click(friendly(studio.zero_shot), inputs[:3] + [task, label_kind, custom_labels], [zs_plot, zs_text],
+                     api_name="zero_shot")
+    return demo
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="MER-CLIP Studio (Gradio app).")
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="MER-CLIP checkpoint directory")
+    parser.add_argument("--embeddings", default=str(DEFAULT_EMBEDDINGS), help="test-set embeddings .npz for projections")
+    parser.add_argument("--device", help="cpu / cuda (default: cuda when available)")
+    parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights)
+    threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
+    build_app(studio).queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port)
+
+
+if __name__ == "__main__":
+    main()

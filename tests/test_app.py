@@ -1,0 +1,203 @@
+"""The Studio service, the Gradio app over HTTP (gradio_client) and in a real browser (Playwright + chromium)."""
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from merclip.checkpoint import save_checkpoint
+from merclip.export import save_embeddings
+from merclip.predict import Predictor
+from merclip.studio import Studio, StudioError
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tiny_model, tmp_path_factory):
+    return save_checkpoint(tiny_model, tmp_path_factory.mktemp("app") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def embeddings(tmp_path_factory):
+    """An export file in the real format (random vectors in 3 clusters)."""
+    rng = np.random.default_rng(0)
+    n, names = 60, np.array(["happy", "sad", "angry", "surprise", "disgust", "fear"])
+    centres = rng.normal(size=(3, 64))
+    cluster = np.arange(n) % 3
+    data = {m: (centres[cluster] + 0.3 * rng.normal(size=(n, 64))).astype(np.float32)
+            for m in ("language", "vision", "audio", "fused")}
+    targets = np.zeros((n, 6), np.float32)
+    targets[np.arange(n), cluster] = 1
+    data.update(ids=np.array([f"clip{i}" for i in range(n)]), probs=rng.random((n, 6)).astype(np.float32), targets=targets,
+                sentiment=rng.normal(size=n).astype(np.float32), label_names=names,
+                label_embeddings=rng.normal(size=(6, 64)).astype(np.float32), task=np.array("emotion"))
+    return save_embeddings(tmp_path_factory.mktemp("emb") / "emb.npz", data)
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_ckpt, embeddings):
+    return Studio(tiny_ckpt, embeddings, device="cpu")
+
+
+EXAMPLE = ROOT / "assets" / "examples" / "happy_surprised.mp4"
+
+
+def test_analyse_panel(studio):
+    a = studio.analyse(str(EXAMPLE), "what a wonderful time", query_word="Emotion")
+    assert list(a.result.probabilities) == ["happy", "sad", "angry", "surprise", "disgust", "fear"]
+    assert a.bars.data[0].y == pytest.approx([a.result.probabilities[l] for l in a.result.labels])
+    assert any(s.y0 == 0.6 for s in a.bars.layout.shapes)  # the threshold line
+    assert a.similarity.data[0].z.shape == (4, 6) and list(a.similarity.data[0].y) == ["language", "vision", "audio", "fused"]
+    assert len(a.attention.data) == 3 and len(a.attention.layout.images) == 4  # 3 heatmaps, 4 frame thumbnails
+    assert "**Predicted:**" in a.summary and "Timings" in a.summary
+    dropped = studio.analyse(str(EXAMPLE), "what a wonderful time", dropped=["vision"])
+    assert "vision ✗ absent" in dropped.summary and dropped.result.probabilities != a.result.probabilities
+
+
+def test_query_word_and_label_set_panels(studio):
+    fig = studio.sweep_query_words(str(EXAMPLE), "hi", words=["Emotion", "(none)"], extra_word="Vibe")
+    assert [t.name for t in fig.data] == ["Emotion", "(none)", "Vibe"]
+    fig = studio.compare_label_sets(str(EXAMPLE), "hi", kind_a="word", kind_b="custom", custom_b="calm\nexcited\n\n")
+    assert [len(t.y) for t in fig.data] == [6, 2]
+    assert "A: word (paper)" in fig.layout.annotations[0].text
+    sentiment = studio.analyse(str(EXAMPLE), "hi", task="sentiment", label_kind="phrase")
+    assert sum(sentiment.result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert "trained for emotion" in sentiment.summary
+
+
+@pytest.mark.parametrize("method", ["t-SNE", "UMAP"])
+def test_projection_places_the_clip(studio, method):
+    fig = studio.projection(str(EXAMPLE), "hello", space="fused", method=method)
+    star = [t for t in fig.data if t.name == "this clip"]
+    assert len(star) == 1 and np.isfinite(star[0].x[0])
+    assert sum(len(t.x) for t in fig.data if t.name != "this clip") == 60
+    assert ("approximation" in fig.layout.title.text or "weighted mean" in fig.layout.title.text) == (method == "t-SNE")
+
+
+@pytest.mark.parametrize("kwargs,text", [
+    (dict(video=None), "upload or record a video clip first"),
+    (dict(label_kind="custom", custom_labels="  \n"), "custom label set is empty"),
+    (dict(label_kind="custom", custom_labels="only one"), "at least 2 non-empty labels"),
+])
+def test_studio_errors_are_messages(studio, kwargs, text):
+    args = dict(video=str(EXAMPLE), transcript="hi")
+    args.update(kwargs)
+    with pytest.raises(StudioError, match=text):
+        studio.analyse(**args)
+
+
+def test_zero_shot_without_real_weights_explains(studio, monkeypatch, tmp_path):
+    monkeypatch.delenv("MERCLIP_CLIP_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    fig, text = studio.zero_shot(str(EXAMPLE), "hi")
+    assert "needs real ViT-B-32 weights" in text and "--clip-weights" in text
+
+
+def test_zero_shot_with_a_local_weights_file(tiny_ckpt, embeddings, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from merclip import backbone
+
+    torch.manual_seed(0)
+    clip = backbone.create_clip("merclip-tiny", None)
+    path = tmp_path / "clip.safetensors"
+    save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, str(path))
+    s = Studio(tiny_ckpt, embeddings, device="cpu", zero_shot_weights=str(path), zero_shot_arch="merclip-tiny")
+    fig, text = s.zero_shot(str(EXAMPLE), "what a wonderful time")
+    assert str(path) in text
+    combined = [t for t in fig.data if t.name == "combined"][0]
+    assert len(combined.y) == 6 and sum(combined.y) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_about_panel_labels_the_demo_model(studio):
+    about = studio.about()
+    assert "Demo model" in about and "not** a real-world emotion detector" in about and "merclip-tiny" in about
+
+
+def test_shipped_demo_checkpoint_and_examples_load():
+    s = Studio()  # the defaults: shipped checkpoint + shipped embeddings
+    assert s.config.clip_model == "merclip-tiny" and s.embeddings is not None
+    assert len(s.examples()) >= 3
+    r = s.analyse(*s.examples()[0]).result
+    assert set(r.probabilities) == {"happy", "sad", "angry", "surprise", "disgust", "fear"}
+
+
+# ---- the served app ----------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(studio):
+    from app import build_app
+
+    port = _free_port()
+    demo = build_app(studio).queue()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_gradio_client_matches_predictor(served, tiny_ckpt):
+    from gradio_client import Client, handle_file
+
+    client = Client(served, verbose=False)
+    out = client.predict(handle_file(str(EXAMPLE)), "what a wonderful time", None, None, "emotion", "word", "", "Mood",
+                         [], "mean", api_name="/analyse")
+    direct = Predictor.from_checkpoint(tiny_ckpt, device="cpu").predict(EXAMPLE, "what a wonderful time", query_word="Mood")
+    assert out[2] == pytest.approx(direct.probabilities, abs=1e-5)
+    assert "**Predicted:**" in out[1]
+    sweep = client.predict(handle_file(str(EXAMPLE)), "what a wonderful time", None, None, "emotion", "word", "",
+                           ["Emotion", "Mood"], "", api_name="/query_words")
+    assert "Mood" in sweep["plot"]
+
+
+def test_bad_input_over_http_is_a_message_and_the_server_stays_up(served, clips):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    client = Client(served, verbose=False)
+    for path, text in ((clips["garbage"], "not a readable media file"), (clips["empty"], r"empty \(0 bytes\)"),
+                       (clips["wav"], "has no video stream")):
+        with pytest.raises(AppError, match=text):
+            client.predict(handle_file(str(path)), "hi", None, None, "emotion", "word", "", "Emotion", [], "mean",
+                           api_name="/analyse")
+    ok = client.predict(handle_file(str(clips["noaudio"])), "hi", None, None, "emotion", "word", "", "Emotion", [],
+                        "mean", api_name="/analyse")
+    assert "audio ✗ absent" in ok[1]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (.ci/run installs it)")
+def test_browser_runs_an_example_and_renders_plots(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(served, wait_until="networkidle")
+        assert "MER-CLIP Studio" in page.content()
+        page.get_by_text("Demo model trained on generated clips").wait_for()
+        page.get_by_text((EXAMPLE.with_suffix(".txt")).read_text().strip()).first.click()  # the example's row
+        page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('wonderful'))")
+        page.locator("#analyse").click()
+        page.locator("#bars .js-plotly-plot").wait_for(timeout=60000)
+        page.get_by_text("Predicted:").wait_for(timeout=60000)
+        bars_text = page.locator("#bars").inner_text()
+        assert "happy" in bars_text and "threshold" in bars_text
+        page.get_by_role("tab", name="Attention").click()
+        page.locator("#attention .js-plotly-plot").wait_for(timeout=30000)
+        assert "layer 1" in page.locator("#attention").inner_text()
+        page.get_by_role("tab", name="Modalities").click()
+        time.sleep(0.5)
+        (ROOT / "docs").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
+        browser.close()
