@@ -142,15 +142,39 @@ class MERCLIP(nn.Module):
             feats.tokens[m], feats.masks[m], feats.pooled[m] = self.encode_modality(m, inputs)
         return feats
 
-    # ---- label side (text-only, cheap) ----------------------------------------------------------
+    # ---- label side (text-only, cheap, memoised at inference) ------------------------------------
+    def _text_cached(self, key: tuple, compute):
+        """Label/query embeddings depend only on the text and fixed weights at inference: compute them once.
+
+        The memo is used only outside training and without autograd, and is dropped whenever the model
+        switches mode or loads weights, so it can never serve stale embeddings.
+        """
+        if self.training or torch.is_grad_enabled():
+            return compute()
+        cache = self.__dict__.setdefault("_text_memo", {})
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = compute()
+        return cache[key]
+
+    def train(self, mode: bool = True) -> "MERCLIP":
+        self.__dict__.pop("_text_memo", None)
+        return super().train(mode)
+
+    def load_state_dict(self, *args, **kwargs):
+        self.__dict__.pop("_text_memo", None)
+        return super().load_state_dict(*args, **kwargs)
+
     def label_embeddings(self, labels: Sequence[str] | None = None) -> torch.Tensor:
-        return self.label_encoder.labels(list(labels or self.cfg.labels))  # (C, D)
+        labels = list(labels or self.cfg.labels)
+        return self._text_cached(("labels", *labels), lambda: self.label_encoder.labels(labels))  # (C, D)
 
     def query_embedding(self, query_word: str | None | _UseConfig = USE_CONFIG) -> torch.Tensor:
         if not self.cfg.use_label_encoder:
             return self.learned_query
         word = self.cfg.query_word if isinstance(query_word, _UseConfig) else query_word
-        return self.label_encoder.query(word)  # (D,)
+        return self._text_cached(("query", word), lambda: self.label_encoder.query(word))  # (D,)
 
     # ---- fusion and prediction ------------------------------------------------------------------
     def fuse(self, feats: ModalityFeatures, query_word=USE_CONFIG) -> tuple[torch.Tensor, list[LayerAttention]]:

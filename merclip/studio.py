@@ -63,7 +63,7 @@ class Studio:
         self.config = read_config(self.checkpoint)  # fails fast on a bad --checkpoint, before serving
         self._predictor: Predictor | None = None
         self._zero_shot = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: zero_shot() reads self.predictor while holding it
 
     # -- lazy, shared models ------------------------------------------------------------------------
     @property

@@ -151,3 +151,18 @@ def test_bad_configs_are_clear():
         ModelConfig(modality_order=("L", "X"))
     with pytest.raises(ValueError, match="at least 2 labels"):
         ModelConfig(labels=("happy",))
+
+
+def test_label_embeddings_are_memoised_only_at_inference():
+    model = build_model(tiny_config()).eval()
+    with torch.no_grad():
+        a = model.label_embeddings(["calm", "tense"])
+        assert model.label_embeddings(["calm", "tense"]) is a  # memo hit
+        with torch.no_grad():
+            model.label_encoder.label_ctx.add_(1.0)
+        model.load_state_dict(model.state_dict())  # loading weights drops the memo
+        b = model.label_embeddings(["calm", "tense"])
+    assert not torch.allclose(a, b)
+    model.train()
+    c1 = model.label_embeddings(["calm", "tense"])
+    assert c1.requires_grad and model.label_embeddings(["calm", "tense"]) is not c1  # never cached in training

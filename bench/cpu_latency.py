@@ -1,0 +1,139 @@
+"""CPU benchmarks, measured side by side in one run (ratios, because shared machines are noisy).
+
+    python bench/cpu_latency.py                 # demo model + ViT-B-32 (random init), 10-s clip
+    python bench/cpu_latency.py --smoke         # tiny sizes, for the test suite
+
+Lines printed (issue #7, items 3 and 4):
+  * frame decoding: our sampler (decode, convert only the needed frames) vs converting every frame;
+  * app latency: end-to-end predict of a fresh clip vs the sum of the encoders' forward times
+    (target: <= 1.3x), a query-word swap on the cached clip vs a fresh predict (target: >= 20x),
+    and first-request latency after start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from merclip import media  # noqa: E402
+from merclip.data.synthetic import render_frames, synthesise_voice  # noqa: E402
+from merclip.data.writer import write_video  # noqa: E402
+
+
+def make_clip(path: Path, seconds: float, fps: int) -> Path:
+    rng = np.random.default_rng(0)
+    labels = np.array([1.0, 1, 0, 0, 1, 0, 0], np.float32)
+    frames = render_frames(labels, int(seconds * fps), rng)
+    return write_video(path, frames, fps=fps, audio=synthesise_voice(labels, seconds, rng))
+
+
+def decode_all_frames(path: Path, num_frames: int) -> list:
+    """The naive front end: convert every decoded frame, then pick uniformly."""
+    import av
+
+    with av.open(str(path)) as c:
+        images = [f.to_image() for f in c.decode(video=0)]
+    idx = np.linspace(0, len(images) - 1, num_frames).round().astype(int)
+    return [images[i] for i in idx]
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_frames(clip: Path, seconds: float, repeats: int) -> dict:
+    ours = median_time(lambda: media.read_frames(clip, 12, seconds, 60), repeats)
+    naive = median_time(lambda: decode_all_frames(clip, 12), repeats)
+    print(f"frame sampling, {seconds:.0f}-s clip: ours {ours * 1000:.1f} ms vs every frame {naive * 1000:.1f} ms "
+          f"-> {naive / ours:.2f}x faster (target >= 3x)")
+    return {"frames_ours_s": ours, "frames_all_s": naive, "frames_speedup": naive / ours}
+
+
+def bench_predictor(name: str, predictor, clip: Path, repeats: int) -> dict:
+    enc_keys = ("encode_language", "encode_vision", "encode_audio")
+    fresh, encoders, swaps = [], [], []
+    for _ in range(repeats):
+        predictor._cache.clear()
+        t0 = time.perf_counter()
+        r = predictor.predict(clip, "well honestly what a wonderful time")
+        fresh.append(time.perf_counter() - t0)
+        encoders.append(sum(r.timings[k] for k in enc_keys))
+        t0 = time.perf_counter()
+        predictor.predict(clip, "well honestly what a wonderful time", query_word="Mood")
+        swaps.append(time.perf_counter() - t0)
+    f, e, s = statistics.median(fresh), statistics.median(encoders), statistics.median(swaps)
+    print(f"app latency [{name}]: fresh predict {f * 1000:.0f} ms, encoders {e * 1000:.0f} ms -> {f / e:.2f}x of the "
+          f"encoders (target <= 1.3x); query-word swap {s * 1000:.1f} ms -> {f / s:.0f}x faster than fresh (target >= 20x)")
+    stages = {k: round(v * 1000, 1) for k, v in r.timings.items()}
+    print(f"  stages of the last fresh predict (ms): {stages}")
+    return {f"{name}_fresh_s": f, f"{name}_encoders_s": e, f"{name}_swap_s": s,
+            f"{name}_overhead_ratio": f / e, f"{name}_swap_speedup": f / s, f"{name}_stages_ms": stages}
+
+
+def first_request(checkpoint: Path, clip: Path) -> dict:
+    """Start-up to first answer in a fresh process (model load + first decode, incl. library warm-up)."""
+    import subprocess
+
+    code = ("import time; t0 = time.perf_counter(); from merclip.predict import Predictor; "
+            f"p = Predictor.from_checkpoint(r'{checkpoint}', device='cpu'); t1 = time.perf_counter(); "
+            f"p.predict(r'{clip}', 'hello there'); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    load, first = float(out[-2]), float(out[-1])
+    print(f"first request after start-up [demo]: import + load {load:.2f} s, first predict {first:.2f} s")
+    return {"startup_load_s": load, "first_predict_s": first}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="CPU benchmarks: frame sampling and app latency, as ratios.")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), for the test suite")
+    parser.add_argument("--seconds", type=float, default=10.0, help="clip length")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    from merclip.checkpoint import save_checkpoint
+    from merclip.config import default_model_config, tiny_config
+    from merclip.model import build_model
+    from merclip.predict import Predictor
+
+    seconds, repeats = (2.0, 1) if args.smoke else (args.seconds, args.repeats)
+    results: dict = {"machine": f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}", "clip_seconds": seconds}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        clip = make_clip(tmp / "clip.mp4", seconds, fps=25)
+        results.update(bench_frames(clip, seconds, repeats))
+        demo = ROOT / "checkpoints" / "merclip-tiny-synthetic"
+        if args.smoke or not demo.is_dir():
+            torch.manual_seed(0)
+            demo = save_checkpoint(build_model(tiny_config()), tmp / "tiny")
+        predictor = Predictor.from_checkpoint(demo, device="cpu")
+        predictor.predict(clip, "warm up")  # library warm-up is reported separately below
+        results.update(bench_predictor("demo", predictor, clip, repeats))
+        if not args.smoke:
+            results.update(first_request(demo, clip))
+            torch.manual_seed(0)
+            big = build_model(default_model_config(clip_pretrained=None))
+            vit = Predictor(big, device="cpu")
+            vit.predict(clip, "warm up")
+            results.update(bench_predictor("vit-b-32", vit, clip, max(2, repeats // 2)))
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()

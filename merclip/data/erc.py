@@ -1,0 +1,129 @@
+"""IEMOCAP and MELD (single-label, conversational emotion recognition), for the LSGMER model.
+
+IEMOCAP_full_release layout (under `root`):
+  Session{1..5}/dialog/EmoEvaluation/<dialog>.txt    utterance lines  "[start - end]\\t<utt>\\t<emo>\\t[v, a, d]"
+  Session{1..5}/dialog/transcriptions/<dialog>.txt   lines            "<utt> [start-end]: text"
+  Session{1..5}/sentences/wav/<dialog>/<utt>.wav     utterance audio
+  Session{1..5}/dialog/avi/DivX/<dialog>.avi         whole-dialogue video (utterance = [start, end] of it)
+Setups: 4-class (neutral, happy incl. excited, sad, angry) and 6-class (happy, sad, neutral, angry,
+excited, frustrated); other labels are dropped. Folds: leave-one-session-out (fold k tests on session k).
+
+MELD layout:
+  {train,dev,test}_sent_emo.csv   columns Sr No., Utterance, Speaker, Emotion, Sentiment, Dialogue_ID,
+                                  Utterance_ID, Season, Episode, StartTime, EndTime
+  train_splits/dia{D}_utt{U}.mp4, dev_splits_complete/..., output_repeated_splits_test/...
+7 emotions (neutral, joy, sadness, anger, surprise, fear, disgust), 3 sentiments.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .mosi_mosei import DatasetFormatError
+
+IEMOCAP_SETUPS: dict[str, dict[str, str]] = {
+    "4class": {"neu": "neutral", "hap": "happy", "exc": "happy", "sad": "sad", "ang": "angry"},
+    "6class": {"hap": "happy", "sad": "sad", "neu": "neutral", "ang": "angry", "exc": "excited", "fru": "frustrated"},
+}
+IEMOCAP_LABELS = {"4class": ("neutral", "happy", "sad", "angry"),
+                  "6class": ("happy", "sad", "neutral", "angry", "excited", "frustrated")}
+MELD_EMOTIONS = ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")
+MELD_SENTIMENTS = ("positive", "neutral", "negative")
+MELD_SPLITS = {"train": ("train_sent_emo.csv", "train_splits"),
+               "valid": ("dev_sent_emo.csv", "dev_splits_complete"),
+               "test": ("test_sent_emo.csv", "output_repeated_splits_test")}
+MELD_COLUMNS = ("Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID")
+
+_EMO_LINE = re.compile(r"^\[(\d+\.?\d*) - (\d+\.?\d*)\]\t(\S+)\t(\S+)\t\[.*\]$")
+_TRANS_LINE = re.compile(r"^(\S+) \[(\d+\.?\d*)-(\d+\.?\d*)\]:\s*(.*)$")
+
+
+@dataclass
+class Utterance:
+    clip_id: str
+    dialogue_id: str
+    split: str  # train / valid / test (MELD) or the session name (IEMOCAP)
+    speaker: str
+    transcript: str
+    label: str
+    video: Path | None
+    audio: Path | None
+    start: float | None = None  # within `video` when it is a whole dialogue (IEMOCAP)
+    end: float | None = None
+    sentiment: str | None = None
+
+
+def load_iemocap(root: str | Path, setup: Literal["4class", "6class"] = "4class") -> list[Utterance]:
+    root = Path(root)
+    mapping = IEMOCAP_SETUPS[setup]
+    sessions = sorted(p for p in root.glob("Session[1-5]") if p.is_dir())
+    if not sessions:
+        raise FileNotFoundError(f"'{root}' does not look like IEMOCAP_full_release: no Session1..Session5 folders")
+    out = []
+    for session in sessions:
+        texts: dict[str, str] = {}
+        for path in sorted((session / "dialog" / "transcriptions").glob("*.txt")):
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                m = _TRANS_LINE.match(line.strip())
+                if m:
+                    texts[m.group(1)] = m.group(4).strip()
+        for path in sorted((session / "dialog" / "EmoEvaluation").glob("*.txt")):
+            dialog = path.stem
+            for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                if not line.startswith("["):
+                    continue
+                m = _EMO_LINE.match(line.strip())
+                if not m:
+                    raise DatasetFormatError(f"'{path.name}' line {n}: expected '[start - end]\\tutt\\temo\\t[v, a, d]', got {line[:80]!r}")
+                start, end, utt, emo = float(m.group(1)), float(m.group(2)), m.group(3), m.group(4)
+                if emo not in mapping:
+                    continue
+                wav = session / "sentences" / "wav" / dialog / f"{utt}.wav"
+                avi = session / "dialog" / "avi" / "DivX" / f"{dialog}.avi"
+                out.append(Utterance(utt, dialog, session.name, utt.split("_")[-1][0], texts.get(utt, ""),
+                                     mapping[emo], avi if avi.is_file() else None, wav if wav.is_file() else None, start, end))
+    return out
+
+
+def iemocap_folds(utterances: list[Utterance]) -> list[dict[str, list[Utterance]]]:
+    """Leave-one-session-out: fold k trains on the other sessions and tests on session k."""
+    sessions = sorted({u.split for u in utterances})
+    return [{"train": [u for u in utterances if u.split != s], "test": [u for u in utterances if u.split == s],
+             "session": s} for s in sessions]
+
+
+def _read_meld_csv(path: Path) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # MELD's CSVs mix in Windows-1252 quotes
+    rows = list(csv.DictReader(io.StringIO(text)))
+    missing = [c for c in MELD_COLUMNS if rows and c not in rows[0]] or ([] if rows else ["(no rows)"])
+    if missing:
+        raise DatasetFormatError(f"'{path.name}' lacks MELD columns {missing}")
+    return rows
+
+
+def load_meld(root: str | Path, splits=("train", "valid", "test")) -> list[Utterance]:
+    root = Path(root)
+    out = []
+    for split in splits:
+        csv_name, folder = MELD_SPLITS[split]
+        path = root / csv_name
+        if not path.is_file():
+            raise FileNotFoundError(f"MELD file '{csv_name}' not found in '{root}'")
+        for n, row in enumerate(_read_meld_csv(path), 2):
+            emotion = row["Emotion"].strip().lower()
+            if emotion not in MELD_EMOTIONS:
+                raise DatasetFormatError(f"'{csv_name}' row {n}: unknown emotion {row['Emotion']!r}")
+            d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
+            video = root / folder / f"dia{d}_utt{u}.mp4"
+            out.append(Utterance(f"{split}_dia{d}_utt{u}", f"{split}_dia{d}", split, row["Speaker"].strip(),
+                                 " ".join(row["Utterance"].split()), emotion, video if video.is_file() else None, None,
+                                 sentiment=row["Sentiment"].strip().lower()))
+    return out
