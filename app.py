@@ -138,16 +138,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--embeddings", default=str(DEFAULT_EMBEDDINGS), help="test-set embeddings .npz for projections")
     parser.add_argument("--device", help="cpu / cuda (default: cuda when available)")
     parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="longest clip accepted (refused beyond)")
+    parser.add_argument("--max-file-mb", type=float, default=100.0, help="largest upload accepted")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="bind address (localhost unless told otherwise)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights)
+    studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
+                    max_seconds=args.max_seconds)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
-    build_app(studio).queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port)
+    build_app(studio).queue(default_concurrency_limit=2).launch(
+        server_name=args.host, server_port=args.port, max_file_size=f"{args.max_file_mb}mb")
 
 
 if __name__ == "__main__":

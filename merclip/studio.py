@@ -54,12 +54,14 @@ def parse_query_word(word: str | None) -> str | None:
 
 class Studio:
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, embeddings: str | Path | None = DEFAULT_EMBEDDINGS,
-                 device: str | None = None, zero_shot_weights: str | None = None, zero_shot_arch: str = "ViT-B-32"):
+                 device: str | None = None, zero_shot_weights: str | None = None, zero_shot_arch: str = "ViT-B-32",
+                 max_seconds: float = 60.0):
         self.checkpoint = Path(checkpoint)
         self.embeddings = Path(embeddings) if embeddings and Path(embeddings).is_file() else None
         self.device = device
         self.zero_shot_weights = zero_shot_weights
         self.zero_shot_arch = zero_shot_arch
+        self.max_seconds = max_seconds
         self.config = read_config(self.checkpoint)  # fails fast on a bad --checkpoint, before serving
         self._predictor: Predictor | None = None
         self._zero_shot = None
@@ -70,7 +72,10 @@ class Studio:
     def predictor(self) -> Predictor:
         with self._lock:
             if self._predictor is None:
-                self._predictor = Predictor.from_checkpoint(self.checkpoint, device=self.device)
+                from .config import MediaConfig
+
+                self._predictor = Predictor.from_checkpoint(self.checkpoint, device=self.device,
+                                                            media_cfg=MediaConfig(max_seconds=self.max_seconds))
             return self._predictor
 
     def warm_up(self, projections: bool = True) -> None:

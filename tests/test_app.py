@@ -201,3 +201,16 @@ def test_browser_runs_an_example_and_renders_plots(served):
         (ROOT / "docs").mkdir(exist_ok=True)
         page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
         browser.close()
+
+
+def test_max_seconds_limit_is_enforced(tiny_ckpt, embeddings, clips):
+    s = Studio(tiny_ckpt, embeddings, device="cpu", max_seconds=1.0)
+    with pytest.raises(ValueError, match="limit is 1 s"):
+        s.analyse(str(clips["2s"]), "hi")
+
+
+def test_app_cli_help_and_defaults():
+    from app import parse_args
+
+    args = parse_args([])
+    assert args.host == "127.0.0.1" and args.max_seconds == 60.0 and args.max_file_mb == 100.0
