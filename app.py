@@ -15,7 +15,7 @@ import gradio as gr
 
 from merclip.labels import QUERY_WORDS
 from merclip.projection import METHODS, SPACES
-from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, NO_WORD, Studio
+from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, NO_WORD, Studio, app_allowed_roots
 
 log = logging.getLogger("merclip.app")
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
@@ -149,7 +149,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
-                    max_seconds=args.max_seconds)
+                    max_seconds=args.max_seconds, allowed_roots=app_allowed_roots())
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     build_app(studio).queue(default_concurrency_limit=2).launch(
         server_name=args.host, server_port=args.port, max_file_size=f"{args.max_file_mb}mb")

@@ -63,9 +63,17 @@ def _weights_path(path: str | Path) -> Path:
     return weights
 
 
+def _corrupt(weights: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"checkpoint '{weights}' is corrupt or truncated and was not loaded ({exc})")
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
-    with safe_open(str(_weights_path(path)), framework="pt") as f:
-        return f.metadata() or {}
+    weights = _weights_path(path)
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            return f.metadata() or {}
+    except Exception as exc:  # SafetensorError / OSError: header unreadable
+        raise _corrupt(weights, exc) from None
 
 
 def read_config(path: str | Path) -> ModelConfig:
@@ -90,7 +98,10 @@ def load_weights(model: MERCLIP, path: str | Path) -> MERCLIP:
         if structural or ("labels" in differing and not model.cfg.use_label_encoder):
             detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs model {current.get(k)!r}" for k in differing)
             raise CheckpointError(f"checkpoint '{weights}' was saved from another model config ({detail})")
-    state = load_file(str(weights))
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # truncated data section: nothing has been loaded into the model yet
+        raise _corrupt(weights, exc) from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

@@ -101,7 +101,8 @@ class MediaConfig:
     hop_seconds: float = 0.032
     max_seconds: float = 60.0
     long_clip: Literal["refuse", "window"] = "refuse"
-    max_transcript_chars: int = 5000
+    max_transcript_chars: int = 100_000  # ~15k words: longer texts are refused; beyond 77 tokens CLIP truncates
+    max_file_mb: float = 500.0  # larger files are refused before any decoding
 
 
 @dataclass

@@ -59,6 +59,10 @@ class TranscriptError(MediaError):
     pass
 
 
+class FileTooLargeError(MediaError):
+    pass
+
+
 @dataclass
 class MediaInfo:
     path: Path
@@ -111,10 +115,21 @@ def _check_file(path: str | Path, allowed: tuple[str, ...]) -> Path:
     return path
 
 
+def check_size(path: str | Path, max_mb: float) -> None:
+    """Refuse oversized files before any decoding work."""
+    path = _check_file(path, VIDEO_SUFFIXES + AUDIO_SUFFIXES)
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > max_mb:
+        raise FileTooLargeError(f"'{path.name}' is {size_mb:.1f} MB; the limit is {max_mb:g} MB")
+
+
 def probe(path: str | Path) -> MediaInfo:
     """Streams and duration from the container header, without decoding (cheap, so long files fail fast)."""
     path = _check_file(path, VIDEO_SUFFIXES + AUDIO_SUFFIXES)
     with _open(path) as container:
+        fmt = container.format.name
+        if fmt.endswith("_pipe") or fmt.startswith("image2"):
+            raise UnsupportedFileTypeError(f"'{path.name}' is a still image ({fmt.replace('_pipe', '')}), not a video clip")
         has_video = len(container.streams.video) > 0
         has_audio = len(container.streams.audio) > 0
         if not has_video and not has_audio:
@@ -233,7 +248,7 @@ def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> t
     return normalise_images(torch.stack(out), mean, std)
 
 
-def read_transcript(source: str | Path | None, max_chars: int = 5000) -> str:
+def read_transcript(source: str | Path | None, max_chars: int = 100_000) -> str:
     """A transcript from a string, or from a .txt / .srt file (subtitle text joined, timings dropped)."""
     if source is None:
         return ""
@@ -286,6 +301,7 @@ def load_clip(
     notes: list[str] = []
     t0 = time.perf_counter()
     text = read_transcript(transcript, cfg.max_transcript_chars)
+    check_size(video, cfg.max_file_mb)
     info = probe(video)
     if not info.has_video:
         raise NoVideoStreamError(f"'{info.path.name}' has no video stream (it is audio only): upload a video clip")

@@ -7,7 +7,6 @@ every per-request choice (query word, labels, dropped modalities) is an argument
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,13 +54,16 @@ def parse_query_word(word: str | None) -> str | None:
 class Studio:
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, embeddings: str | Path | None = DEFAULT_EMBEDDINGS,
                  device: str | None = None, zero_shot_weights: str | None = None, zero_shot_arch: str = "ViT-B-32",
-                 max_seconds: float = 60.0):
+                 max_seconds: float = 60.0, allowed_roots: Sequence[str | Path] | None = None):
         self.checkpoint = Path(checkpoint)
         self.embeddings = Path(embeddings) if embeddings and Path(embeddings).is_file() else None
         self.device = device
         self.zero_shot_weights = zero_shot_weights
         self.zero_shot_arch = zero_shot_arch
         self.max_seconds = max_seconds
+        # None: any path (library use). The app passes its upload folder and assets/, so that no request can make
+        # the server read a file elsewhere on disk (gradio forwards client-supplied server paths).
+        self.allowed_roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
         self.config = read_config(self.checkpoint)  # fails fast on a bad --checkpoint, before serving
         self._predictor: Predictor | None = None
         self._zero_shot = None
@@ -111,10 +113,18 @@ class Studio:
         except ValueError as exc:
             raise StudioError(str(exc)) from None
 
-    @staticmethod
-    def _clip_args(video, transcript: str | None, transcript_file, audio) -> dict:
+    def _check_allowed(self, path) -> None:
+        if self.allowed_roots is None or not path:
+            return
+        resolved = Path(path).resolve()
+        if not any(resolved.is_relative_to(root) for root in self.allowed_roots):
+            raise StudioError(f"'{Path(path).name}' is not an uploaded file: only uploads and the app's examples can be read")
+
+    def _clip_args(self, video, transcript: str | None, transcript_file, audio) -> dict:
         if not video:
             raise StudioError("upload or record a video clip first")
+        for path in (video, transcript_file, audio):
+            self._check_allowed(path)
         text = transcript_file if transcript_file else (transcript or "")
         return {"video": video, "transcript": text, "audio": audio or None}
 
@@ -257,5 +267,8 @@ class Studio:
         return rows
 
 
-def default_device() -> str | None:
-    return os.environ.get("MERCLIP_DEVICE") or None
+def app_allowed_roots() -> list[Path]:
+    """What the served app may read: gradio's upload folder and this repo's assets (the examples)."""
+    from gradio.utils import get_upload_folder
+
+    return [Path(get_upload_folder()), REPO_ROOT / "assets"]

@@ -40,6 +40,14 @@ from .losses import task_loss
 from .model import MERCLIP, build_model
 
 KILL_ENV = "MERCLIP_KILL_AFTER_STEPS"  # testing aid: die abruptly after N optimiser steps
+KILL_SAVE_ENV = "MERCLIP_KILL_DURING_SAVE"  # testing aid: die inside the N-th checkpoint write ("N:stage")
+
+
+def _maybe_die_during_save(epoch: int, stage: str) -> None:
+    """Fault injection for the resume tests: a hard kill at a named point of the epoch-`epoch` save."""
+    spec = os.environ.get(KILL_SAVE_ENV, "")
+    if spec and spec == f"{epoch}:{stage}":
+        os._exit(137)
 
 
 def select_device(name: str | None) -> torch.device:
@@ -136,6 +144,7 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
 # ---- training state -------------------------------------------------------------------------------
 def save_training_state(directory: Path, model: MERCLIP, optimizer: torch.optim.Optimizer, state: dict) -> None:
     save_checkpoint(model, directory)
+    _maybe_die_during_save(state["epoch"], "after-model")
     opt = optimizer.state_dict()
     tensors, scalars = {}, {}
     for idx, pstate in opt["state"].items():
@@ -145,6 +154,7 @@ def save_training_state(directory: Path, model: MERCLIP, optimizer: torch.optim.
             else:
                 scalars[f"{idx}.{name}"] = value
     _atomic_write(directory / "optimizer.safetensors", lambda tmp: save_file(tensors, tmp))
+    _maybe_die_during_save(state["epoch"], "after-optimizer")
     meta = {"param_groups": opt["param_groups"], "scalars": scalars, **state}
     _atomic_write(directory / "trainer.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
 
@@ -269,7 +279,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
                 save_checkpoint(model, tmp, extra={"epoch": epoch + 1, metric_name: best})
                 shutil.rmtree(out / "best", ignore_errors=True)
                 tmp.rename(out / "best")
+            _maybe_die_during_save(epoch, "before-latest")
             _atomic_write(out / "latest.json", lambda p: Path(p).write_text(json.dumps({"path": ckpt.name, "epoch": epoch})))
+            _maybe_die_during_save(epoch, "after-latest")
             for old in out.glob("ckpt-epoch*"):
                 if old != ckpt:
                     shutil.rmtree(old, ignore_errors=True)

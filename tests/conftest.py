@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 import torch
 
+from merclip.checkpoint import save_checkpoint
 from merclip.config import tiny_config
 from merclip.data.writer import write_video, write_wav
+from merclip.export import save_embeddings
+from merclip.studio import Studio
 
 SAMPLE_RATE = 16000
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
@@ -75,3 +78,52 @@ def tiny_model():
 
     torch.manual_seed(0)
     return build_model(tiny_config()).eval()
+
+
+# ---- app fixtures: a tiny checkpoint, an embeddings file in the export format, the Studio, the served app ----
+@pytest.fixture(scope="session")
+def tiny_ckpt(tiny_model, tmp_path_factory):
+    return save_checkpoint(tiny_model, tmp_path_factory.mktemp("app") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def embeddings(tmp_path_factory):
+    """An export file in the real format (random vectors in 3 clusters)."""
+    rng = np.random.default_rng(0)
+    n, names = 60, np.array(["happy", "sad", "angry", "surprise", "disgust", "fear"])
+    centres = rng.normal(size=(3, 64))
+    cluster = np.arange(n) % 3
+    data = {m: (centres[cluster] + 0.3 * rng.normal(size=(n, 64))).astype(np.float32)
+            for m in ("language", "vision", "audio", "fused")}
+    targets = np.zeros((n, 6), np.float32)
+    targets[np.arange(n), cluster] = 1
+    data.update(ids=np.array([f"clip{i}" for i in range(n)]), probs=rng.random((n, 6)).astype(np.float32), targets=targets,
+                sentiment=rng.normal(size=n).astype(np.float32), label_names=names,
+                label_embeddings=rng.normal(size=(6, 64)).astype(np.float32), task=np.array("emotion"))
+    return save_embeddings(tmp_path_factory.mktemp("emb") / "emb.npz", data)
+
+
+@pytest.fixture(scope="session")
+def studio(tiny_ckpt, embeddings):
+    return Studio(tiny_ckpt, embeddings, device="cpu")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served(tiny_ckpt, embeddings):
+    """The app as `python app.py` serves it: file access limited to uploads and assets."""
+    from app import build_app
+    from merclip.studio import app_allowed_roots
+
+    port = _free_port()
+    demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots())).queue()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+

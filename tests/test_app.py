@@ -1,46 +1,16 @@
 """The Studio service, the Gradio app over HTTP (gradio_client) and in a real browser (Playwright + chromium)."""
 import shutil
-import socket
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from merclip.checkpoint import save_checkpoint
-from merclip.export import save_embeddings
 from merclip.predict import Predictor
 from merclip.studio import Studio, StudioError
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def tiny_ckpt(tiny_model, tmp_path_factory):
-    return save_checkpoint(tiny_model, tmp_path_factory.mktemp("app") / "tiny")
-
-
-@pytest.fixture(scope="module")
-def embeddings(tmp_path_factory):
-    """An export file in the real format (random vectors in 3 clusters)."""
-    rng = np.random.default_rng(0)
-    n, names = 60, np.array(["happy", "sad", "angry", "surprise", "disgust", "fear"])
-    centres = rng.normal(size=(3, 64))
-    cluster = np.arange(n) % 3
-    data = {m: (centres[cluster] + 0.3 * rng.normal(size=(n, 64))).astype(np.float32)
-            for m in ("language", "vision", "audio", "fused")}
-    targets = np.zeros((n, 6), np.float32)
-    targets[np.arange(n), cluster] = 1
-    data.update(ids=np.array([f"clip{i}" for i in range(n)]), probs=rng.random((n, 6)).astype(np.float32), targets=targets,
-                sentiment=rng.normal(size=n).astype(np.float32), label_names=names,
-                label_embeddings=rng.normal(size=(6, 64)).astype(np.float32), task=np.array("emotion"))
-    return save_embeddings(tmp_path_factory.mktemp("emb") / "emb.npz", data)
-
-
-@pytest.fixture(scope="module")
-def studio(tiny_ckpt, embeddings):
-    return Studio(tiny_ckpt, embeddings, device="cpu")
 
 
 EXAMPLE = ROOT / "assets" / "examples" / "happy_surprised.mp4"
@@ -125,24 +95,6 @@ def test_shipped_demo_checkpoint_and_examples_load():
     assert len(s.examples()) >= 3
     r = s.analyse(*s.examples()[0]).result
     assert set(r.probabilities) == {"happy", "sad", "angry", "surprise", "disgust", "fear"}
-
-
-# ---- the served app ----------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served(studio):
-    from app import build_app
-
-    port = _free_port()
-    demo = build_app(studio).queue()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
 
 
 def test_gradio_client_matches_predictor(served, tiny_ckpt):

@@ -66,3 +66,18 @@ def test_config_json_is_complete_and_readable(tmp_path, tiny_model):
     save_checkpoint(tiny_model, tmp_path / "ck")
     data = json.loads((tmp_path / "ck" / "config.json").read_text())
     assert data["clip_model"] == "merclip-tiny" and data["labels"] == list(tiny_model.cfg.labels)
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.001])
+def test_truncated_checkpoint_is_named_and_nothing_is_loaded(tmp_path, tiny_model, cut):
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    weights = tmp_path / "ck" / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: max(8, int(len(data) * cut))])
+    target = build_model(tiny_config())
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"model.safetensors' is corrupt or truncated"):
+        load_weights(target, tmp_path / "ck")
+    assert all(torch.equal(before[k], v) for k, v in target.state_dict().items())  # no partial load
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(tmp_path / "ck")

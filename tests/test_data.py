@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from merclip.data import mosi_mosei as mm
-from merclip.data.synthetic import make_segments, write_dataset, write_labels_csd
+from merclip.data.synthetic import make_segments, write_dataset
 from conftest import make_clip
 
 

@@ -117,7 +117,7 @@ def test_transcripts_from_string_txt_and_srt(tmp_path):
 
 def test_transcript_errors(tmp_path):
     with pytest.raises(media.TranscriptError, match=r"too long \(6000 characters; the limit is 5000\)"):
-        media.read_transcript("a" * 6000)
+        media.read_transcript("a" * 6000, max_chars=5000)
     with pytest.raises(media.TranscriptError, match="transcript file not found"):
         media.read_transcript(tmp_path / "missing.txt")
     (tmp_path / "bad.srt").write_text("this is not\na subtitle file")
@@ -128,3 +128,10 @@ def test_transcript_errors(tmp_path):
 def test_empty_transcript_means_language_absent(clips):
     c = load(clips["2s"], transcript="   ")
     assert c.present["L"] is False and any("language modality absent" in n for n in c.notes)
+
+
+def test_file_size_limit_refuses_before_decoding(clips):
+    size_mb = clips["5s"].stat().st_size / 2**20
+    with pytest.raises(media.FileTooLargeError, match=r"five.mp4' is .* MB; the limit is 0.001 MB"):
+        load(clips["5s"], max_file_mb=0.001)
+    assert load(clips["5s"], max_file_mb=size_mb * 2).frames is not None

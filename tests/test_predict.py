@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from merclip import media
 from merclip.checkpoint import save_checkpoint

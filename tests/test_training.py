@@ -62,21 +62,40 @@ def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
         assert (tmp_path / "run" / name).is_file(), name
 
 
-def test_kill_and_resume_gives_the_same_weights(gen_root, tmp_path):
-    common = ["--dataset", "synthetic", "--root", str(gen_root), "--clip-model", "merclip-tiny", "--num-frames", "4",
-              "--limit", "24", "--epochs", "3", "--lr", "1e-3", "--batch-size", "8", "--workers", "1"]
-    run_cli("merclip.train", *common, "--out", str(tmp_path / "straight"))
-    killed = run_cli("merclip.train", *common, "--out", str(tmp_path / "killed"), env={"MERCLIP_KILL_AFTER_STEPS": "5"}, check=False)
+RESUME_ARGS = ["--dataset", "synthetic", "--clip-model", "merclip-tiny", "--num-frames", "4", "--limit", "24",
+               "--epochs", "3", "--lr", "1e-3", "--batch-size", "8", "--workers", "1"]
+
+
+@pytest.fixture(scope="module")
+def straight_run(gen_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight") / "run"
+    run_cli("merclip.train", *RESUME_ARGS, "--root", str(gen_root), "--out", str(out))
+    return out
+
+
+@pytest.mark.parametrize("kill_env,resumed_after", [
+    ({"MERCLIP_KILL_AFTER_STEPS": "5"}, 0),                # mid-epoch 2 (3 steps per epoch)
+    ({"MERCLIP_KILL_DURING_SAVE": "1:after-model"}, 0),    # inside epoch 2's checkpoint write
+    ({"MERCLIP_KILL_DURING_SAVE": "1:after-optimizer"}, 0),
+    ({"MERCLIP_KILL_DURING_SAVE": "1:before-latest"}, 0),  # epoch 2 fully written, not yet pointed at
+    ({"MERCLIP_KILL_DURING_SAVE": "1:after-latest"}, 1),   # epoch 2 complete
+])
+def test_kill_and_resume_gives_the_same_weights(gen_root, straight_run, tmp_path, kill_env, resumed_after):
+    out = tmp_path / "killed"
+    killed = run_cli("merclip.train", *RESUME_ARGS, "--root", str(gen_root), "--out", str(out), env=kill_env, check=False)
     assert killed.returncode == 137
-    assert json.loads((tmp_path / "killed" / "latest.json").read_text())["epoch"] == 0  # epoch 1 saved, 2 lost
-    resumed = run_cli("merclip.train", *common, "--out", str(tmp_path / "killed"), "--resume")
-    assert "resuming after epoch 0" in resumed.stdout
-    a = load_file(str(tmp_path / "straight" / "ckpt-epoch003" / "model.safetensors"))
-    b = load_file(str(tmp_path / "killed" / "ckpt-epoch003" / "model.safetensors"))
+    assert json.loads((out / "latest.json").read_text())["epoch"] == resumed_after
+    resumed = run_cli("merclip.train", *RESUME_ARGS, "--root", str(gen_root), "--out", str(out), "--resume")
+    assert f"resuming after epoch {resumed_after}" in resumed.stdout
+    a = load_file(str(straight_run / "ckpt-epoch003" / "model.safetensors"))
+    b = load_file(str(out / "ckpt-epoch003" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    hist_a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
-    hist_b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    hist_a = json.loads((straight_run / "metrics.json").read_text())
+    hist_b = json.loads((out / "metrics.json").read_text())
     assert [r["train_loss"] for r in hist_a] == [r["train_loss"] for r in hist_b]
+    a_opt = load_file(str(straight_run / "ckpt-epoch003" / "optimizer.safetensors"))
+    b_opt = load_file(str(out / "ckpt-epoch003" / "optimizer.safetensors"))
+    assert all(torch.equal(a_opt[k], b_opt[k]) for k in a_opt)
 
 
 def _free_port() -> int:
