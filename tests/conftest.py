@@ -121,7 +121,8 @@ def served(tiny_ckpt, embeddings):
     from merclip.studio import app_allowed_roots
 
     port = _free_port()
-    demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots())).queue()
+    demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots())).queue(
+        default_concurrency_limit=2)  # as app.py serves it
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()

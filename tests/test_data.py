@@ -129,3 +129,18 @@ def test_check_command_prints_counts(synthetic_root, capsys):
     check.main(["--dataset", "synthetic", "--root", str(synthetic_root)])
     out = capsys.readouterr().out
     assert "| train |" in out and "24 segments" in out
+
+
+def test_missing_dataset_folder_and_fold_file_naming_absent_videos(tmp_path, synthetic_root):
+    import shutil
+
+    with pytest.raises(FileNotFoundError, match="dataset folder '.*nowhere' does not exist"):
+        mm.load_mosei(tmp_path / "nowhere")
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_root, copy)
+    folds = json.loads((copy / "folds.json").read_text())
+    folds["test"] += ["ghost_video_1", "ghost_video_2"]
+    (copy / "folds.json").write_text(json.dumps(folds))
+    with pytest.raises(mm.DatasetFormatError, match=r"folds.json names 2 video\(s\) absent from CMU_MOSEI_Labels.csd: "
+                                                    r"\['ghost_video_1', 'ghost_video_2'\]"):
+        mm.load_mosei(copy)

@@ -152,7 +152,25 @@ def standard_folds(dataset: str, root: Path | None = None) -> dict[str, set[str]
     return {s: set(lists[f"standard_{s}_fold"]) for s in SPLITS}
 
 
+def _check_fold_coverage(root: Path, folds: dict[str, set[str]], labels: dict, splits, label_file: str) -> None:
+    """A user-supplied folds.json must only name videos that exist; list the missing ones if not.
+
+    (The SDK's standard lists are not held to this: a partial local copy of a dataset is legitimate, and
+    `merclip.data.check` reports how many segments each split has.)
+    """
+    if not (root / "folds.json").is_file():
+        return
+    missing = sorted(v for s in splits for v in folds[s] if v not in labels)
+    if missing:
+        raise DatasetFormatError(
+            f"folds.json names {len(missing)} video(s) absent from {label_file}: {missing[:10]}"
+            + (" ..." if len(missing) > 10 else "")
+        )
+
+
 def _base(root: Path, marker: str) -> Path:
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset folder '{root}' does not exist")
     for candidate in (root, root / "Raw"):
         if (candidate / marker).is_dir():
             return candidate
@@ -182,6 +200,7 @@ def load_mosei(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sampl
     labels = read_csd(_find_one(root, "CMU_MOSEI_Labels.csd"))
     transcripts = read_mosei_transcripts(base / "Transcript" / "Segmented" / "Combined")
     folds = standard_folds("mosei", root)
+    _check_fold_coverage(root, folds, labels, splits, "CMU_MOSEI_Labels.csd")
     videos = base / "Videos" / "Segmented" / "Combined"
     wavs = base / "Audio" / "Segmented" / "Combined" / "WAV_16000"
     segs_by_video: dict[str, list] = {}
@@ -210,6 +229,7 @@ def load_mosi(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample
     labels = read_csd(_find_one(root, "CMU_MOSI_Opinion_Labels.csd"))
     transcripts = read_mosi_transcripts(base / "Transcript" / "Segmented")
     folds = standard_folds("mosi", root)
+    _check_fold_coverage(root, folds, labels, splits, "CMU_MOSI_Opinion_Labels.csd")
     segs_by_video: dict[str, list] = {}
     for vid, seg in transcripts:
         segs_by_video.setdefault(vid, []).append((seg, None, None))
