@@ -42,7 +42,8 @@ def friendly(fn):
 
 
 def build_app(studio: Studio) -> gr.Blocks:
-    with gr.Blocks(title="MER-CLIP Studio") as demo:
+    # delete_cache: uploads older than an hour are removed every hour, so a long-running Space does not fill its disk
+    with gr.Blocks(title="MER-CLIP Studio", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
                     "short talking clip, give its transcript, and see what each modality contributes.")
         if studio.config.clip_model == "merclip-tiny":
@@ -149,7 +150,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
-                    max_seconds=args.max_seconds, allowed_roots=app_allowed_roots())
+                    max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
+                    max_file_mb=args.max_file_mb)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     build_app(studio).queue(default_concurrency_limit=2).launch(
         server_name=args.host, server_port=args.port, max_file_size=f"{args.max_file_mb}mb")

@@ -54,13 +54,14 @@ def parse_query_word(word: str | None) -> str | None:
 class Studio:
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, embeddings: str | Path | None = DEFAULT_EMBEDDINGS,
                  device: str | None = None, zero_shot_weights: str | None = None, zero_shot_arch: str = "ViT-B-32",
-                 max_seconds: float = 60.0, allowed_roots: Sequence[str | Path] | None = None):
+                 max_seconds: float = 60.0, allowed_roots: Sequence[str | Path] | None = None, max_file_mb: float = 500.0):
         self.checkpoint = Path(checkpoint)
         self.embeddings = Path(embeddings) if embeddings and Path(embeddings).is_file() else None
         self.device = device
         self.zero_shot_weights = zero_shot_weights
         self.zero_shot_arch = zero_shot_arch
         self.max_seconds = max_seconds
+        self.max_file_mb = max_file_mb
         # None: any path (library use). The app passes its upload folder and assets/, so that no request can make
         # the server read a file elsewhere on disk (gradio forwards client-supplied server paths).
         self.allowed_roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
@@ -77,7 +78,8 @@ class Studio:
                 from .config import MediaConfig
 
                 self._predictor = Predictor.from_checkpoint(self.checkpoint, device=self.device,
-                                                            media_cfg=MediaConfig(max_seconds=self.max_seconds))
+                                                            media_cfg=MediaConfig(max_seconds=self.max_seconds,
+                                                                                      max_file_mb=self.max_file_mb))
             return self._predictor
 
     def warm_up(self, projections: bool = True) -> None:

@@ -155,10 +155,13 @@ def test_browser_runs_an_example_and_renders_plots(served):
         browser.close()
 
 
-def test_max_seconds_limit_is_enforced(tiny_ckpt, embeddings, clips):
+def test_max_seconds_and_file_size_limits_are_enforced(tiny_ckpt, embeddings, clips):
     s = Studio(tiny_ckpt, embeddings, device="cpu", max_seconds=1.0)
     with pytest.raises(ValueError, match="limit is 1 s"):
         s.analyse(str(clips["2s"]), "hi")
+    small = Studio(tiny_ckpt, embeddings, device="cpu", max_file_mb=0.001)
+    with pytest.raises(ValueError, match="the limit is 0.001 MB"):
+        small.analyse(str(clips["2s"]), "hi")
 
 
 def test_app_cli_help_and_defaults():

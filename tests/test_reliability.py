@@ -63,6 +63,7 @@ def corpus(tmp_path_factory, clips):
     (d / "cp1252.txt").write_bytes("it was na\xefve and \x93great\x94".encode("latin-1"))
     out = {p.stem: p for p in d.iterdir()}
     out["audio_only"] = _audio_only_mp4(d / "audio_only.mp4")
+    out["oneframe"] = clips["oneframe"]
     out["short"] = make_clip(d / "short.mp4", 0.2, fps=25, seed=5)
     out["ten_minutes"] = write_video(d / "ten_minutes.mp4", rng.integers(0, 255, (600, 16, 16, 3), np.uint8), fps=1)
     out["fourk"] = write_video(d / "fourk.mp4", rng.integers(0, 255, (2, 2160, 3840, 3), np.uint8), fps=2,
@@ -88,7 +89,7 @@ ERRORS = [  # corpus item -> (error type, words the message must contain)
     ("audio_only", media.NoVideoStreamError, "audio_only.mp4' has no video stream"),
     ("ten_minutes", media.MediaTooLongError, r"ten_minutes.mp4' is 600.0 s long; the limit is 60 s"),
 ]
-GOOD = ["short", "fourk", "odd_fps", "sr8000", "sr44100", "sr48000", "silent"]
+GOOD = ["oneframe", "short", "fourk", "odd_fps", "sr8000", "sr44100", "sr48000", "silent"]
 
 
 @pytest.fixture(scope="module")
