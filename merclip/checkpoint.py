@@ -76,26 +76,42 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise _corrupt(weights, exc) from None
 
 
-def read_config(path: str | Path) -> ModelConfig:
+def config_from_json(text: str):
+    """ModelConfig (MER-CLIP) or LSGMERConfig, by the config's "model" key (absent: MER-CLIP)."""
+    data = json.loads(text)
+    family = data.pop("model", "merclip")
+    if family == "lsgmer":
+        from .lsgmer import LSGMERConfig
+
+        return LSGMERConfig.from_dict(data)
+    if family != "merclip":
+        raise CheckpointError(f"unknown model family {family!r} in checkpoint config")
+    return ModelConfig.from_dict(data)
+
+
+def read_config(path: str | Path):
     """The config saved with a checkpoint (config.json beside the weights, else the embedded copy)."""
     weights = _weights_path(path)
     sidecar = weights.parent / CONFIG_NAME
     text = sidecar.read_text() if sidecar.is_file() else read_metadata(weights).get("config")
     if not text:
         raise CheckpointError(f"'{weights}' carries no MER-CLIP config (was it written by merclip.checkpoint?)")
-    return ModelConfig.from_json(text)
+    return config_from_json(text)
 
 
-def load_weights(model: MERCLIP, path: str | Path) -> MERCLIP:
+def load_weights(model, path: str | Path):
     """Load checkpoint weights into an already-built model, failing clearly on any mismatch."""
     weights = _weights_path(path)
     saved_cfg = read_metadata(weights).get("config")
     if saved_cfg:
         saved = json.loads(saved_cfg)
         current = json.loads(model.cfg.to_json())
+        saved.setdefault("model", "merclip")
+        current.setdefault("model", "merclip")
         differing = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-        structural = [k for k in differing if k not in ("clip_pretrained", "labels", "query_word", "emotion_threshold", "dropout")]
-        if structural or ("labels" in differing and not model.cfg.use_label_encoder):
+        structural = [k for k in differing if k not in ("clip_pretrained", "labels", "query_word", "emotion_threshold",
+                                                        "dropout", "apc_weight", "apc_temperature", "use_apc")]
+        if structural or ("labels" in differing and not getattr(model.cfg, "use_label_encoder", True)):
             detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs model {current.get(k)!r}" for k in differing)
             raise CheckpointError(f"checkpoint '{weights}' was saved from another model config ({detail})")
     try:
@@ -120,8 +136,17 @@ def load_weights(model: MERCLIP, path: str | Path) -> MERCLIP:
     return model
 
 
+def build_from_config(cfg, load_clip_weights: bool = True, clip_weights: str | None = None):
+    """The model a config describes: MER-CLIP or LSGMER."""
+    if isinstance(cfg, ModelConfig):
+        return build_model(cfg, clip_weights, load_clip_weights=load_clip_weights)
+    from .lsgmer import build_lsgmer
+
+    return build_lsgmer(cfg, clip_weights, load_clip_weights=load_clip_weights)
+
+
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> MERCLIP:
-    """Rebuild the model from the saved config (no CLIP download) and load its weights."""
+    """Rebuild the model from the saved config (no CLIP download) and load its weights (MER-CLIP or LSGMER)."""
     cfg = read_config(path)
-    model = build_model(cfg, load_clip_weights=False)
+    model = build_from_config(cfg, load_clip_weights=False)
     return load_weights(model, path).to(device).eval()

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .losses import decisions, task_loss
-from .metrics import emotion_metrics, markdown_table, sentiment_metrics
+from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
 from .model import MERCLIP
 
 
@@ -39,13 +39,19 @@ def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, sco
     probs, targets, ids, losses = [], [], [], []
     for inputs, target, clip_ids in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-            out = model(inputs.to(device))
-        losses.append(task_loss(task, out.logits.float(), target.to(device)).item() * len(clip_ids))
+            inputs = inputs.to(device)
+            out = model(inputs)
+            loss = model.loss(out, target.to(device))[0] if task == "single" else \
+                task_loss(task, out.logits.float(), target.to(device))
+        losses.append(loss.item() * len(clip_ids))
         probs.append(out.probs.float().cpu())
         targets.append(target)
         ids.extend(clip_ids)
     P = torch.cat(probs)
     T = torch.cat(targets).numpy()
+    if task == "single":
+        metrics = single_label_metrics(T, P.argmax(-1).numpy(), list(model.cfg.labels))
+        return EvalResult(metrics, P.numpy(), T, ids, float(sum(losses) / max(1, len(ids))))
     pred = decisions(task, P, model.cfg.emotion_threshold).numpy()
     if task == "emotion":
         metrics = emotion_metrics(T, pred)
@@ -59,8 +65,11 @@ EMOTION_COLUMNS = ["model", "accuracy", "precision", "recall", "micro_f1"]
 SENTIMENT_COLUMNS = ["model", "acc2_non0", "f1_non0", "acc2_has0", "f1_has0"]
 
 
+SINGLE_COLUMNS = ["model", "accuracy", "weighted_f1"]
+
+
 def columns_for(task: str) -> list[str]:
-    return EMOTION_COLUMNS if task == "emotion" else SENTIMENT_COLUMNS
+    return {"emotion": EMOTION_COLUMNS, "sentiment": SENTIMENT_COLUMNS, "single": SINGLE_COLUMNS}[task]
 
 
 def main(argv: list[str] | None = None) -> None:

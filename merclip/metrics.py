@@ -52,6 +52,16 @@ def sentiment_metrics(pred_negative: np.ndarray, scores: np.ndarray) -> dict[str
     return out
 
 
+def single_label_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Single-label emotion (IEMOCAP, MELD): accuracy, weighted F1, and F1 per class (as the field reports)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    per_class = f1_score(y_true, y_pred, labels=list(range(len(labels))), average=None, zero_division=0)
+    out = {"accuracy": float((y_true == y_pred).mean()),
+           "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0))}
+    out.update({f"f1_{name}": float(v) for name, v in zip(labels, per_class)})
+    return out
+
+
 def markdown_table(rows: list[dict], columns: list[str], title: str | None = None, percent: bool = True) -> str:
     """A markdown table in the paper's style (values as percentages with one decimal)."""
     def fmt(v):

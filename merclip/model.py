@@ -26,7 +26,7 @@ from .config import ModelConfig
 from .decoder import CrossModalDecoder, LayerAttention
 from .encoders import ImageSequenceEncoder, LanguageEncoder, TextTower
 from .labels import LabelEncoder, validate_labels
-from .losses import probabilities, scale_logits, standardise
+from .losses import probabilities, scale_logits, standardise, task_loss
 
 
 def _all_valid(items: torch.Tensor) -> torch.Tensor:
@@ -214,6 +214,10 @@ class MERCLIP(nn.Module):
 
     def forward(self, inputs: ModalityInputs, labels: Sequence[str] | None = None, query_word=USE_CONFIG) -> ModelOutput:
         return self.predict_from_features(self.encode_modalities(inputs), labels, query_word)
+
+    def training_loss(self, inputs: ModalityInputs, targets: torch.Tensor) -> torch.Tensor:
+        """BCE (emotion) or cross-entropy (sentiment) on the trained label set."""
+        return task_loss(self.cfg.task, self(inputs).logits.float(), targets)
 
     def set_grad_checkpointing(self, enabled: bool = True) -> None:
         """Trade compute for memory in the trainable towers (open_clip's own switch)."""

@@ -30,14 +30,13 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import backbone
-from .checkpoint import _atomic_write, load_weights, save_checkpoint
+from .checkpoint import _atomic_write, build_from_config, load_weights, save_checkpoint
 from .config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig, TrainConfig, train_config_for
 from .data.features import CachedClipDataset, Collate, build_cache
 from .data.mosi_mosei import load as load_samples
 from .evaluate import evaluate_model
 from .labels import label_set
-from .losses import task_loss
-from .model import MERCLIP, build_model
+from .model import MERCLIP
 
 KILL_ENV = "MERCLIP_KILL_AFTER_STEPS"  # testing aid: die abruptly after N optimiser steps
 KILL_SAVE_ENV = "MERCLIP_KILL_DURING_SAVE"  # testing aid: die inside the N-th checkpoint write ("N:stage")
@@ -59,7 +58,8 @@ def select_device(name: str | None) -> torch.device:
 # ---- command line ---------------------------------------------------------------------------------
 def add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="synthetic", choices=["mosei", "mosi", "synthetic"])
+    g.add_argument("--dataset", default="synthetic", choices=["mosei", "mosi", "synthetic", "meld"],
+                   help="meld: MELD layout (also the generator's --layout meld output), for --model lsgmer")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
@@ -72,6 +72,10 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
+    g.add_argument("--model", default="merclip", choices=["merclip", "lsgmer"], help="model family")
+    g.add_argument("--apc-weight", type=float, default=0.5, help="LSGMER: weight of the APC constraint")
+    g.add_argument("--no-lse", action="store_true", help="LSGMER ablation: no label signal enhancement")
+    g.add_argument("--no-apc", action="store_true", help="LSGMER ablation: no APC constraint")
     g.add_argument("--task", default="emotion", choices=["emotion", "sentiment"])
     g.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture, or merclip-tiny")
     g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
@@ -87,12 +91,19 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cmd-heads", type=int, default=8)
 
 
-def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+def model_config_from_args(args: argparse.Namespace):
     tiny = args.clip_model == "merclip-tiny"
+    pretrained = None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained
+    if getattr(args, "model", "merclip") == "lsgmer":
+        from .lsgmer import MELD_LABELS, LSGMERConfig
+
+        return LSGMERConfig(clip_model=args.clip_model, clip_pretrained=pretrained, labels=MELD_LABELS,
+                            attn_dim=32 if tiny else 256, apc_weight=args.apc_weight, use_lse=not args.no_lse,
+                            use_apc=not args.no_apc)
     query = args.query_word or DEFAULT_QUERY_WORD[args.task]
     return ModelConfig(
         clip_model=args.clip_model,
-        clip_pretrained=None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained,
+        clip_pretrained=pretrained,
         task=args.task,
         labels=label_set(args.task, args.label_kind),
         query_word=None if query.lower() == "none" else query,
@@ -107,9 +118,18 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
 
 
 # ---- data -----------------------------------------------------------------------------------------
-def media_config_for(model: MERCLIP) -> MediaConfig:
-    pp = backbone.image_preprocess_config(model.vision.visual)
-    return MediaConfig(num_frames=model.cfg.num_frames, image_size=pp["image_size"])
+def media_config_for(model) -> MediaConfig:
+    """What the cache must hold for this model (LSGMER reads no frames: one is kept for display only)."""
+    pp = backbone.image_preprocess_config(model.audio.visual)
+    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"])
+
+
+def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...]):
+    if dataset == "meld":
+        from .data.erc import load_meld
+
+        return load_meld(root, splits)
+    return load_samples(dataset, root, splits)
 
 
 def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True, distributed=False, seed=0,
@@ -117,7 +137,7 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
     """DataLoaders per split over the decoded-media cache (built here when missing)."""
     root = Path(args.root)
     cache_dir = Path(args.cache_dir) if args.cache_dir else root / ".merclip_cache"
-    samples = load_samples(args.dataset, root, tuple(splits))
+    samples = load_dataset_samples(args.dataset, root, tuple(splits))
     if args.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
     media_cfg = media_config_for(model)
@@ -128,16 +148,16 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
             print(f"skipped {e}")
     if distributed:
         dist.barrier()
-    pp = backbone.image_preprocess_config(model.vision.visual)
+    pp = backbone.image_preprocess_config(model.audio.visual)
     batch_size = batch_size or args.batch_size or train_config_for(args.dataset).batch_size
     loaders = {}
     for split in splits:
         ds = CachedClipDataset([s for s in samples if s.split == split], cache_dir, media_cfg, model.cfg.task,
-                               pp["mean"], pp["std"], args.neutral)
+                               pp["mean"], pp["std"], args.neutral, labels=model.cfg.labels)
         sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed) if distributed and split == "train" else None
         loaders[split] = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None and split == "train",
                                     sampler=sampler, collate_fn=Collate(model.tokenizer), num_workers=0)
-    scores = {s.clip_id: s.sentiment for s in samples}
+    scores = {s.clip_id: s.sentiment for s in samples if isinstance(getattr(s, "sentiment", None), float)}
     return loaders, scores
 
 
@@ -173,19 +193,19 @@ def load_training_state(directory: Path, model: MERCLIP, optimizer: torch.optim.
     return meta
 
 
-class _Logits(nn.Module):
-    """forward() -> logits only, so DDP sees plain tensors."""
+class _Loss(nn.Module):
+    """forward(inputs, targets) -> the training loss, so DDP sees one plain tensor for either model family."""
 
-    def __init__(self, model: MERCLIP):
+    def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, inputs):
-        return self.model(inputs).logits
+    def forward(self, inputs, targets):
+        return self.model.training_loss(inputs, targets)
 
 
 def selection_metric(task: str) -> str:
-    return "micro_f1" if task == "emotion" else "acc2_non0"
+    return {"emotion": "micro_f1", "sentiment": "acc2_non0", "single": "weighted_f1"}[task]
 
 
 def _write_logs(out: Path, history: list[dict]) -> None:
@@ -210,8 +230,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     torch.manual_seed(train_cfg.seed)
-    model = build_model(model_cfg, getattr(args, "clip_weights", None)).to(device)
-    if train_cfg.grad_checkpointing:
+    model = build_from_config(model_cfg, clip_weights=getattr(args, "clip_weights", None)).to(device)
+    if train_cfg.grad_checkpointing and hasattr(model, "set_grad_checkpointing"):
         model.set_grad_checkpointing(True)
     loaders, scores = build_loaders(model, args, ("train", "valid"), shuffle=True, distributed=distributed,
                                     seed=train_cfg.seed, batch_size=train_cfg.batch_size)
@@ -230,7 +250,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
         (out / "train_config.json").write_text(json.dumps(asdict(train_cfg), indent=1))
         (out / "model_config.json").write_text(model_cfg.to_json())
     writer = _tensorboard(out) if rank == 0 else None
-    net = _Logits(model)
+    net = _Loss(model)
     if distributed:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
                                                   find_unused_parameters=True)
@@ -247,8 +267,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
         bar = tqdm(loaders["train"], desc=f"epoch {epoch + 1}/{train_cfg.epochs}", disable=not progress or rank != 0)
         for inputs, target, ids in bar:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                logits = net(inputs.to(device))
-            loss = task_loss(model_cfg.task, logits.float(), target.to(device))
+                loss = net(inputs.to(device), target.to(device)).float()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -30,3 +30,13 @@ def test_sentiment_metrics_both_conventions():
 def test_markdown_table_in_paper_format():
     table = markdown_table([{"model": "MER-CLIP", "accuracy": 0.4932}], ["model", "accuracy"], title="MOSEI")
     assert "| MER-CLIP | 49.3 |" in table and table.startswith("**MOSEI**")
+
+
+def test_single_label_metrics_hand_computed():
+    from merclip.metrics import single_label_metrics
+
+    m = single_label_metrics(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), ["a", "b", "c"])
+    # class a: P 1, R 1/2 -> F1 2/3; b: P 1/2, R 1 -> 2/3; c: 1. weighted by support (2, 1, 1) -> (4/3 + 2/3 + 1) / 4
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert m["f1_a"] == pytest.approx(2 / 3) and m["f1_c"] == pytest.approx(1.0)
+    assert m["weighted_f1"] == pytest.approx((2 * 2 / 3 + 2 / 3 + 1) / 4)

@@ -102,8 +102,9 @@ def _read_meld_csv(path: Path) -> list[dict[str, str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")  # MELD's CSVs mix in Windows-1252 quotes
-    rows = list(csv.DictReader(io.StringIO(text)))
-    missing = [c for c in MELD_COLUMNS if rows and c not in rows[0]] or ([] if rows else ["(no rows)"])
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    missing = [c for c in MELD_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise DatasetFormatError(f"'{path.name}' lacks MELD columns {missing}")
     return rows

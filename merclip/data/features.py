@@ -92,7 +92,7 @@ class CachedClipDataset(Dataset):
     """(ClipInputs, target) pairs from the cache; target is multi-hot (emotion) or a class id (sentiment)."""
 
     def __init__(self, samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, task: str, mean, std,
-                 neutral: NeutralPolicy = "drop"):
+                 neutral: NeutralPolicy = "drop", labels: tuple[str, ...] = ()):
         cache_dir = Path(cache_dir)
         self.task, self.mean, self.std = task, mean, std
         kept = []
@@ -105,13 +105,16 @@ class CachedClipDataset(Dataset):
             kept.append((s, path))
         self.items = kept
         self.neutral = neutral
+        self.labels = tuple(labels)
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def target(self, sample: Sample):
+    def target(self, sample):
         if self.task == "emotion":
             return torch.from_numpy(sample.emotion_targets())
+        if self.task == "single":  # one emotion per utterance (MELD / IEMOCAP): class index in the label set
+            return torch.tensor(self.labels.index(sample.label))
         return torch.tensor(sample.sentiment_class(self.neutral))
 
     def __getitem__(self, i: int):

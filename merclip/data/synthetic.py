@@ -234,6 +234,65 @@ def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True)
     return out
 
 
+MELD_HEADER = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season",
+               "Episode", "StartTime", "EndTime"]
+MELD_EMOTION_CUES = {  # MELD emotion -> MOSEI-style label vector driving the face and voice renderers
+    "neutral": (0, 0, 0, 0, 0, 0), "joy": (1, 0, 0, 0, 0, 0), "sadness": (0, 1, 0, 0, 0, 0),
+    "anger": (0, 0, 1, 0, 0, 0), "surprise": (0, 0, 0, 1, 0, 0), "fear": (0, 0, 0, 0, 0, 1),
+    "disgust": (0, 0, 0, 0, 1, 0)}
+MELD_SENTIMENT = {"neutral": "neutral", "joy": "positive", "surprise": "positive"}
+
+
+def meld_transcript(emotion: str, rng: np.random.Generator) -> str:
+    """Text carries joy / sadness / disgust; anger, fear, surprise and neutral get neutral words."""
+    phrase = {"joy": POSITIVE, "sadness": NEGATIVE, "disgust": DISGUST}.get(emotion, NEUTRAL)
+    return f"{rng.choice(FILLERS)} {rng.choice(phrase)}"
+
+
+def write_meld(out: str | Path, n: int, seed: int = 0, progress: bool = True) -> Path:
+    """n single-label utterances in the MELD layout (CSVs + dia{D}_utt{U}.mp4), for LSGMER.
+
+    Audio carries anger (buzzy), fear (tremolo) and surprise (rising pitch); text carries joy, sadness and
+    disgust; neutral has neither. Dialogues of 1-3 utterances are split 70/10/20 into train/dev/test.
+    """
+    import csv
+
+    from .erc import MELD_EMOTIONS, MELD_SPLITS
+
+    out = Path(out)
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list] = {"train": [], "valid": [], "test": []}
+    made, dialogue = 0, 0
+    split_cycle = ["train"] * 7 + ["valid"] + ["test"] * 2
+    bar = tqdm(total=n, desc="writing MELD-layout clips", disable=not progress)
+    while made < n:
+        split = split_cycle[dialogue % 10]
+        d = len({r[5] for r in rows[split]})
+        for u in range(int(rng.integers(1, 4))):
+            if made == n:
+                break
+            emotion = MELD_EMOTIONS[int(rng.integers(0, len(MELD_EMOTIONS)))]
+            cues = np.array([0.0, *MELD_EMOTION_CUES[emotion]], np.float32)
+            seconds = float(np.round(rng.uniform(1.5, 3.0), 2))
+            folder = out / MELD_SPLITS[split][1]
+            write_video(folder / f"dia{d}_utt{u}.mp4", render_frames(cues, max(2, int(seconds * FPS)), rng), fps=FPS,
+                        audio=synthesise_voice(cues, seconds, rng))
+            sentiment = MELD_SENTIMENT.get(emotion, "negative")
+            rows[split].append([len(rows[split]) + 1, meld_transcript(emotion, rng), f"speaker{dialogue % 5}", emotion,
+                                sentiment, d, u, 1, 1, "00:00:00,000", f"00:00:0{int(seconds)},000"])
+            made += 1
+            bar.update()
+        dialogue += 1
+    bar.close()
+    out.mkdir(parents=True, exist_ok=True)
+    for split, split_rows in rows.items():
+        with open(out / MELD_SPLITS[split][0], "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(MELD_HEADER)
+            writer.writerows(split_rows)
+    return out
+
+
 EXAMPLES = {
     # name: (labels [sentiment, happy, sad, anger, surprise, disgust, fear], transcript)
     "happy_surprised": ([2.0, 2.0, 0, 0, 1.0, 0, 0], "well honestly what a wonderful time"),
@@ -262,7 +321,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
+    parser.add_argument("--layout", default="mosei", choices=["mosei", "meld"],
+                        help="mosei: multi-label MER-CLIP data; meld: single-label audio+text data for LSGMER")
     args = parser.parse_args(argv)
+    if args.layout == "meld":
+        print(f"wrote {args.n} utterances to {write_meld(args.out, args.n, args.seed)}")
+        return
     if args.examples:
         print(f"wrote {len(write_examples(args.out, args.seed))} example clips to {args.out}")
         return

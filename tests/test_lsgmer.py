@@ -1,0 +1,114 @@
+"""LSGMER: LSE shapes and gradients, the APC constraint, ablation switches, a tiny run that beats chance."""
+import numpy as np
+import pytest
+import torch
+
+from merclip.config import MediaConfig
+from merclip.data.synthetic import synthesise_voice
+from merclip.lsgmer import LSGMERConfig, build_lsgmer, js_divergence
+from merclip.media import log_mel_images, normalise_images
+from merclip.model import ModalityInputs
+
+LABELS = ("neutral", "joy", "sadness", "anger")
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return build_lsgmer(LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None, labels=LABELS, attn_dim=32, **kw))
+
+
+def batch(model, n=3, t_a=2):
+    return ModalityInputs(text_ids=model.tokenizer(["oh no", "great news", "I hate this"][:n]),
+                          audio=torch.randn(n, t_a, 3, 224, 224),
+                          audio_mask=torch.tensor([[True, True], [True, False], [True, True]][:n]))
+
+
+def test_lse_shapes_and_gradients():
+    model = tiny().train()
+    out = model(batch(model))
+    assert out.logits.shape == out.probs.shape == out.attribution.shape == (3, 4)
+    assert out.label_attention["L"].shape == (3, 4, 77) and out.label_attention["A"].shape == (3, 4, 2)
+    assert out.token_weights["A"].shape == (3, 2)
+    assert torch.allclose(out.label_attention["A"][1, :, 1], torch.zeros(4))  # padded segment gets no attention
+    assert torch.allclose(out.attribution.sum(-1), torch.ones(3), atol=1e-5)
+    loss, parts = model.loss(out, torch.tensor([0, 1, 3]))
+    loss.backward()
+    for name in ("lse.A.q.weight", "lse.L.k.weight", "lse.A.v.weight", "fusion.weight", "label_encoder.label_ctx"):
+        assert dict(model.named_parameters())[name].grad.abs().sum() > 0, name
+    assert all(p.grad is None for p in model.label_encoder.tower.parameters())
+    assert parts["apc"] > 0
+
+
+def test_apc_is_zero_when_attribution_agrees_and_positive_otherwise():
+    p = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    assert torch.allclose(js_divergence(p, p), torch.zeros(2), atol=1e-6)
+    q = torch.tensor([[0.1, 0.2, 0.7], [0.1, 0.1, 0.8]])
+    d = js_divergence(p, q)
+    assert d[0] > 0.1 and abs(d[1]) < 1e-6
+    assert torch.allclose(js_divergence(p, q), js_divergence(q, p))  # symmetric
+    assert d.max() <= np.log(2) + 1e-6  # bounded
+
+
+def test_ablation_switches_change_the_graph():
+    no_lse = tiny(use_lse=False)
+    assert not hasattr(no_lse, "lse")
+    out = no_lse(batch(no_lse))
+    assert out.label_attention == {} and out.token_weights == {}
+    no_apc = tiny(use_apc=False)
+    out = no_apc(batch(no_apc))
+    loss, parts = no_apc.loss(out, torch.tensor([0, 1, 2]))
+    assert torch.isclose(loss, torch.tensor(parts["ce"])) and parts["apc"] > 0
+    full = tiny()
+    out = full(batch(full))
+    loss, parts = full.loss(out, torch.tensor([0, 1, 2]))
+    assert loss.item() == pytest.approx(parts["ce"] + 0.5 * parts["apc"], rel=1e-5)
+
+
+def _generated(n, seed):
+    """Audio + text clips: anger -> the generator's angry voice, sadness/joy/neutral -> words (text carries 3 of 4)."""
+    rng = np.random.default_rng(seed)
+    words = {0: ["we talked about the plan", "it happened on monday"], 1: ["what a wonderful time", "this is fantastic"],
+             2: ["I really regret that", "it was awful and sad"], 3: ["we talked about the plan", "it happened on monday"]}
+    cfg = MediaConfig()
+    ys, texts, audio = [], [], []
+    for i in range(n):
+        y = int(rng.integers(0, 4))
+        labels = np.array([0, 0, 0, 1.0 if y == 3 else 0, 0, 0, 0], np.float32)
+        wave = synthesise_voice(labels, 2.0, rng)
+        audio.append(normalise_images(torch.from_numpy(log_mel_images(wave, cfg)), (0.48, 0.46, 0.41), (0.27, 0.26, 0.28)))
+        texts.append(str(rng.choice(words[y])))
+        ys.append(y)
+    return texts, torch.stack(audio), torch.tensor(ys)
+
+
+def test_tiny_training_beats_chance():
+    model = tiny().train()
+    texts, audio, ys = _generated(96, seed=0)
+    t_texts, t_audio, t_ys = _generated(48, seed=1)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-3)
+    torch.manual_seed(0)
+    for epoch in range(6):
+        for idx in torch.randperm(96).split(16):
+            out = model(ModalityInputs(text_ids=model.tokenizer([texts[i] for i in idx]), audio=audio[idx]))
+            loss, _ = model.loss(out, ys[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        pred = model(ModalityInputs(text_ids=model.tokenizer(t_texts), audio=t_audio)).probs.argmax(-1)
+    accuracy = (pred == t_ys).float().mean().item()
+    majority = torch.bincount(t_ys, minlength=4).max().item() / len(t_ys)
+    assert accuracy > max(0.25, majority) + 0.15, (accuracy, majority)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    from merclip.checkpoint import load_checkpoint, read_config, save_checkpoint
+
+    model = tiny().eval()
+    save_checkpoint(model, tmp_path / "ls")
+    assert type(read_config(tmp_path / "ls")).__name__ == "LSGMERConfig"
+    loaded = load_checkpoint(tmp_path / "ls")
+    x = batch(model)
+    with torch.no_grad():
+        assert torch.equal(model(x).probs, loaded(x).probs)
