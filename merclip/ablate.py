@@ -4,7 +4,8 @@
         --clip-model merclip-tiny --epochs 30 --lr 5e-4
 
 Grids: modalities (Table 3: subsets and orders of L, V, A), components (Table 4: without CMD / LE),
-labels (Tables 7-8: word / phrase / sentence label sets), query (Tables 9-11: query words).
+labels (Tables 7-8: word / phrase / sentence label sets), query (Tables 9-11: query words), and for
+`--model lsgmer`: lsgmer (without LSE / APC).
 `--cells` restricts a grid (e.g. --cells V,A,L,LVA). Each grid writes <out>/<grid>.md (one markdown
 table, the paper's layout) and <out>/<grid>.json. Cells train in <out>/cells/<config hash>/, so a cell that
 two grids share (LVA of Table 3 is the full model of Table 4) trains once, and finished cells are reused
@@ -37,6 +38,13 @@ GRIDS: dict[str, dict[str, dict]] = {
     },
     "labels": {kind: {"label_kind": kind} for kind in ("word", "phrase", "sentence")},
     "query": {(w or "(none)"): {"query_word": w or "none"} for w in QUERY_WORDS},
+    # LSGMER (use with --model lsgmer): each part of the model and of the joint objective
+    "lsgmer": {
+        "LSGMER": {},
+        "w/o APC": {"no_apc": True},
+        "w/o LSE": {"no_lse": True},
+        "w/o LSE, APC": {"no_lse": True, "no_apc": True},
+    },
 }
 
 
@@ -76,7 +84,8 @@ def run_grid(grid: str, args: argparse.Namespace, cells: list[str] | None = None
         metrics, run_dir = run_cell(args, overrides, out, train_cfg)
         rows.append({"model": name, **metrics, "run_dir": str(run_dir)})
         print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items()), flush=True)
-    table = markdown_table(rows, columns_for(args.task), title=f"{grid} ({args.dataset}, {args.task}, test split)")
+    task = "single" if getattr(args, "model", "merclip") == "lsgmer" else args.task
+    table = markdown_table(rows, columns_for(task), title=f"{grid} ({args.dataset}, {task}, test split)")
     (out / f"{grid}.md").write_text(table)
     (out / f"{grid}.json").write_text(json.dumps(rows, indent=1))
     return table

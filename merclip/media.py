@@ -291,11 +291,13 @@ def load_clip(
     mean: tuple[float, ...],
     std: tuple[float, ...],
     audio: str | Path | None = None,
+    require_video: bool = True,
 ) -> ClipInputs:
     """Validate and decode one clip into model inputs.
 
     `audio` optionally points at a separate audio file (CMU-MOSEI ships WAVs beside the videos);
     otherwise the video's own audio track is used, and a video without one yields audio=None.
+    `require_video=False` accepts an audio-only file (audio+text models such as LSGMER on IEMOCAP): frames=None.
     """
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -303,7 +305,7 @@ def load_clip(
     text = read_transcript(transcript, cfg.max_transcript_chars)
     check_size(video, cfg.max_file_mb)
     info = probe(video)
-    if not info.has_video:
+    if not info.has_video and require_video:
         raise NoVideoStreamError(f"'{info.path.name}' has no video stream (it is audio only): upload a video clip")
     duration = info.duration
     if duration > cfg.max_seconds:
@@ -314,8 +316,8 @@ def load_clip(
             )
         notes.append(f"clip is {duration:.1f} s long: only its first {cfg.max_seconds:.0f} s were analysed")
         duration = cfg.max_seconds
-    frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds)
-    frames_t = frames_to_tensor(frames, cfg.image_size, mean, std)
+    frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds) if info.has_video else []
+    frames_t = frames_to_tensor(frames, cfg.image_size, mean, std) if frames else None
     thumbnails = [_thumbnail(f) for f in frames]
     timings["decode_video"] = time.perf_counter() - t0
 

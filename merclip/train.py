@@ -58,8 +58,10 @@ def select_device(name: str | None) -> torch.device:
 # ---- command line ---------------------------------------------------------------------------------
 def add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="synthetic", choices=["mosei", "mosi", "synthetic", "meld"],
-                   help="meld: MELD layout (also the generator's --layout meld output), for --model lsgmer")
+    g.add_argument("--dataset", default="synthetic", choices=["mosei", "mosi", "synthetic", "meld", "iemocap"],
+                   help="meld / iemocap (audio + text) are for --model lsgmer")
+    g.add_argument("--iemocap-setup", default="4class", choices=["4class", "6class"])
+    g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
@@ -95,9 +97,11 @@ def model_config_from_args(args: argparse.Namespace):
     tiny = args.clip_model == "merclip-tiny"
     pretrained = None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained
     if getattr(args, "model", "merclip") == "lsgmer":
+        from .data.erc import IEMOCAP_LABELS
         from .lsgmer import MELD_LABELS, LSGMERConfig
 
-        return LSGMERConfig(clip_model=args.clip_model, clip_pretrained=pretrained, labels=MELD_LABELS,
+        labels = IEMOCAP_LABELS[args.iemocap_setup] if args.dataset == "iemocap" else MELD_LABELS
+        return LSGMERConfig(clip_model=args.clip_model, clip_pretrained=pretrained, labels=labels,
                             attn_dim=32 if tiny else 256, apc_weight=args.apc_weight, use_lse=not args.no_lse,
                             use_apc=not args.no_apc)
     query = args.query_word or DEFAULT_QUERY_WORD[args.task]
@@ -124,12 +128,34 @@ def media_config_for(model) -> MediaConfig:
     return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"])
 
 
-def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...]):
+def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args=None):
     if dataset == "meld":
         from .data.erc import load_meld
 
         return load_meld(root, splits)
+    if dataset == "iemocap":
+        return [u for u in iemocap_split(root, getattr(args, "iemocap_setup", "4class"), getattr(args, "fold", 1))
+                if u.split in splits]
     return load_samples(dataset, root, splits)
+
+
+def iemocap_split(root: Path, setup: str, fold: int, valid_fraction: float = 0.1, seed: int = 0):
+    """Leave-one-session-out: Session<fold> is the test split; 10% of the other dialogues (seeded) validate.
+
+    Utterances are audio + text (the dialogue videos hold both speakers), so the utterance WAV is the media file.
+    """
+    import random
+    from dataclasses import replace
+
+    from .data.erc import load_iemocap
+
+    utterances = [u for u in load_iemocap(root, setup) if u.audio is not None]
+    test_session = f"Session{fold}"
+    dialogues = sorted({u.dialogue_id for u in utterances if u.split != test_session})
+    n_valid = max(1, int(len(dialogues) * valid_fraction)) if len(dialogues) >= 2 else 0  # keep training data
+    valid = set(random.Random(seed).sample(dialogues, n_valid))
+    split_of = lambda u: "test" if u.split == test_session else ("valid" if u.dialogue_id in valid else "train")  # noqa: E731
+    return [replace(u, split=split_of(u), video=u.audio, audio=None) for u in utterances]
 
 
 def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True, distributed=False, seed=0,
@@ -137,7 +163,7 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
     """DataLoaders per split over the decoded-media cache (built here when missing)."""
     root = Path(args.root)
     cache_dir = Path(args.cache_dir) if args.cache_dir else root / ".merclip_cache"
-    samples = load_dataset_samples(args.dataset, root, tuple(splits))
+    samples = load_dataset_samples(args.dataset, root, tuple(splits), args)
     if args.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
     media_cfg = media_config_for(model)

@@ -13,7 +13,9 @@ def _iemocap(root):
     rows = {  # session -> dialog -> [(utt, emo, start, end, text)]
         1: {"Ses01F_impro01": [("Ses01F_impro01_F000", "neu", 6.2, 8.2, "Excuse me."),
                                ("Ses01F_impro01_M000", "exc", 8.5, 10.0, "Do you have your forms?"),
-                               ("Ses01F_impro01_F001", "xxx", 10.1, 12.0, "Yeah.")]},
+                               ("Ses01F_impro01_F001", "xxx", 10.1, 12.0, "Yeah.")],
+            "Ses01M_script02": [("Ses01M_script02_F000", "hap", 0.5, 2.0, "That's wonderful!"),
+                                ("Ses01M_script02_M001", "sad", 2.5, 4.0, "I miss her.")]},
         2: {"Ses02M_script01": [("Ses02M_script01_M003", "fru", 1.0, 3.5, "This is the third time."),
                                 ("Ses02M_script01_F002", "ang", 4.0, 5.0, "Stop it!")]},
     }
@@ -36,15 +38,17 @@ def test_iemocap_setups_and_leave_one_session_out(tmp_path):
     _iemocap(tmp_path)
     four = erc.load_iemocap(tmp_path, "4class")
     assert [(u.clip_id, u.label) for u in four] == [
-        ("Ses01F_impro01_F000", "neutral"), ("Ses01F_impro01_M000", "happy"), ("Ses02M_script01_F002", "angry")]
+        ("Ses01F_impro01_F000", "neutral"), ("Ses01F_impro01_M000", "happy"), ("Ses01M_script02_F000", "happy"),
+        ("Ses01M_script02_M001", "sad"), ("Ses02M_script01_F002", "angry")]
     assert four[1].transcript == "Do you have your forms?" and four[1].audio.is_file() and four[1].speaker == "M"
     assert (four[0].start, four[0].end) == (6.2, 8.2)
     six = erc.load_iemocap(tmp_path, "6class")
-    assert sorted(u.label for u in six) == ["angry", "excited", "frustrated", "neutral"]
+    assert sorted(u.label for u in six) == ["angry", "excited", "frustrated", "happy", "neutral", "sad"]
     folds = erc.iemocap_folds(six)
     assert [f["session"] for f in folds] == ["Session1", "Session2"]
     assert all(not ({u.clip_id for u in f["train"]} & {u.clip_id for u in f["test"]}) for f in folds)
-    assert {u.clip_id for u in folds[0]["test"]} == {"Ses01F_impro01_F000", "Ses01F_impro01_M000"}
+    assert {u.clip_id for u in folds[0]["test"]} == {"Ses01F_impro01_F000", "Ses01F_impro01_M000",
+                                                     "Ses01M_script02_F000", "Ses01M_script02_M001"}
 
 
 def test_iemocap_malformed_line(tmp_path):

@@ -112,3 +112,53 @@ def test_checkpoint_round_trip(tmp_path):
     x = batch(model)
     with torch.no_grad():
         assert torch.equal(model(x).probs, loaded(x).probs)
+
+
+def _cli(root, *extra):
+    import argparse
+
+    from merclip.train import add_data_args, add_model_args
+
+    p = argparse.ArgumentParser()
+    add_data_args(p)
+    add_model_args(p)
+    return p.parse_args(["--root", str(root), "--model", "lsgmer", "--clip-model", "merclip-tiny", "--workers", "1", *extra])
+
+
+def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
+    from merclip.ablate import run_grid
+    from merclip.data.synthetic import write_meld
+    from merclip.evaluate import evaluate_model
+    from merclip.train import build_loaders, model_config_from_args, train
+    from merclip.config import TrainConfig
+
+    root = write_meld(tmp_path / "meld", n=60, seed=2, progress=False)
+    args = _cli(root, "--dataset", "meld", "--batch-size", "8")
+    cfg = model_config_from_args(args)
+    assert type(cfg).__name__ == "LSGMERConfig" and cfg.labels[:2] == ("neutral", "joy")
+    result = train(cfg, TrainConfig(lr=1e-3, batch_size=8, epochs=2), args, tmp_path / "run", progress=False)
+    assert len(result["history"]) == 2 and "valid_weighted_f1" in result["history"][0]
+    assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
+    loaders, scores = build_loaders(result["model"], args, ("test",), shuffle=False)
+    ev = evaluate_model(result["model"], loaders["test"], torch.device("cpu"), scores)
+    assert {"accuracy", "weighted_f1", "f1_joy", "f1_disgust"} <= set(ev.metrics)
+    args.out, args.epochs, args.lr, args.seed = str(tmp_path / "abl"), 1, 1e-3, 0
+    table = run_grid("lsgmer", args, cells=["LSGMER", "w/o APC"])
+    assert "| LSGMER |" in table and "| w/o APC |" in table and "weighted_f1" in table
+
+
+def test_iemocap_leave_one_session_out_training(tmp_path):
+    from test_erc_data import _iemocap
+
+    from merclip.config import TrainConfig
+    from merclip.train import iemocap_split, model_config_from_args, train
+
+    _iemocap(tmp_path)
+    split = iemocap_split(tmp_path, "6class", fold=2)
+    assert {u.split for u in split if u.clip_id.startswith("Ses02")} == {"test"}
+    assert all(u.video.suffix == ".wav" for u in split)
+    args = _cli(tmp_path, "--dataset", "iemocap", "--iemocap-setup", "6class", "--fold", "2", "--batch-size", "2")
+    cfg = model_config_from_args(args)
+    assert cfg.labels == ("happy", "sad", "neutral", "angry", "excited", "frustrated")
+    result = train(cfg, TrainConfig(lr=1e-3, batch_size=2, epochs=1), args, tmp_path / "run", progress=False)
+    assert np.isfinite(result["history"][0]["train_loss"])

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ..config import MediaConfig
 from ..inputs import collate_clips
-from ..media import ClipInputs, MediaError, load_clip, normalise_images
+from ..media import AUDIO_SUFFIXES, ClipInputs, MediaError, load_clip, normalise_images
 from .mosi_mosei import NeutralPolicy, Sample
 
 _UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 1]
@@ -36,10 +36,13 @@ def extract_to_cache(sample: Sample, cfg: MediaConfig, path: Path) -> str | None
     """Decode one clip into `path`; returns an error message instead of raising (one bad clip must not stop a run)."""
     torch.set_num_threads(1)
     try:
-        clip = load_clip(sample.video, sample.transcript, cfg, *_UNIT, audio=sample.audio)
+        clip = load_clip(sample.video, sample.transcript, cfg, *_UNIT, audio=sample.audio,
+                         require_video=Path(sample.video).suffix.lower() not in AUDIO_SUFFIXES)
     except MediaError as exc:
         return f"{sample.clip_id}: {exc}"
-    tensors = {"frames": (clip.frames * 255).round().clamp(0, 255).to(torch.uint8).contiguous()}
+    tensors = {}
+    if clip.frames is not None:
+        tensors["frames"] = (clip.frames * 255).round().clamp(0, 255).to(torch.uint8).contiguous()
     if clip.audio is not None:
         tensors["audio"] = (clip.audio[:, :1] * 255).round().clamp(0, 255).to(torch.uint8).contiguous()
     tmp = path.with_suffix(".tmp")
@@ -81,7 +84,7 @@ def read_cached(path: Path, mean, std) -> ClipInputs:
     tensors = load_file(str(path))
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
-    frames = normalise_images(tensors["frames"].float() / 255, mean, std)
+    frames = normalise_images(tensors["frames"].float() / 255, mean, std) if "frames" in tensors else None
     audio = None
     if "audio" in tensors:
         audio = normalise_images(tensors["audio"].float().expand(-1, 3, -1, -1) / 255, mean, std)
