@@ -15,7 +15,7 @@ import gradio as gr
 
 from merclip.labels import QUERY_WORDS
 from merclip.projection import METHODS, SPACES
-from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, NO_WORD, Studio, app_allowed_roots
+from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, NO_WORD, Studio, app_allowed_roots
 
 log = logging.getLogger("merclip.app")
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
@@ -99,6 +99,14 @@ def build_app(studio: Studio) -> gr.Blocks:
                     method = gr.Radio(list(METHODS), value="t-SNE", label="method")
                 proj_btn = gr.Button("Project test set (and this clip)")
                 proj_plot = gr.Plot()
+            with gr.Tab("LSGMER (audio + text)"):
+                gr.Markdown("The second model family, LSGMER: audio and transcript only, with label-signal enhancement "
+                            "and the attribution-prediction consistency (APC) constraint.")
+                ls_btn = gr.Button("Run LSGMER", elem_id="run-lsgmer")
+                with gr.Row():
+                    ls_bars = gr.Plot(label="LSGMER prediction and attribution")
+                    ls_text = gr.Markdown()
+                ls_maps = gr.Plot(label="label-signal attention")
             with gr.Tab("Zero-shot CLIP"):
                 zs_btn = gr.Button("Run zero-shot CLIP")
                 zs_plot = gr.Plot()
@@ -128,6 +136,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
 
         proj_btn.click(project, inputs[:4] + [space, method], proj_plot, api_name="projection")
+        ls_btn.click(friendly(studio.lsgmer), inputs[:4], [ls_bars, ls_maps, ls_text], api_name="lsgmer")
         zs_btn.click(friendly(studio.zero_shot), inputs[:3] + [task, label_kind, custom_labels], [zs_plot, zs_text],
                      api_name="zero_shot")
     return demo
@@ -137,6 +146,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="MER-CLIP Studio (Gradio app).")
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="MER-CLIP checkpoint directory")
     parser.add_argument("--embeddings", default=str(DEFAULT_EMBEDDINGS), help="test-set embeddings .npz for projections")
+    parser.add_argument("--lsgmer-checkpoint", default=str(DEFAULT_LSGMER), help="LSGMER checkpoint for its tab")
     parser.add_argument("--device", help="cpu / cuda (default: cuda when available)")
     parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="longest clip accepted (refused beyond)")
@@ -151,7 +161,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
                     max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
-                    max_file_mb=args.max_file_mb)
+                    max_file_mb=args.max_file_mb, lsgmer_checkpoint=args.lsgmer_checkpoint)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     build_app(studio).queue(default_concurrency_limit=2).launch(
         server_name=args.host, server_port=args.port, max_file_size=f"{args.max_file_mb}mb")

@@ -23,6 +23,7 @@ from .predict import PredictionResult, Predictor
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "merclip-tiny-synthetic"
 DEFAULT_EMBEDDINGS = REPO_ROOT / "assets" / "synthetic_test_embeddings.npz"
+DEFAULT_LSGMER = REPO_ROOT / "checkpoints" / "lsgmer-tiny-synthetic"
 EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"
 NO_WORD = "(none)"
 MAX_QUERY_WORDS = 8
@@ -54,7 +55,8 @@ def parse_query_word(word: str | None) -> str | None:
 class Studio:
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, embeddings: str | Path | None = DEFAULT_EMBEDDINGS,
                  device: str | None = None, zero_shot_weights: str | None = None, zero_shot_arch: str = "ViT-B-32",
-                 max_seconds: float = 60.0, allowed_roots: Sequence[str | Path] | None = None, max_file_mb: float = 500.0):
+                 max_seconds: float = 60.0, allowed_roots: Sequence[str | Path] | None = None, max_file_mb: float = 500.0,
+                 lsgmer_checkpoint: str | Path | None = DEFAULT_LSGMER):
         self.checkpoint = Path(checkpoint)
         self.embeddings = Path(embeddings) if embeddings and Path(embeddings).is_file() else None
         self.device = device
@@ -66,7 +68,9 @@ class Studio:
         # the server read a file elsewhere on disk (gradio forwards client-supplied server paths).
         self.allowed_roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
         self.config = read_config(self.checkpoint)  # fails fast on a bad --checkpoint, before serving
+        self.lsgmer_checkpoint = Path(lsgmer_checkpoint) if lsgmer_checkpoint and Path(lsgmer_checkpoint).is_dir() else None
         self._predictor: Predictor | None = None
+        self._lsgmer = None
         self._zero_shot = None
         self._lock = threading.RLock()  # re-entrant: zero_shot() reads self.predictor while holding it
 
@@ -208,6 +212,27 @@ class Studio:
                 clip_xy, note = proj.place(vector)
         title = f"{method} of the shipped test-set {space} embeddings ({len(proj.groups)} clips)"
         return viz.projection_scatter(proj.coords, proj.groups, clip_xy, title, note)
+
+    def lsgmer(self, video, transcript=None, transcript_file=None, audio=None) -> tuple[go.Figure, go.Figure, str]:
+        """The second model family on the same clip: audio + transcript only, label-signal attention, APC."""
+        if self.lsgmer_checkpoint is None:
+            raise StudioError("no LSGMER checkpoint is loaded (start the app with --lsgmer-checkpoint DIR)")
+        clip = self._clip_args(video, transcript, transcript_file, audio)
+        with self._lock:
+            if self._lsgmer is None:
+                from .config import MediaConfig
+                from .predict_lsgmer import LSGMERPredictor
+
+                self._lsgmer = LSGMERPredictor.from_checkpoint(
+                    self.lsgmer_checkpoint, device=self.device,
+                    media_cfg=MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb))
+        r = self._lsgmer.predict(clip["video"], clip["transcript"], audio=clip["audio"])
+        timing = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in r.timings.items())
+        summary = "\n\n".join([f"**LSGMER predicts:** {r.predicted} · **APC:** {r.apc:.3f} "
+                                 f"(0 when the attribution agrees with the prediction)",
+                                 f"**Timings:** {timing}", f"Checkpoint: `{self.lsgmer_checkpoint.name}` "
+                                 "(audio + transcript; the frames are not used)", *[f"- {n}" for n in r.notes]])
+        return viz.lsgmer_bars(r), viz.label_signal_maps(r), summary
 
     def zero_shot(self, video, transcript=None, transcript_file=None, task="emotion", label_kind="word",
                   custom_labels="") -> tuple[go.Figure, str]:

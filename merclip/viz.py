@@ -147,3 +147,34 @@ def message_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     return fig.update_layout(height=200, xaxis=dict(visible=False), yaxis=dict(visible=False))
+
+
+def lsgmer_bars(result) -> go.Figure:
+    """LSGMER's prediction next to the APC attribution distribution (they agree when APC is small)."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(name="prediction p_pred", x=result.labels, y=[result.probabilities[l] for l in result.labels],
+                         marker_color=[ON_COLOUR if l == result.predicted else OFF_COLOUR for l in result.labels]))
+    fig.add_trace(go.Bar(name="attribution p_attr", x=result.labels, y=[result.attribution[l] for l in result.labels],
+                         marker_color="#7f7f7f"))
+    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1], title="probability"), height=340,
+                      title=f"LSGMER: {result.predicted} · APC (JS divergence) {result.apc:.3f}",
+                      margin=dict(t=50, b=10, l=10, r=10))
+    return fig
+
+
+def label_signal_maps(result) -> go.Figure:
+    """Label-signal attention of LSGMER's LSE: labels (rows) x transcript tokens / audio segments (columns)."""
+    if not result.label_attention:
+        return message_figure("this LSGMER was trained without label signal enhancement (ablation): no label attention")
+    names = {"L": "labels × transcript tokens", "A": "labels × audio segments"}
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[names["L"], names["A"]], column_widths=[0.7, 0.3])
+    for col, m in enumerate(("L", "A"), start=1):
+        z = result.label_attention[m]
+        if z.shape[1] == 0:
+            continue
+        items = [f"{j}:{t}" for j, t in enumerate(result.items[m])]
+        fig.add_trace(go.Heatmap(z=z, x=items, y=result.labels, colorscale="Viridis", zmin=0, showscale=col == 1,
+                                 hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"), row=1, col=col)
+        fig.update_xaxes(tickangle=-45, tickvals=items, ticktext=result.items[m], row=1, col=col)
+    fig.update_layout(height=360, margin=dict(t=40, b=20, l=10, r=10), title_text="LSGMER label-signal attention")
+    return fig

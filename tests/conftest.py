@@ -104,8 +104,17 @@ def embeddings(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def studio(tiny_ckpt, embeddings):
-    return Studio(tiny_ckpt, embeddings, device="cpu")
+def tiny_lsgmer_ckpt(tmp_path_factory):
+    from merclip.lsgmer import LSGMERConfig, build_lsgmer
+
+    torch.manual_seed(0)
+    model = build_lsgmer(LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None, attn_dim=32))
+    return save_checkpoint(model, tmp_path_factory.mktemp("lsgmer") / "tiny_lsgmer")
+
+
+@pytest.fixture(scope="session")
+def studio(tiny_ckpt, embeddings, tiny_lsgmer_ckpt):
+    return Studio(tiny_ckpt, embeddings, device="cpu", lsgmer_checkpoint=tiny_lsgmer_ckpt)
 
 
 def _free_port() -> int:
@@ -115,13 +124,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def served(tiny_ckpt, embeddings):
+def served(tiny_ckpt, embeddings, tiny_lsgmer_ckpt):
     """The app as `python app.py` serves it: file access limited to uploads and assets."""
     from app import build_app
     from merclip.studio import app_allowed_roots
 
     port = _free_port()
-    demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots())).queue(
+    demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots(),
+                            lsgmer_checkpoint=tiny_lsgmer_ckpt)).queue(
         default_concurrency_limit=2)  # as app.py serves it
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"

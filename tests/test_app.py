@@ -169,3 +169,22 @@ def test_app_cli_help_and_defaults():
 
     args = parse_args([])
     assert args.host == "127.0.0.1" and args.max_seconds == 60.0 and args.max_file_mb == 100.0
+
+
+def test_lsgmer_tab(studio, clips):
+    bars, maps, summary = studio.lsgmer(str(EXAMPLE), "what a wonderful time")
+    assert [t.name for t in bars.data] == ["prediction p_pred", "attribution p_attr"]
+    assert sum(bars.data[0].y) == pytest.approx(1.0, abs=1e-4) and sum(bars.data[1].y) == pytest.approx(1.0, abs=1e-4)
+    heat = [t for t in maps.data if t.type == "heatmap"]
+    assert len(heat) == 2 and heat[0].z.shape[0] == 7  # 7 MELD labels x tokens
+    assert "**LSGMER predicts:**" in summary and "APC" in summary
+    _, maps, summary = studio.lsgmer(str(clips["noaudio"]), "hello")
+    assert "no audio track" in summary and len([t for t in maps.data if t.type == "heatmap"]) == 1
+
+
+def test_lsgmer_over_the_api(served):
+    from gradio_client import Client, handle_file
+
+    out = Client(served, verbose=False).predict(handle_file(str(EXAMPLE)), "what a wonderful time", None, None,
+                                                api_name="/lsgmer")
+    assert "LSGMER predicts" in out[2] and "label-signal attention" in out[1]["plot"]

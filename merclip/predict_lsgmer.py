@@ -1,0 +1,77 @@
+"""One clip in, one LSGMER result out (audio + transcript; the clip's frames are not used)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import backbone
+from .checkpoint import load_checkpoint
+from .config import MediaConfig
+from .inputs import collate_clips, tokenize
+from .lsgmer import LSGMER, js_divergence
+from .media import load_clip
+from .predict import _token_strings, default_device
+
+
+@dataclass
+class LSGMERResult:
+    labels: list[str]
+    probabilities: dict[str, float]  # p_pred
+    attribution: dict[str, float]  # p_attr (APC's attribution distribution)
+    apc: float  # JS(p_attr || p_pred) for this clip
+    label_attention: dict[str, np.ndarray]  # 'A' / 'L' -> (C, T) labels x items
+    items: dict[str, list[str]]  # 'A': audio segments, 'L': tokens
+    timings: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def predicted(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+class LSGMERPredictor:
+    def __init__(self, model: LSGMER, media_cfg: MediaConfig | None = None, device=None):
+        self.device = torch.device(device) if device is not None else default_device()
+        self.model = model.to(self.device).eval()
+        pp = backbone.image_preprocess_config(model.audio.visual)
+        self._mean, self._std = pp["mean"], pp["std"]
+        self.media_cfg = replace(media_cfg or MediaConfig(), num_frames=1, image_size=pp["image_size"])
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None) -> "LSGMERPredictor":
+        device = torch.device(device) if device is not None else default_device()
+        model = load_checkpoint(path, device=device)
+        if not isinstance(model, LSGMER):
+            raise ValueError(f"'{path}' is not an LSGMER checkpoint")
+        return cls(model, media_cfg, device)
+
+    @torch.inference_mode()
+    def predict(self, video, transcript, audio=None) -> LSGMERResult:
+        t0 = time.perf_counter()
+        clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio, require_video=False)
+        timings = dict(clip.timings)
+        notes = list(clip.notes)
+        batch = collate_clips([clip], self.model.tokenizer)
+        if tokenize(self.model.tokenizer, [clip.transcript])[1][0]:
+            notes.append("transcript longer than CLIP's 77-token context: only its start was used")
+        t1 = time.perf_counter()
+        out = self.model(batch.to(self.device))
+        timings["lsgmer_forward"] = time.perf_counter() - t1
+        labels = list(self.model.cfg.labels)
+        n_tokens = int(batch.text_ids[0].argmax()) + 1
+        n_segments = 0 if clip.audio is None else clip.audio.shape[0]
+        attention = {}
+        if out.label_attention:
+            attention = {"L": out.label_attention["L"][0, :, :n_tokens].float().cpu().numpy(),
+                         "A": out.label_attention["A"][0, :, :n_segments].float().cpu().numpy()}
+        items = {"L": _token_strings(self.model.tokenizer, batch.text_ids[0, :n_tokens].tolist()),
+                 "A": [f"{2 * i}-{2 * i + 2}s" for i in range(n_segments)]}
+        timings["total"] = time.perf_counter() - t0
+        as_dict = lambda t: {l: float(p) for l, p in zip(labels, t[0].float().cpu())}  # noqa: E731
+        return LSGMERResult(labels=labels, probabilities=as_dict(out.probs), attribution=as_dict(out.attribution),
+                            apc=float(js_divergence(out.attribution, out.probs)[0]), label_attention=attention,
+                            items=items, timings=timings, notes=notes)
