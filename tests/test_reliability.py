@@ -15,25 +15,9 @@ from hypothesis import strategies as st
 
 from merclip import media
 from merclip.config import MediaConfig
-from merclip.data.writer import write_video
+from merclip.data.writer import write_video, write_wav
 from merclip.predict import Predictor
 from conftest import SAMPLE_RATE, make_clip, tone
-
-
-def _write_wav(path: Path, audio: np.ndarray, fmt: str, rate: int = SAMPLE_RATE) -> Path:
-    codec = {"u8": "pcm_u8", "flt": "pcm_f32le", "s16": "pcm_s16le"}[fmt]
-    with av.open(str(path), "w", format="wav") as c:
-        s = c.add_stream(codec, rate=rate)
-        s.layout = "mono"
-        data = {"u8": ((audio + 1) * 127.5).astype(np.uint8), "flt": audio.astype(np.float32),
-                "s16": (audio * 32767).astype(np.int16)}[fmt].reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
-        frame.sample_rate = rate
-        for p in s.encode(frame):
-            c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
 
 
 def _audio_only_mp4(path: Path) -> Path:
@@ -76,8 +60,8 @@ def corpus(tmp_path_factory, clips):
                                        audio=(0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), sample_rate=rate)
     out["silent"] = write_video(d / "silent.mp4", rng.integers(0, 255, (20, 32, 32, 3), np.uint8), fps=10,
                                 audio=np.zeros(2 * SAMPLE_RATE, np.float32))
-    out["wav_u8"] = _write_wav(d / "voice_u8.wav", tone(2.0), "u8")
-    out["wav_f32"] = _write_wav(d / "voice_f32.wav", tone(2.0), "flt", rate=22050)
+    out["wav_u8"] = write_wav(d / "voice_u8.wav", tone(2.0), sample_format="u8")
+    out["wav_f32"] = write_wav(d / "voice_f32.wav", tone(2.0), sample_rate=22050, sample_format="f32")
     return out
 
 

@@ -57,16 +57,24 @@ def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int, chunk:
         container.mux(packet)
 
 
-def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = 16000) -> Path:
-    """Mono 16-bit PCM wav (the CMU-MOSEI WAV_16000 format)."""
+_WAV_FORMATS = {  # sample format -> (codec, PyAV frame format, conversion from float in [-1, 1])
+    "s16": ("pcm_s16le", "s16", lambda a: (a * 32767).astype(np.int16)),
+    "u8": ("pcm_u8", "u8", lambda a: ((a + 1) * 127.5).astype(np.uint8)),
+    "f32": ("pcm_f32le", "flt", lambda a: a.astype(np.float32)),
+}
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = 16000, sample_format: str = "s16") -> Path:
+    """Mono PCM wav; 16-bit by default (the CMU-MOSEI WAV_16000 format), or 8-bit unsigned / 32-bit float."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    codec, frame_format, convert = _WAV_FORMATS[sample_format]
+    pcm = convert(np.clip(np.asarray(audio, dtype=np.float32), -1, 1))
     with av.open(str(path), mode="w", format="wav") as container:
-        stream = container.add_stream("pcm_s16le", rate=sample_rate)
+        stream = container.add_stream(codec, rate=sample_rate)
         stream.layout = "mono"
         for start in range(0, len(pcm), 4096):
-            frame = av.AudioFrame.from_ndarray(pcm[start : start + 4096].reshape(1, -1), format="s16", layout="mono")
+            frame = av.AudioFrame.from_ndarray(pcm[start : start + 4096].reshape(1, -1), format=frame_format, layout="mono")
             frame.sample_rate = sample_rate
             for packet in stream.encode(frame):
                 container.mux(packet)
