@@ -89,12 +89,17 @@ def test_about_panel_labels_the_demo_model(studio):
     assert "Demo model" in about and "not** a real-world emotion detector" in about and "merclip-tiny" in about
 
 
-def test_shipped_demo_checkpoint_and_examples_load():
-    s = Studio()  # the defaults: shipped checkpoint + shipped embeddings
+def test_shipped_demo_checkpoints_and_examples_load():
+    s = Studio()  # the defaults: shipped checkpoints + shipped embeddings
     assert s.config.clip_model == "merclip-tiny" and s.embeddings is not None
     assert len(s.examples()) >= 3
-    r = s.analyse(*s.examples()[0]).result
+    examples = {Path(v).stem: (v, t) for v, t in s.examples()}
+    r = s.analyse(*examples["happy_surprised"]).result
     assert set(r.probabilities) == {"happy", "sad", "angry", "surprise", "disgust", "fear"}
+    assert {"happy", "surprise"} <= set(r.predicted)  # the demo model reads its own generated cues
+    assert s.lsgmer_checkpoint is not None and s.lsgmer_checkpoint.name == "lsgmer-tiny-synthetic"
+    _, _, summary = s.lsgmer(*examples["angry_disgusted"])
+    assert "**LSGMER predicts:**" in summary
 
 
 def test_gradio_client_matches_predictor(served, tiny_ckpt):
