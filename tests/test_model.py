@@ -166,3 +166,22 @@ def test_label_embeddings_are_memoised_only_at_inference():
     model.train()
     c1 = model.label_embeddings(["calm", "tense"])
     assert c1.requires_grad and model.label_embeddings(["calm", "tense"]) is not c1  # never cached in training
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    model = build_model(tiny_config(dropout=0.0)).train()
+    target = torch.tensor([[1.0, 0, 0, 0, 0, 1], [0, 1.0, 1, 0, 0, 0]])
+    x = batch(model)
+
+    def grads():
+        model.zero_grad()
+        model.training_loss(x, target).backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    plain = grads()
+    model.set_grad_checkpointing(True)
+    assert model.vision.visual.transformer.grad_checkpointing and model.language.tower.transformer.grad_checkpointing
+    checkpointed = grads()
+    assert plain.keys() == checkpointed.keys()
+    assert all(torch.allclose(plain[k], checkpointed[k], atol=1e-6) for k in plain)
