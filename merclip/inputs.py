@@ -13,12 +13,12 @@ from .media import ClipInputs
 from .model import ModalityInputs
 
 
-def tokenize(tokenizer, texts: Sequence[str]) -> tuple[torch.Tensor, list[bool]]:
-    """Token ids (N, context) and, per text, whether CLIP's context length truncated it."""
-    ids = tokenizer(list(texts))
-    context = ids.shape[1]
-    truncated = [len(tokenizer.encode(t)) > context - 2 if hasattr(tokenizer, "encode") else False for t in texts]
-    return ids, truncated
+def truncation_note(tokenizer, text: str) -> str | None:
+    """A note for the user when CLIP's context length cuts the transcript (a second tokenisation: inference only)."""
+    context = getattr(tokenizer, "context_length", 77)
+    if hasattr(tokenizer, "encode") and len(tokenizer.encode(text)) > context - 2:
+        return f"transcript longer than CLIP's {context}-token context: only its start was used"
+    return None
 
 
 def _pad_stack(items: list[torch.Tensor | None]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -38,7 +38,7 @@ def _pad_stack(items: list[torch.Tensor | None]) -> tuple[torch.Tensor | None, t
 
 
 def collate_clips(clips: Sequence[ClipInputs], tokenizer) -> ModalityInputs:
-    ids, _ = tokenize(tokenizer, [c.transcript for c in clips])
+    ids = tokenizer([c.transcript for c in clips])  # (B, context): CLIP truncates long transcripts
     frames, frame_mask = _pad_stack([c.frames for c in clips])
     audio, audio_mask = _pad_stack([c.audio for c in clips])
     return ModalityInputs(

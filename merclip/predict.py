@@ -20,7 +20,7 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .config import MODALITY_NAMES, MediaConfig
-from .inputs import collate_clips, tokenize
+from .inputs import collate_clips, truncation_note
 from .losses import decisions
 from .media import load_clip
 from .model import MERCLIP, USE_CONFIG, ModalityFeatures
@@ -132,10 +132,9 @@ class Predictor:
         clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio)
         timings = dict(clip.timings)
         batch = collate_clips([clip], self.model.tokenizer)
-        ids, truncated = tokenize(self.model.tokenizer, [clip.transcript])
         notes = list(clip.notes)
-        if truncated[0]:
-            notes.append(f"transcript longer than CLIP's {ids.shape[1]}-token context: only its start was used")
+        if (note := truncation_note(self.model.tokenizer, clip.transcript)) is not None:
+            notes.append(note)
         batch = batch.to(self.device)
         feats = ModalityFeatures()
         for m in self.cfg.modality_order:  # timed per tower

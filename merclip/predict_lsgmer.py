@@ -11,7 +11,7 @@ import torch
 from . import backbone
 from .checkpoint import load_checkpoint
 from .config import MediaConfig
-from .inputs import collate_clips, tokenize
+from .inputs import collate_clips, truncation_note
 from .lsgmer import LSGMER, js_divergence
 from .media import load_clip
 from .predict import _token_strings, default_device
@@ -56,8 +56,8 @@ class LSGMERPredictor:
         timings = dict(clip.timings)
         notes = list(clip.notes)
         batch = collate_clips([clip], self.model.tokenizer)
-        if tokenize(self.model.tokenizer, [clip.transcript])[1][0]:
-            notes.append("transcript longer than CLIP's 77-token context: only its start was used")
+        if (note := truncation_note(self.model.tokenizer, clip.transcript)) is not None:
+            notes.append(note)
         t1 = time.perf_counter()
         out = self.model(batch.to(self.device))
         timings["lsgmer_forward"] = time.perf_counter() - t1
