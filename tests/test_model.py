@@ -24,7 +24,8 @@ def test_every_stage_has_the_documented_shape(tiny_model):
         feats = m.encode_modalities(x)
         assert feats.tokens["V"].shape == (2, 4, 64) and feats.pooled["V"].shape == (2, 64)
         assert feats.tokens["A"].shape == (2, 3, 64) and feats.masks["A"].tolist()[1] == [True, False, False]
-        assert feats.tokens["L"].shape == (2, 77, 64) and feats.pooled["L"].shape == (2, 64)
+        n_text = max(len(m.tokenizer.encode(t)) for t in ("what a lovely day", "I am so angry about it")) + 2
+        assert feats.tokens["L"].shape == (2, n_text, 64) and feats.pooled["L"].shape == (2, 64)  # trimmed past EOS
         assert feats.masks["L"][0].sum() == len(m.tokenizer.encode("what a lovely day")) + 2  # SOS .. EOS
         # audio pooling ignores padded segments
         assert torch.allclose(feats.pooled["A"][1], feats.tokens["A"][1, 0], atol=1e-5)
@@ -34,7 +35,7 @@ def test_every_stage_has_the_documented_shape(tiny_model):
     assert out.logits.shape == out.probs.shape == out.similarity.shape == (2, 6)
     assert out.fused.shape == (2, 64)
     assert [a.modality for a in out.attentions] == ["L", "V", "A"]
-    assert out.attentions[0].cross_attn.shape == (2, 4, 1, 77)
+    assert out.attentions[0].cross_attn.shape == (2, 4, 1, n_text)
     assert out.attentions[1].cross_attn.shape == (2, 4, 1, 4)
     assert out.attentions[2].self_attn.shape == (2, 4, 1, 1)
     # attention rows are distributions over the valid keys only
@@ -185,3 +186,25 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     checkpointed = grads()
     assert plain.keys() == checkpointed.keys()
     assert all(torch.allclose(plain[k], checkpointed[k], atol=1e-6) for k in plain)
+
+
+def test_trimmed_text_tower_equals_the_full_length_tower(tiny_model):
+    """The fast path (text towers run only up to the longest EOS) gives the plain path's outputs on CPU fp32."""
+    x = batch(tiny_model)
+    towers = (tiny_model.language.tower, tiny_model.label_encoder.tower)
+    with torch.no_grad():
+        fast = tiny_model(x)
+        fast_labels = tiny_model.label_encoder.labels(list(EMOTION_SENTENCES))
+        for t in towers:
+            t.trim_padding = False
+        tiny_model.eval()  # drops the label/query memo, so the plain path recomputes them
+        try:
+            plain = tiny_model(x)
+            plain_labels = tiny_model.label_encoder.labels(list(EMOTION_SENTENCES))
+        finally:
+            for t in towers:
+                t.trim_padding = True
+            tiny_model.eval()
+    assert plain.attentions[0].cross_attn.shape[-1] == 77 > fast.attentions[0].cross_attn.shape[-1]
+    assert torch.allclose(fast.probs, plain.probs, atol=1e-5) and torch.allclose(fast.fused, plain.fused, atol=1e-5)
+    assert torch.allclose(fast_labels, plain_labels, atol=1e-5)
