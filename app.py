@@ -157,14 +157,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> None:
+def main(argv=None, block: bool = True) -> gr.Blocks:
+    """Start the app as `python app.py` does; block=False returns the running app (tests)."""
     args = parse_args(argv)
     studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
                     max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
                     max_file_mb=args.max_file_mb, lsgmer_checkpoint=args.lsgmer_checkpoint)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
-    build_app(studio).queue(default_concurrency_limit=2).launch(
-        server_name=args.host, server_port=args.port, max_file_size=f"{args.max_file_mb}mb")
+    demo = build_app(studio).queue(default_concurrency_limit=2)
+    demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_file_mb * 2**20),
+                prevent_thread_lock=not block, quiet=not block)
+    return demo
 
 
 if __name__ == "__main__":

@@ -193,3 +193,27 @@ def test_lsgmer_over_the_api(served):
     out = Client(served, verbose=False).predict(handle_file(str(EXAMPLE)), "what a wonderful time", None, None,
                                                 api_name="/lsgmer")
     assert "LSGMER predicts" in out[2] and "label-signal attention" in out[1]["plot"]
+
+
+def test_python_app_py_starts_on_the_shipped_defaults(clips):
+    """What README's first command runs: main() with no arguments but a free port."""
+    import socket as _socket
+
+    from gradio_client import Client, handle_file
+
+    import app
+
+    with _socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = app.main(["--port", str(port)], block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        example = ROOT / "assets" / "examples" / "sad_afraid.mp4"
+        out = client.predict(handle_file(str(example)), "the other day I really regret that it was terrifying", None,
+                             None, "emotion", "word", "", "Emotion", [], "mean", api_name="/analyse")
+        assert set(out[2]) == {"happy", "sad", "angry", "surprise", "disgust", "fear"}
+        ls = client.predict(handle_file(str(example)), "it was terrifying", None, None, api_name="/lsgmer")
+        assert "LSGMER predicts" in ls[2]
+    finally:
+        demo.close()
