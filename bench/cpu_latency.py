@@ -85,6 +85,27 @@ def bench_predictor(name: str, predictor, clip: Path, repeats: int) -> dict:
             f"{name}_overhead_ratio": f / e, f"{name}_swap_speedup": f / s, f"{name}_stages_ms": stages}
 
 
+def bench_batch(name: str, predictor, clips: list[Path], repeats: int) -> dict:
+    """predict_batch over uncached clips vs a per-clip predict loop, same clips, same model."""
+    texts = ["well honestly what a wonderful time"] * len(clips)
+
+    def loop():
+        predictor._cache.clear()
+        for c, t in zip(clips, texts):
+            predictor.predict(c, t)
+
+    def batched():
+        predictor._cache.clear()
+        predictor.predict_batch(clips, texts, batch_size=len(clips))
+
+    per_clip, together = median_time(loop, repeats), median_time(batched, repeats)
+    n = len(clips)
+    print(f"batched inference [{name}], {n} clips: predict_batch {n / together:.1f} clips/s vs per-clip loop "
+          f"{n / per_clip:.1f} clips/s -> {per_clip / together:.2f}x (CPU; the >= 10x target is for the GPU)")
+    return {f"{name}_batch_clips_per_s": n / together, f"{name}_loop_clips_per_s": n / per_clip,
+            f"{name}_batch_speedup": per_clip / together}
+
+
 def first_request(checkpoint: Path, clip: Path) -> dict:
     """Start-up to first answer in a fresh process (model load + first decode, incl. library warm-up)."""
     import subprocess
@@ -123,6 +144,9 @@ def main(argv=None) -> dict:
         predictor = Predictor.from_checkpoint(demo, device="cpu")
         predictor.predict(clip, "warm up")  # library warm-up is reported separately below
         results.update(bench_predictor("demo", predictor, clip, repeats))
+        n_batch = 4 if args.smoke else 16
+        short = [make_clip(tmp / f"short{i}.mp4", 2.0, fps=25) for i in range(n_batch)]
+        results.update(bench_batch("demo", predictor, short, repeats))
         if not args.smoke:
             results.update(first_request(demo, clip))
             torch.manual_seed(0)
@@ -130,6 +154,7 @@ def main(argv=None) -> dict:
             vit = Predictor(big, device="cpu")
             vit.predict(clip, "warm up")
             results.update(bench_predictor("vit-b-32", vit, clip, max(2, repeats // 2)))
+            results.update(bench_batch("vit-b-32", vit, short, 2))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     return results

@@ -130,30 +130,72 @@ class Predictor:
                 self._cache.move_to_end(key)
                 return self._cache[key], True
         clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio)
-        timings = dict(clip.timings)
-        batch = collate_clips([clip], self.model.tokenizer)
-        notes = list(clip.notes)
-        if (note := truncation_note(self.model.tokenizer, clip.transcript)) is not None:
-            notes.append(note)
-        batch = batch.to(self.device)
-        feats = ModalityFeatures()
+        return self._encode_and_cache([(key, clip)])[0], False
+
+    def _encode_and_cache(self, keyed_clips: list) -> list[_CachedClip]:
+        """Run the towers once over a batch of decoded clips, then cache one entry per clip.
+
+        Each clip's features are cut back to its own valid items, so a clip encoded in a batch caches the same
+        shapes (and, up to float rounding, the same values) as when it is encoded alone.
+        """
+        clips = [c for _, c in keyed_clips]
+        batch = collate_clips(clips, self.model.tokenizer).to(self.device)
+        encoded, seconds = {}, {}
         for m in self.cfg.modality_order:  # timed per tower
             t0 = time.perf_counter()
-            feats.tokens[m], feats.masks[m], feats.pooled[m] = self.model.encode_modality(m, batch)
+            encoded[m] = self.model.encode_modality(m, batch)
             _sync(self.device)
-            timings[f"encode_{MODALITY_NAMES[m]}"] = time.perf_counter() - t0
-        items = {
-            "L": _token_strings(self.model.tokenizer, batch.text_ids[0].tolist()),
-            "V": [f"{(i + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for i in range(self.media_cfg.num_frames)],
-            "A": [f"{2 * i}-{2 * i + 2}s" for i in range(clip.audio.shape[0])] if clip.audio is not None else [],
-        }
-        cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
-                             thumbnails=clip.thumbnails)
-        with self._lock:
-            self._cache[key] = cached
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return cached, False
+            seconds[m] = (time.perf_counter() - t0) / len(clips)
+        out = []
+        for i, (key, clip) in enumerate(keyed_clips):
+            feats = ModalityFeatures()
+            for m, (tokens, mask, pooled) in encoded.items():
+                n = int(mask[i].sum())
+                if n == 0:  # absent for this clip: one masked placeholder, as a batch of one gets
+                    feats.tokens[m] = tokens.new_zeros(1, 1, tokens.shape[-1])
+                    feats.masks[m] = mask.new_zeros(1, 1)
+                else:
+                    feats.tokens[m], feats.masks[m] = tokens[i : i + 1, :n], mask[i : i + 1, :n]
+                feats.pooled[m] = pooled[i : i + 1]
+            notes = list(clip.notes)
+            if (note := truncation_note(self.model.tokenizer, clip.transcript)) is not None:
+                notes.append(note)
+            timings = dict(clip.timings) | {f"encode_{MODALITY_NAMES[m]}": t for m, t in seconds.items()}
+            items = {
+                "L": _token_strings(self.model.tokenizer, batch.text_ids[i].tolist()),
+                "V": [f"{(j + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for j in range(self.media_cfg.num_frames)],
+                "A": [f"{2 * j}-{2 * j + 2}s" for j in range(clip.audio.shape[0])] if clip.audio is not None else [],
+            }
+            cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
+                                 thumbnails=clip.thumbnails)
+            with self._lock:
+                self._cache[key] = cached
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            out.append(cached)
+        return out
+
+    @torch.inference_mode()
+    def predict_batch(self, videos: Sequence, transcripts: Sequence, batch_size: int = 16,
+                      audios: Sequence | None = None, **kwargs) -> list[PredictionResult]:
+        """Many clips: decode each, run the towers over batches of uncached clips, then the cheap stage per clip.
+
+        Gives the same predictions as calling `predict` per clip (tests/test_predict.py checks it).
+        """
+        audios = list(audios) if audios is not None else [None] * len(videos)
+        if not len(videos) == len(transcripts) == len(audios):
+            raise ValueError(f"got {len(videos)} videos, {len(transcripts)} transcripts and {len(audios)} audio files")
+        pending = []
+        for v, t, a in zip(videos, transcripts, audios):
+            key = _clip_key(v, t, a, self.media_cfg)
+            if key not in self._cache and key not in {k for k, _ in pending}:
+                pending.append((key, load_clip(v, t, self.media_cfg, self._mean, self._std, audio=a)))
+            if len(pending) == batch_size:
+                self._encode_and_cache(pending)
+                pending = []
+        if pending:
+            self._encode_and_cache(pending)
+        return [self.predict(v, t, audio=a, **kwargs) for v, t, a in zip(videos, transcripts, audios)]
 
     # -- stage 2: cached features + labels + query -> prediction -----------------------------------
     @torch.inference_mode()

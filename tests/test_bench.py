@@ -12,6 +12,7 @@ def test_cpu_latency_bench_smoke(tmp_path, capsys):
     results = bench.main(["--smoke", "--out", str(tmp_path / "r.json")])
     out = capsys.readouterr().out
     assert "frame sampling" in out and "app latency [demo]" in out and "faster than fresh" in out
+    assert "batched inference [demo], 4 clips" in out and results["demo_batch_clips_per_s"] > 0
     assert results["frames_speedup"] > 1.0  # converting 12 frames beats converting all 50
     assert results["demo_swap_speedup"] > 1.0  # a cached swap skips decoding and the towers
     assert (tmp_path / "r.json").is_file()

@@ -87,3 +87,21 @@ def test_long_transcript_is_truncated_with_a_note(predictor, clips):
     r = predictor.predict(clips["2s"], " ".join(["word"] * 200))
     assert any("77-token context" in n for n in r.notes)
     assert r.attention[0].weights.shape == (4, 77)
+
+
+def test_predict_batch_matches_per_clip_predict(tiny_ckpt, clips):
+    names = ["2s", "5s", "noaudio", "0.5s", "2s"]  # mixed lengths, a clip without audio, a repeat
+    texts = ["so happy", "what a terrible day it was for all of us", "hm", "", "so happy"]
+    single = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
+    batched = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
+    one_by_one = [single.predict(clips[n], t) for n, t in zip(names, texts)]
+    together = batched.predict_batch([clips[n] for n in names], texts, batch_size=3, query_word="Mood")
+    together = batched.predict_batch([clips[n] for n in names], texts, batch_size=3)  # now all cached
+    for a, b in zip(one_by_one, together):
+        assert a.present == b.present and a.predicted == b.predicted
+        assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)
+        assert np.allclose(a.fused, b.fused, atol=1e-5)
+        assert [x.weights.shape for x in a.attention] == [x.weights.shape for x in b.attention]
+        assert all(x.items == y.items for x, y in zip(a.attention, b.attention))
+    with pytest.raises(ValueError, match="2 videos, 1 transcripts"):
+        batched.predict_batch([clips["2s"], clips["5s"]], ["a"])
