@@ -162,7 +162,7 @@ class Predictor:
                 notes.append(note)
             timings = dict(clip.timings) | {f"encode_{MODALITY_NAMES[m]}": t for m, t in seconds.items()}
             items = {
-                "L": _token_strings(self.model.tokenizer, batch.text_ids[i].tolist()),
+                "L": token_strings(self.model.tokenizer, batch.text_ids[i].tolist()),
                 "V": [f"{(j + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for j in range(self.media_cfg.num_frames)],
                 "A": [f"{2 * j}-{2 * j + 2}s" for j in range(clip.audio.shape[0])] if clip.audio is not None else [],
             }
@@ -247,7 +247,7 @@ class Predictor:
         )
 
 
-def _token_strings(tokenizer, ids: list[int]) -> list[str]:
+def token_strings(tokenizer, ids: list[int]) -> list[str]:
     """Readable BPE pieces for attention-map axis labels."""
     decoder = getattr(tokenizer, "decoder", None)
     if decoder is None:

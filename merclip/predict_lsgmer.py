@@ -14,7 +14,7 @@ from .config import MediaConfig
 from .inputs import collate_clips, truncation_note
 from .lsgmer import LSGMER, js_divergence
 from .media import load_clip
-from .predict import _token_strings, default_device
+from .predict import token_strings, default_device
 
 
 @dataclass
@@ -68,7 +68,7 @@ class LSGMERPredictor:
         if out.label_attention:
             attention = {"L": out.label_attention["L"][0, :, :n_tokens].float().cpu().numpy(),
                          "A": out.label_attention["A"][0, :, :n_segments].float().cpu().numpy()}
-        items = {"L": _token_strings(self.model.tokenizer, batch.text_ids[0, :n_tokens].tolist()),
+        items = {"L": token_strings(self.model.tokenizer, batch.text_ids[0, :n_tokens].tolist()),
                  "A": [f"{2 * i}-{2 * i + 2}s" for i in range(n_segments)]}
         timings["total"] = time.perf_counter() - t0
         as_dict = lambda t: {l: float(p) for l, p in zip(labels, t[0].float().cpu())}  # noqa: E731
