@@ -48,6 +48,7 @@ def decode_all_frames(path: Path, num_frames: int) -> list:
 
 
 def median_time(fn, repeats: int) -> float:
+    fn()  # warm-up: first calls pay library and cache start-up costs
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
