@@ -188,7 +188,8 @@ def test_predictions_leave_no_temporary_files(predictor, corpus, clips, monkeypa
     assert os.listdir(scratch) == []
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fixed examples: CI must not flake
 @given(seconds=st.floats(0.1, 6.0), fps=st.integers(1, 30), rate=st.sampled_from([8000, 16000, 22050, 44100]),
        height=st.integers(8, 120).map(lambda h: 2 * h), width=st.integers(8, 120).map(lambda w: 2 * w),
        audio=st.booleans(), num_frames=st.integers(1, 12))
