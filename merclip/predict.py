@@ -21,6 +21,7 @@ import torch
 from .checkpoint import load_checkpoint
 from .config import MODALITY_NAMES, MediaConfig
 from .inputs import collate_clips, truncation_note
+from .labels import validate_labels
 from .losses import decisions
 from .media import load_clip
 from .model import MERCLIP, USE_CONFIG, ModalityFeatures
@@ -210,15 +211,14 @@ class Predictor:
         audio: str | Path | None = None,
     ) -> PredictionResult:
         t_start = time.perf_counter()
-        clip, was_cached = self.features(video, transcript, audio)
         task = task or self.cfg.task
+        label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
+        clip, was_cached = self.features(video, transcript, audio)
         feats = clip.features.without(drop_modalities) if drop_modalities else clip.features
         t0 = time.perf_counter()
-        out = self.model.predict_from_features(feats, labels, query_word, task)
+        out = self.model.predict_from_features(feats, label_list, query_word, task)
         _sync(self.device)
         decode_time = time.perf_counter() - t0
-        label_list = list(labels) if labels is not None else list(self.cfg.labels)
-        label_list = [" ".join(l.split()) for l in label_list if l.strip()]
         probs = out.probs[0].float().cpu().numpy()
         dec = decisions(task, out.probs, self.cfg.emotion_threshold)[0].cpu().numpy()
         sims = out.similarity[0].float().cpu().numpy() if out.similarity is not None else None

@@ -122,9 +122,8 @@ def model_config_from_args(args: argparse.Namespace):
 
 
 # ---- data -----------------------------------------------------------------------------------------
-def media_config_for(model) -> MediaConfig:
-    """What the cache must hold for this model (LSGMER reads no frames: one is kept for display only)."""
-    pp = backbone.image_preprocess_config(model.audio.visual)
+def media_config_for(model, pp: dict) -> MediaConfig:
+    """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames)."""
     return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"])
 
 
@@ -166,7 +165,8 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
     samples = load_dataset_samples(args.dataset, root, tuple(splits), args)
     if args.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
-    media_cfg = media_config_for(model)
+    pp = backbone.image_preprocess_config(model.audio.visual)
+    media_cfg = media_config_for(model, pp)
     rank0 = not distributed or dist.get_rank() == 0
     if rank0:
         errors = build_cache(samples, cache_dir, media_cfg, workers=args.workers, progress=True)
@@ -174,7 +174,6 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
             print(f"skipped {e}")
     if distributed:
         dist.barrier()
-    pp = backbone.image_preprocess_config(model.audio.visual)
     batch_size = batch_size or args.batch_size or train_config_for(args.dataset).batch_size
     loaders = {}
     for split in splits:

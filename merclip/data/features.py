@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
@@ -79,11 +80,9 @@ def build_cache(samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, 
 
 
 def read_cached(path: Path, mean, std) -> ClipInputs:
-    from safetensors import safe_open
-
-    tensors = load_file(str(path))
-    with safe_open(str(path), framework="pt") as f:
+    with safe_open(str(path), framework="pt") as f:  # one open for tensors and metadata (per-item hot path)
         meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
     frames = normalise_images(tensors["frames"].float() / 255, mean, std) if "frames" in tensors else None
     audio = None
     if "audio" in tensors:
