@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .data.features import to_device
 from .losses import decisions, task_loss
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
 from .model import MERCLIP
@@ -36,18 +37,20 @@ def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, sco
     """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions)."""
     model.eval()
     task = model.cfg.task
-    probs, targets, ids, losses = [], [], [], []
+    probs, targets, ids = [], [], []
+    loss_sum = torch.zeros((), device=device)
     for inputs, target, clip_ids in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
+        inputs = to_device(inputs, loader, device)
+        target_d = target.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-            inputs = inputs.to(device)
             out = model(inputs)
-            loss = model.loss(out, target.to(device))[0] if task == "single" else \
-                task_loss(task, out.logits.float(), target.to(device))
-        losses.append(loss.item() * len(clip_ids))
-        probs.append(out.probs.float().cpu())
+            loss = model.loss(out, target_d)[0] if task == "single" else task_loss(task, out.logits.float(), target_d)
+        loss_sum += loss.detach().float() * len(clip_ids)  # kept on the device: no host sync per batch
+        probs.append(out.probs.float())
         targets.append(target)
         ids.extend(clip_ids)
-    P = torch.cat(probs)
+    losses = [loss_sum.item()]
+    P = torch.cat(probs).cpu()
     T = torch.cat(targets).numpy()
     if task == "single":
         metrics = single_label_metrics(T, P.argmax(-1).numpy(), list(model.cfg.labels))

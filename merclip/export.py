@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from .config import MODALITY_NAMES
+from .data.features import to_device
 from .model import MERCLIP
 
 
@@ -25,7 +26,7 @@ def collect_embeddings(model: MERCLIP, loader, device, scores: dict[str, float])
     model.eval()
     parts: dict[str, list] = {"ids": [], "fused": [], "probs": [], "targets": []}
     for inputs, target, ids in tqdm(loader, desc="embedding", leave=False):
-        feats = model.encode_modalities(inputs.to(device))
+        feats = model.encode_modalities(to_device(inputs, loader, device))
         out = model.predict_from_features(feats)
         for m in model.cfg.modality_order:
             parts.setdefault(MODALITY_NAMES[m], []).append(feats.pooled[m].float().cpu().numpy())

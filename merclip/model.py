@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -52,8 +52,30 @@ class ModalityInputs:
     audio: torch.Tensor | None = None  # (B, T_A, 3, S, S)
     audio_mask: torch.Tensor | None = None  # (B, T_A) bool
 
-    def to(self, device: torch.device | str) -> "ModalityInputs":
-        return ModalityInputs(**{k: (v.to(device) if v is not None else None) for k, v in self.__dict__.items()})
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "ModalityInputs":
+        return ModalityInputs(**{k: (v.to(device, non_blocking=non_blocking) if v is not None else None)
+                                 for k, v in self.__dict__.items()})
+
+    def pin_memory(self) -> "ModalityInputs":
+        """Page-locked copies, so that the host-to-GPU copy can overlap compute (DataLoader(pin_memory=True))."""
+        return ModalityInputs(**{k: (v.pin_memory() if v is not None else None) for k, v in self.__dict__.items()})
+
+    def normalised(self, mean: Sequence[float], std: Sequence[float]) -> "ModalityInputs":
+        """Images stored as uint8 in [0, 255] (the training cache) -> CLIP-normalised float, where they live.
+
+        The data loaders ship uint8 media: a quarter of the bytes through collation, pinning and the host-to-GPU
+        copy, and the normalisation runs on the GPU. Audio images are cached with one channel and expanded here.
+        Float media are returned unchanged, so the same loop serves both.
+        """
+        def convert(images: torch.Tensor | None) -> torch.Tensor | None:
+            if images is None or images.dtype != torch.uint8:
+                return images
+            m = torch.tensor(mean, dtype=torch.float32, device=images.device).view(3, 1, 1)
+            s = torch.tensor(std, dtype=torch.float32, device=images.device).view(3, 1, 1)
+            unit = images.float().expand(*images.shape[:-3], 3, *images.shape[-2:]) / 255
+            return (unit - m) / s
+
+        return replace(self, frames=convert(self.frames), audio=convert(self.audio))
 
     @property
     def batch_size(self) -> int:

@@ -144,3 +144,34 @@ def test_missing_dataset_folder_and_fold_file_naming_absent_videos(tmp_path, syn
     with pytest.raises(mm.DatasetFormatError, match=r"folds.json names 2 video\(s\) absent from CMU_MOSEI_Labels.csd: "
                                                     r"\['ghost_video_1', 'ghost_video_2'\]"):
         mm.load_mosei(copy)
+
+
+def test_uint8_batches_normalised_on_the_device_equal_the_float_path(clips, tmp_path):
+    """The loaders ship uint8 media and normalise after the copy; that must give exactly the float tensors."""
+    import torch
+
+    from merclip.config import MediaConfig
+    from merclip.data.features import extract_to_cache, read_cached
+    from merclip.inputs import collate_clips
+
+    mean, std = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+    paths = []
+    for name in ("2s", "5s", "noaudio"):
+        sample = mm.Sample(clip_id=name, video_id=name, split="test", video=clips[name], audio=None,
+                           transcript="hello there", sentiment=0.0, emotions=None)
+        paths.append(tmp_path / f"{name}.safetensors")
+        assert extract_to_cache(sample, MediaConfig(num_frames=4, image_size=32), paths[-1]) is None
+    raw = [read_cached(p) for p in paths]
+    assert raw[0].frames.dtype == torch.uint8 and raw[0].frames.shape == (4, 3, 32, 32)
+    assert raw[1].audio.shape == (3, 1, 32, 32) and raw[2].audio is None
+    tokenizer = lambda texts: torch.zeros(len(texts), 8, dtype=torch.long)  # noqa: E731 (text is not under test)
+    from_uint8 = collate_clips(raw, tokenizer).normalised(mean, std)
+    from_float = collate_clips([read_cached(p, mean, std) for p in paths], tokenizer)
+    assert from_uint8.frames.dtype == torch.float32 and from_uint8.audio.shape == (3, 3, 3, 32, 32)
+    assert torch.equal(from_uint8.frames, from_float.frames)
+    # padded audio items are zeros in uint8 and in float alike before normalisation; compare the valid ones
+    valid = from_float.audio_mask
+    assert torch.equal(from_uint8.audio[valid], from_float.audio[valid])
+    assert torch.equal(from_uint8.audio_mask, from_float.audio_mask)
+    assert from_float.normalised(mean, std) is not None and torch.equal(from_float.normalised(mean, std).frames,
+                                                                         from_float.frames)

@@ -53,6 +53,27 @@ def test_log_mel_image_is_a_spectrogram_of_the_tone():
     assert np.allclose(low[0, 0], low[0, 2])  # three identical channels
 
 
+def test_cached_mel_basis_gives_exactly_librosas_melspectrogram():
+    import librosa
+
+    cfg = MediaConfig()
+    wave = np.random.default_rng(0).standard_normal(3 * cfg.sample_rate).astype(np.float32)
+    segments = np.zeros((2, 2 * cfg.sample_rate), np.float32)
+    segments.reshape(-1)[: wave.size] = wave
+    reference = librosa.feature.melspectrogram(y=segments, sr=cfg.sample_rate, n_fft=1024, hop_length=512,
+                                               n_mels=cfg.n_mels, fmax=cfg.sample_rate / 2)
+    db = librosa.power_to_db(reference, ref=float(reference.max()), top_db=80.0)
+    expected = (db + 80.0) / 80.0
+    images = media.log_mel_images(wave, cfg)
+    assert images.shape == (2, 3, 224, 224)
+    import torch
+    import torch.nn.functional as F
+    resized = F.interpolate(torch.from_numpy(expected[:, None, ::-1].copy()), size=(224, 224), mode="bilinear",
+                            align_corners=False)
+    assert np.array_equal(images[:, 0], resized[:, 0].numpy())
+    assert media.mel_basis(cfg.sample_rate, 1024, cfg.n_mels) is media.mel_basis(cfg.sample_rate, 1024, cfg.n_mels)
+
+
 def test_frames_are_uniformly_spread(tmp_path):
     # a video whose brightness encodes the frame index: picked frames must increase evenly
     n = 60

@@ -79,19 +79,25 @@ def build_cache(samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, 
     return errors
 
 
-def read_cached(path: Path, mean, std) -> ClipInputs:
+def read_cached(path: Path, mean=None, std=None) -> ClipInputs:
+    """One cached clip. Without mean/std its images stay uint8 (frames (T, 3, S, S), audio (T, 1, S, S)), for
+    `ModalityInputs.normalised` to convert on the GPU; with them, CLIP-normalised float as `load_clip` gives."""
     with safe_open(str(path), framework="pt") as f:  # one open for tensors and metadata (per-item hot path)
         meta = f.metadata()
         tensors = {k: f.get_tensor(k) for k in f.keys()}
-    frames = normalise_images(tensors["frames"].float() / 255, mean, std) if "frames" in tensors else None
-    audio = None
-    if "audio" in tensors:
-        audio = normalise_images(tensors["audio"].float().expand(-1, 3, -1, -1) / 255, mean, std)
+    frames, audio = tensors.get("frames"), tensors.get("audio")
+    if mean is not None:
+        frames = normalise_images(frames.float() / 255, mean, std) if frames is not None else None
+        audio = normalise_images(audio.float().expand(-1, 3, -1, -1) / 255, mean, std) if audio is not None else None
     return ClipInputs(frames=frames, audio=audio, transcript=meta["transcript"], duration=float(meta["duration"]))
 
 
 class CachedClipDataset(Dataset):
-    """(ClipInputs, target) pairs from the cache; target is multi-hot (emotion) or a class id (sentiment)."""
+    """(ClipInputs, target) pairs from the cache; target is multi-hot (emotion) or a class id (sentiment).
+
+    Images come out as uint8; consumers call `inputs.normalised(dataset.mean, dataset.std)` after moving a batch
+    to its device (`to_device` below does both).
+    """
 
     def __init__(self, samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, task: str, mean, std,
                  neutral: NeutralPolicy = "drop", labels: tuple[str, ...] = ()):
@@ -121,7 +127,7 @@ class CachedClipDataset(Dataset):
 
     def __getitem__(self, i: int):
         sample, path = self.items[i]
-        return read_cached(path, self.mean, self.std), self.target(sample), sample.clip_id
+        return read_cached(path), self.target(sample), sample.clip_id
 
 
 class Collate:
@@ -133,6 +139,12 @@ class Collate:
     def __call__(self, batch):
         clips, targets, ids = zip(*batch)
         return collate_clips(clips, self.tokenizer), torch.stack(targets), list(ids)
+
+
+def to_device(inputs, loader, device: torch.device):
+    """A collated batch from a CachedClipDataset loader, on `device`, normalised there (no host sync)."""
+    dataset = loader.dataset
+    return inputs.to(device, non_blocking=True).normalised(dataset.mean, dataset.std)
 
 
 def as_numpy_targets(dataset: CachedClipDataset) -> np.ndarray:
