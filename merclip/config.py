@@ -117,6 +117,7 @@ class TrainConfig:
     grad_checkpointing: bool = False
     num_workers: int = 0
     amp: bool = True  # bf16 autocast on CUDA only
+    compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
 
 
 # Paper presets (seeds/001 sec. 4.3): MOSI uses a larger lr and smaller batch.

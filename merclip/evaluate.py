@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from .data.features import to_device
 from .losses import decisions, task_loss
+from .speed import SpeedConfig, apply_speed
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
 from .model import MERCLIP
 
@@ -83,12 +84,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory (model.safetensors + config.json)")
     parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
     parser.add_argument("--out", help="write metrics JSON here")
+    parser.add_argument("--fast", action="store_true",
+                        help="bf16 autocast and compiled towers on a GPU (SpeedConfig.throughput); no effect on a CPU")
     add_data_args(parser)
     args = parser.parse_args(argv)
     device = select_device(args.device)
-    model = load_checkpoint(args.checkpoint, device=device)
+    speed = SpeedConfig.throughput(device) if args.fast else SpeedConfig()
+    model = apply_speed(load_checkpoint(args.checkpoint, device=device), speed)
     loaders, scores = build_loaders(model, args, splits=(args.split,), shuffle=False)
-    result = evaluate_model(model, loaders[args.split], device, scores, progress=True)
+    result = evaluate_model(model, loaders[args.split], device, scores, progress=True, amp=speed.bf16)
     row = {"model": Path(args.checkpoint).name, **result.metrics}
     print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))
     if args.out:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .media import ClipInputs
+from .decoded import ClipInputs
 from .model import ModalityInputs
 
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .config import MediaConfig
+from .decoded import ClipInputs, normalise_images  # noqa: F401 (re-exported: media.ClipInputs)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".m4a", ".ogg", ".aac", ".opus")
@@ -70,23 +71,6 @@ class MediaInfo:
     duration: float
     has_video: bool
     has_audio: bool
-
-
-@dataclass
-class ClipInputs:
-    """Model-ready tensors for one clip; a modality that is absent is None."""
-
-    frames: torch.Tensor | None  # (T_V, 3, S, S)
-    audio: torch.Tensor | None  # (T_A, 3, S, S)
-    transcript: str
-    duration: float
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    thumbnails: list[Image.Image] = field(default_factory=list)  # small copies of the sampled frames, for display
-
-    @property
-    def present(self) -> dict[str, bool]:
-        return {"V": self.frames is not None, "A": self.audio is not None, "L": bool(self.transcript.strip())}
 
 
 def num_audio_segments(duration: float, segment_seconds: float = 2.0) -> int:
@@ -236,13 +220,6 @@ def mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmax=sample_rate / 2)
     basis.flags.writeable = False  # shared between calls and threads
     return basis
-
-
-def normalise_images(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """CLIP normalisation of (N, 3, S, S) images in [0, 1]."""
-    m = torch.tensor(mean, dtype=images.dtype).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=images.dtype).view(1, 3, 1, 1)
-    return (images - m) / s
 
 
 def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> torch.Tensor:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .checkpoint import load_checkpoint
 from .config import MODALITY_NAMES, MediaConfig
@@ -25,6 +26,7 @@ from .labels import validate_labels
 from .losses import decisions
 from .media import load_clip
 from .model import MERCLIP, USE_CONFIG, ModalityFeatures
+from .speed import SpeedConfig, apply_speed, autocast
 from . import backbone
 
 
@@ -101,9 +103,11 @@ def _clip_key(video: str | Path, transcript: Any, audio: Any, media_cfg: MediaCo
 class Predictor:
     """Wraps a MERCLIP model for single-clip inference with per-clip feature caching."""
 
-    def __init__(self, model: MERCLIP, media_cfg: MediaConfig | None = None, device=None, cache_size: int = 32):
+    def __init__(self, model: MERCLIP, media_cfg: MediaConfig | None = None, device=None, cache_size: int = 32,
+                 speed: SpeedConfig | None = None):
         self.device = torch.device(device) if device is not None else default_device()
-        self.model = model.to(self.device).eval()
+        self.speed = speed or SpeedConfig.interactive(self.device)
+        self.model = apply_speed(model.to(self.device).eval(), self.speed)
         pp = backbone.image_preprocess_config(model.vision.visual)
         self._mean, self._std = pp["mean"], pp["std"]
         base = media_cfg or MediaConfig()
@@ -113,9 +117,10 @@ class Predictor:
         self._lock = threading.Lock()  # the app serves several users from one Predictor
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None) -> "Predictor":
+    def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None,
+                        speed: SpeedConfig | None = None) -> "Predictor":
         device = torch.device(device) if device is not None else default_device()
-        return cls(load_checkpoint(path, device=device), media_cfg=media_cfg, device=device)
+        return cls(load_checkpoint(path, device=device), media_cfg=media_cfg, device=device, speed=speed)
 
     @property
     def cfg(self):
@@ -137,21 +142,24 @@ class Predictor:
         """Run the towers once over a batch of decoded clips, then cache one entry per clip.
 
         Each clip's features are cut back to its own valid items, so a clip encoded in a batch caches the same
-        shapes (and, up to float rounding, the same values) as when it is encoded alone.
+        shapes (and, up to float rounding, the same values) as when it is encoded alone. Masks and token ids are
+        read from the host-side batch, so the loop over clips never waits on the GPU.
         """
         clips = [c for _, c in keyed_clips]
-        batch = collate_clips(clips, self.model.tokenizer).to(self.device)
+        host_batch = collate_clips(clips, self.model.tokenizer)
+        batch = host_batch.to(self.device, non_blocking=True)
         encoded, seconds = {}, {}
         for m in self.cfg.modality_order:  # timed per tower
             t0 = time.perf_counter()
-            encoded[m] = self.model.encode_modality(m, batch)
-            _sync(self.device)
-            seconds[m] = (time.perf_counter() - t0) / len(clips)
+            with autocast(self.device, self.speed):
+                tokens, mask, pooled = self.model.encode_modality(m, batch)
+            encoded[m] = (tokens.float(), mask, pooled.float(), mask.cpu())
+            seconds[m] = (time.perf_counter() - t0) / len(clips)  # mask.cpu() waited for the tower
         out = []
         for i, (key, clip) in enumerate(keyed_clips):
             feats = ModalityFeatures()
-            for m, (tokens, mask, pooled) in encoded.items():
-                n = int(mask[i].sum())
+            for m, (tokens, mask, pooled, host_mask) in encoded.items():
+                n = int(host_mask[i].sum())
                 if n == 0:  # absent for this clip: one masked placeholder, as a batch of one gets
                     feats.tokens[m] = tokens.new_zeros(1, 1, tokens.shape[-1])
                     feats.masks[m] = mask.new_zeros(1, 1)
@@ -163,7 +171,7 @@ class Predictor:
                 notes.append(note)
             timings = dict(clip.timings) | {f"encode_{MODALITY_NAMES[m]}": t for m, t in seconds.items()}
             items = {
-                "L": token_strings(self.model.tokenizer, batch.text_ids[i].tolist()),
+                "L": token_strings(self.model.tokenizer, host_batch.text_ids[i].tolist()),
                 "V": [f"{(j + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for j in range(self.media_cfg.num_frames)],
                 "A": [f"{2 * j}-{2 * j + 2}s" for j in range(clip.audio.shape[0])] if clip.audio is not None else [],
             }
@@ -178,25 +186,43 @@ class Predictor:
 
     @torch.inference_mode()
     def predict_batch(self, videos: Sequence, transcripts: Sequence, batch_size: int = 16,
-                      audios: Sequence | None = None, **kwargs) -> list[PredictionResult]:
-        """Many clips: decode each, run the towers over batches of uncached clips, then the cheap stage per clip.
+                      audios: Sequence | None = None, labels: Sequence[str] | None = None, query_word=USE_CONFIG,
+                      task: str | None = None, drop_modalities: Sequence[str] = ()) -> list[PredictionResult]:
+        """Many clips, `batch_size` at a time: decode the uncached ones, run the towers over them together, then the
+        label encoder + CMD once for the whole batch (padded keys are masked out).
 
-        Gives the same predictions as calling `predict` per clip (tests/test_predict.py checks it).
+        Gives the same predictions as calling `predict` per clip (tests/test_predict.py checks it); works for any
+        number of clips, whatever the cache size.
         """
         audios = list(audios) if audios is not None else [None] * len(videos)
         if not len(videos) == len(transcripts) == len(audios):
             raise ValueError(f"got {len(videos)} videos, {len(transcripts)} transcripts and {len(audios)} audio files")
-        pending = []
-        for v, t, a in zip(videos, transcripts, audios):
-            key = _clip_key(v, t, a, self.media_cfg)
-            if key not in self._cache and key not in {k for k, _ in pending}:
-                pending.append((key, load_clip(v, t, self.media_cfg, self._mean, self._std, audio=a)))
-            if len(pending) == batch_size:
-                self._encode_and_cache(pending)
-                pending = []
-        if pending:
-            self._encode_and_cache(pending)
-        return [self.predict(v, t, audio=a, **kwargs) for v, t, a in zip(videos, transcripts, audios)]
+        task = task or self.cfg.task
+        label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
+        results: list[PredictionResult] = []
+        for start in range(0, len(videos), batch_size):
+            chunk = list(zip(videos, transcripts, audios))[start : start + batch_size]
+            keys = [_clip_key(v, t, a, self.media_cfg) for v, t, a in chunk]
+            entries: dict[str, _CachedClip] = {}
+            with self._lock:
+                cached = {k: self._cache[k] for k in keys if k in self._cache}
+            pending = {}
+            for key, (v, t, a) in zip(keys, chunk):
+                if key not in cached and key not in pending:
+                    pending[key] = load_clip(v, t, self.media_cfg, self._mean, self._std, audio=a)
+            if pending:
+                entries.update(zip(pending, self._encode_and_cache(list(pending.items()))))
+            clips = [cached.get(k) or entries[k] for k in keys]
+            t0 = time.perf_counter()
+            feats = _stack_features([c.features for c in clips])
+            if drop_modalities:
+                feats = feats.without(drop_modalities)
+            with autocast(self.device, self.speed):
+                out = self.model.predict_from_features(feats, label_list, query_word, task)
+            seconds = (time.perf_counter() - t0) / len(clips)
+            results.extend(self._result(out, i, clip, key in cached, label_list, query_word, task, drop_modalities,
+                                        seconds) for i, (key, clip) in enumerate(zip(keys, clips)))
+        return results
 
     # -- stage 2: cached features + labels + query -> prediction -----------------------------------
     @torch.inference_mode()
@@ -216,35 +242,58 @@ class Predictor:
         clip, was_cached = self.features(video, transcript, audio)
         feats = clip.features.without(drop_modalities) if drop_modalities else clip.features
         t0 = time.perf_counter()
-        out = self.model.predict_from_features(feats, label_list, query_word, task)
+        with autocast(self.device, self.speed):
+            out = self.model.predict_from_features(feats, label_list, query_word, task)
         _sync(self.device)
-        decode_time = time.perf_counter() - t0
-        probs = out.probs[0].float().cpu().numpy()
-        dec = decisions(task, out.probs, self.cfg.emotion_threshold)[0].cpu().numpy()
-        sims = out.similarity[0].float().cpu().numpy() if out.similarity is not None else None
+        result = self._result(out, 0, clip, was_cached, label_list, query_word, task, drop_modalities,
+                              time.perf_counter() - t0)
+        result.timings["total"] = time.perf_counter() - t_start
+        return result
+
+    def _result(self, out, i: int, clip: _CachedClip, was_cached: bool, label_list: list[str], query_word, task: str,
+                drop_modalities: Sequence[str], decode_time: float) -> PredictionResult:
+        """Row `i` of a (batched) model output as a PredictionResult; all tensors come to the host here."""
+        probs = out.probs[i : i + 1].float().cpu()
+        dec = decisions(task, probs, self.cfg.emotion_threshold)[0].numpy()
+        probs = probs[0].numpy()
+        sims = out.similarity[i].float().cpu().numpy() if out.similarity is not None else None
         label_emb = (self.model.label_embeddings(label_list).float().cpu().numpy()
                      if self.cfg.use_label_encoder else self.model.classifier.weight.float().cpu().numpy())
         attention = []
         for a in out.attentions:
-            n_valid = int(a.key_mask[0].sum())
+            n_valid = int(a.key_mask[i].sum())
             items = clip.items[a.modality][:n_valid] if self.cfg.cmd_mode == "sequence" else [MODALITY_NAMES[a.modality]] * n_valid
-            weights = a.cross_attn[0, :, 0, :n_valid].float().cpu().numpy()  # (heads, T_valid)
+            weights = a.cross_attn[i, :, 0, :n_valid].float().cpu().numpy()  # (heads, T_valid)
             attention.append(AttentionMap(layer=a.layer, modality=a.modality, weights=weights, items=items))
         present = {MODALITY_NAMES[m]: bool(clip.present[m]) and m not in drop_modalities for m in ("L", "V", "A")}
         timings = dict(clip.timings) if not was_cached else {}
         timings["label_encoder+cmd"] = decode_time
-        timings["total"] = time.perf_counter() - t_start
         query = self.cfg.query_word if query_word is USE_CONFIG else query_word
         notes = list(clip.notes) + [f"{MODALITY_NAMES[m]} modality dropped by request" for m in drop_modalities]
+        pooled = clip.features.pooled
         return PredictionResult(
             task=task, labels=label_list, query_word=query,
             probabilities={l: float(p) for l, p in zip(label_list, probs)},
             decisions={l: bool(d) for l, d in zip(label_list, dec)},
             similarities={l: float(s) for l, s in zip(label_list, sims)} if sims is not None else None,
-            embeddings={MODALITY_NAMES[m]: feats.pooled[m][0].float().cpu().numpy() for m in self.cfg.modality_order},
-            present=present, fused=out.fused[0].float().cpu().numpy(), label_embeddings=label_emb,
+            embeddings={MODALITY_NAMES[m]: (pooled[m][0] * (m not in drop_modalities)).float().cpu().numpy()
+                        for m in self.cfg.modality_order},
+            present=present, fused=out.fused[i].float().cpu().numpy(), label_embeddings=label_emb,
             attention=attention, timings=timings, notes=notes, features_cached=was_cached, thumbnails=clip.thumbnails,
         )
+
+
+def _stack_features(rows: list[ModalityFeatures]) -> ModalityFeatures:
+    """Clips' cached features (each batch 1, own length) -> one batch, keys padded and masked out."""
+    if len(rows) == 1:
+        return rows[0]
+    out = ModalityFeatures()
+    for m in rows[0].tokens:
+        t_max = max(r.tokens[m].shape[1] for r in rows)
+        out.tokens[m] = torch.cat([F.pad(r.tokens[m], (0, 0, 0, t_max - r.tokens[m].shape[1])) for r in rows])
+        out.masks[m] = torch.cat([F.pad(r.masks[m], (0, t_max - r.masks[m].shape[1])) for r in rows])
+        out.pooled[m] = torch.cat([r.pooled[m] for r in rows])
+    return out
 
 
 def token_strings(tokenizer, ids: list[int]) -> list[str]:

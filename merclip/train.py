@@ -32,6 +32,7 @@ from tqdm import tqdm
 from . import backbone
 from .checkpoint import _atomic_write, build_from_config, load_weights, save_checkpoint
 from .config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig, TrainConfig, train_config_for
+from .speed import SpeedConfig, apply_speed
 from .data.features import CachedClipDataset, Collate, build_cache, to_device
 from .data.mosi_mosei import load as load_samples
 from .evaluate import evaluate_model
@@ -274,6 +275,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
     model = build_from_config(model_cfg, clip_weights=getattr(args, "clip_weights", None)).to(device)
     if train_cfg.grad_checkpointing and hasattr(model, "set_grad_checkpointing"):
         model.set_grad_checkpointing(True)
+    apply_speed(model, SpeedConfig(compile=train_cfg.compile))
     loaders, scores = build_loaders(model, args, ("train", "valid"), shuffle=True, distributed=distributed,
                                     seed=train_cfg.seed, batch_size=train_cfg.batch_size)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -385,12 +387,13 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--grad-checkpointing", action="store_true")
     g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
+    g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
     g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
     args = parser.parse_args(argv)
     model_cfg = model_config_from_args(args)
     train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
                                  batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
-                                 amp=not args.no_amp)
+                                 amp=not args.no_amp, compile=args.compile)
     result = train(model_cfg, train_cfg, args, args.out, resume=args.resume)
     if result["history"]:
         print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")

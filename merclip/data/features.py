@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from ..config import MediaConfig
 from ..inputs import collate_clips
-from ..media import AUDIO_SUFFIXES, ClipInputs, MediaError, load_clip, normalise_images
+from ..decoded import ClipInputs, normalise_images
 from .mosi_mosei import NeutralPolicy, Sample
 
 _UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 1]
@@ -35,6 +35,8 @@ def cache_path(cache_dir: Path, sample: Sample, cfg: MediaConfig) -> Path:
 
 def extract_to_cache(sample: Sample, cfg: MediaConfig, path: Path) -> str | None:
     """Decode one clip into `path`; returns an error message instead of raising (one bad clip must not stop a run)."""
+    from ..media import AUDIO_SUFFIXES, MediaError, load_clip  # decoding libraries: needed to fill the cache only
+
     torch.set_num_threads(1)
     try:
         clip = load_clip(sample.video, sample.transcript, cfg, *_UNIT, audio=sample.audio,

@@ -1,0 +1,35 @@
+"""What a decoded clip is, as tensors: the boundary between media decoding and the model.
+
+Kept apart from `media` (which needs PyAV and librosa to decode files) so that code which only reads decoded
+clips (the training cache, the GPU benchmarks) imports torch alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from PIL import Image
+
+
+@dataclass
+class ClipInputs:
+    """Model-ready tensors for one clip; a modality that is absent is None."""
+
+    frames: torch.Tensor | None  # (T_V, 3, S, S) float; uint8 in [0, 255] when read raw from the training cache
+    audio: torch.Tensor | None  # (T_A, 3, S, S) float; (T_A, 1, S, S) uint8 when read raw from the cache
+    transcript: str
+    duration: float
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    thumbnails: list[Image.Image] = field(default_factory=list)  # small copies of the sampled frames, for display
+
+    @property
+    def present(self) -> dict[str, bool]:
+        return {"V": self.frames is not None, "A": self.audio is not None, "L": bool(self.transcript.strip())}
+
+
+def normalise_images(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """CLIP normalisation of (N, 3, S, S) images in [0, 1]."""
+    m = torch.tensor(mean, dtype=images.dtype).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=images.dtype).view(1, 3, 1, 1)
+    return (images - m) / s

@@ -1,0 +1,67 @@
+"""The fast paths (batched cheap stage, bf16 autocast, compiled towers) give the plain path's predictions."""
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from merclip.predict import Predictor
+from merclip.speed import SpeedConfig, apply_speed, towers
+
+NAMES = ["2s", "5s", "noaudio", "0.5s", "2s", "oneframe"]
+TEXTS = ["so happy", "what a terrible day it was for all of us", "hm", "", "so happy", "oh"]
+
+
+def _probs(results):
+    return np.array([list(r.probabilities.values()) for r in results])
+
+
+def test_predict_batch_beyond_the_cache_size_with_labels_query_and_drops(tiny_ckpt, clips):
+    videos = [clips[n] for n in NAMES]
+    kwargs = dict(labels=["joy", "grief", "calm"], query_word="Mood", drop_modalities=("A",))
+    single = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
+    one_by_one = [single.predict(v, t, **kwargs) for v, t in zip(videos, TEXTS)]
+    small = Predictor(Predictor.from_checkpoint(tiny_ckpt, device="cpu").model, device="cpu", cache_size=2)
+    together = small.predict_batch(videos, TEXTS, batch_size=4, **kwargs)
+    assert len(small._cache) == 2  # the cache stayed bounded, and no clip was needed back from it
+    assert [r.predicted for r in together] == [r.predicted for r in one_by_one]
+    assert np.abs(_probs(together) - _probs(one_by_one)).max() < 1e-5
+    for a, b in zip(one_by_one, together):
+        assert a.labels == b.labels == ["joy", "grief", "calm"] and a.query_word == b.query_word == "Mood"
+        assert not b.present["audio"] and np.all(b.embeddings["audio"] == 0)
+        assert [x.weights.shape for x in a.attention] == [x.weights.shape for x in b.attention]
+        for x, y in zip(a.attention, b.attention):
+            assert np.allclose(x.weights, y.weights, atol=1e-5) and x.items == y.items
+
+
+def test_bf16_fast_path_agrees_with_fp32_within_bf16_tolerance(tiny_ckpt, clips):
+    videos = [clips[n] for n in NAMES[:4]]
+    plain = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
+    fast = Predictor.from_checkpoint(tiny_ckpt, device="cpu", speed=SpeedConfig(bf16=True))
+    assert plain.speed == SpeedConfig() and fast.speed.bf16
+    p32 = _probs(plain.predict_batch(videos, TEXTS[:4]))
+    p16 = _probs(fast.predict_batch(videos, TEXTS[:4]))
+    assert p16.dtype == np.float64 and np.isfinite(p16).all()
+    assert np.abs(p16 - p32).max() < 0.03  # bf16 keeps 8 bits of mantissa
+    assert not np.array_equal(p16, p32)  # bf16 really ran
+
+
+def test_compiled_towers_keep_checkpoint_keys_and_predictions(tiny_ckpt, clips):
+    plain = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
+    keys = set(plain.model.state_dict())
+    compiled = Predictor.from_checkpoint(tiny_ckpt, device="cpu",
+                                         speed=SpeedConfig(compile=True, compile_backend="aot_eager"))
+    assert len(towers(compiled.model)) == 4  # vision, audio, language, frozen label-encoder text tower
+    assert set(compiled.model.state_dict()) == keys
+    apply_speed(compiled.model, compiled.speed)  # idempotent: no double wrapping
+    for name, text in (("2s", "so happy"), ("5s", "what a terrible day")):
+        a, b = plain.predict(clips[name], text), compiled.predict(clips[name], text)
+        assert a.predicted == b.predicted
+        assert np.abs(_probs([a]) - _probs([b])).max() < 1e-5
+
+
+def test_speed_presets_per_device():
+    assert SpeedConfig.interactive("cpu") == SpeedConfig()
+    assert SpeedConfig.throughput("cpu") == SpeedConfig()
+    assert SpeedConfig.interactive("cuda") == SpeedConfig(bf16=True)
+    assert SpeedConfig.throughput("cuda") == SpeedConfig(bf16=True, compile=True)
