@@ -1,55 +1,51 @@
-"""Tower and training-step throughput, fast path vs plain path, side by side (issue #7 items 1-2).
+"""Tower, training-step and data-pipeline throughput, fast path vs plain path, side by side (issue #7 items 1-3).
 
     python bench/throughput.py                      # GPU when there is one: ViT-B-32, batch 512 towers, batch 16 steps
     python bench/throughput.py --smoke              # tiny config on CPU, for the test suite
 
 Lines printed:
-  * image tower: open_clip's own fp32 eager forward vs ours (bf16 autocast on CUDA, channels-last input), images/s;
-  * training step of MER-CLIP (4 towers, 12 frames + 5 audio segments per clip): eager fp32 vs bf16 autocast,
-    clips/s, and model FLOPs utilisation against the GPU's dense bf16 peak (--peak-tflops, H100 SXM: 989);
-  * the CMU-MOSEI epoch time those clips/s imply (16,326 training clips).
+  * image tower: open_clip's own fp32 eager forward vs ours (bf16 autocast + torch.compile), images/s;
+  * training step of MER-CLIP (4 towers, 12 frames + 5 audio segments per clip): eager fp32 vs ours (bf16 +
+    compiled towers), clips/s, and model FLOPs utilisation against the GPU's dense bf16 peak (--peak-tflops,
+    H100 SXM: 989); the CMU-MOSEI epoch time those clips/s imply (16,326 training clips);
+  * data pipeline: training from the media cache on disk, the plain loader (float tensors built in the main
+    process) vs ours (uint8 through worker processes and pinned memory, normalised on the GPU), as the share of
+    wall time the GPU spends computing (target >= 80%), and NVML's utilisation reading when it is available.
 Measured on a GPU only when one is lent (docs/benchmarks.md says which machine gave which number).
 """
 from __future__ import annotations
 
 import argparse
-import json
+import copy
+import os
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from merclip.config import default_model_config, tiny_config  # noqa: E402
+from common import decoded_clips, device_name, sync, timed, write_json  # noqa: E402
+from merclip import backbone  # noqa: E402
+from merclip.config import MediaConfig, default_model_config, tiny_config  # noqa: E402
 from merclip.model import ModalityInputs, build_model  # noqa: E402
+from merclip.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
 
 MOSEI_TRAIN_CLIPS = 16326
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, device, warmup: int, iters: int) -> float:
-    """Seconds per call, after warm-up, with no host sync inside the timed loop."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    _sync(device)
-    return (time.perf_counter() - t0) / iters
-
-
-def bench_tower(model, device, batch: int, warmup: int, iters: int, fast: bool) -> dict:
+def bench_tower(model, device, batch: int, warmup: int, iters: int, speed: SpeedConfig) -> dict:
     visual = model.vision.visual.eval()
+    fast_visual = copy.deepcopy(visual)
+    if speed.compile:
+        fast_visual.compile(backend=speed.compile_backend)
     images = torch.randn(batch, 3, 224, 224, device=device)
-    fast_images = images.contiguous(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def plain():
@@ -57,13 +53,14 @@ def bench_tower(model, device, batch: int, warmup: int, iters: int, fast: bool) 
 
     @torch.inference_mode()
     def ours():
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
-            visual(fast_images)
+        with autocast(device, speed):
+            fast_visual(images)
 
     t_plain, t_ours = timed(plain, device, warmup, iters), timed(ours, device, warmup, iters)
     print(f"image tower, batch {batch}: open_clip fp32 eager {batch / t_plain:,.0f} img/s vs ours "
           f"{batch / t_ours:,.0f} img/s -> {t_plain / t_ours:.2f}x (target >= 1.5x on GPU)")
-    return {"tower_batch": batch, "tower_plain_img_s": batch / t_plain, "tower_ours_img_s": batch / t_ours}
+    return {"tower_batch": batch, "tower_plain_img_s": batch / t_plain, "tower_ours_img_s": batch / t_ours,
+            "tower_speedup": t_plain / t_ours}
 
 
 def training_inputs(model, batch: int, frames: int, segments: int, device) -> tuple[ModalityInputs, torch.Tensor]:
@@ -74,26 +71,33 @@ def training_inputs(model, batch: int, frames: int, segments: int, device) -> tu
     return x, y
 
 
-def bench_train_step(model, device, batch: int, frames: int, segments: int, warmup: int, iters: int, fast: bool,
-                     peak_tflops: float) -> dict:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model.train()
-    x, y = training_inputs(model, batch, frames, segments, device)
+def make_step(model, speed: SpeedConfig, device):
+    """One optimiser step of MER-CLIP training, as merclip.train runs it."""
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
 
-    def step(amp: bool):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+    def step(x: ModalityInputs, y: torch.Tensor):
+        with autocast(device, speed):
             loss = model.training_loss(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
+    return step
+
+
+def bench_train_step(model, fast_model, device, batch: int, frames: int, segments: int, warmup: int, iters: int,
+                     speed: SpeedConfig, peak_tflops: float) -> dict:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.train()
+    fast_model.train()
+    x, y = training_inputs(model, batch, frames, segments, device)
+    plain_step, fast_step = make_step(model, SpeedConfig(), device), make_step(fast_model, speed, device)
     with FlopCounterMode(display=False) as counter:
-        step(False)
+        plain_step(x, y)
     flops = counter.get_total_flops()
-    t_plain = timed(lambda: step(False), device, warmup, iters)
-    t_fast = timed(lambda: step(fast), device, warmup, iters)
+    t_plain = timed(lambda: plain_step(x, y), device, warmup, iters)
+    t_fast = timed(lambda: fast_step(x, y), device, warmup, iters)
     mfu = flops / t_fast / (peak_tflops * 1e12) if device.type == "cuda" else float("nan")
     epoch_min = MOSEI_TRAIN_CLIPS / (batch / t_fast) / 60
     print(f"training step, batch {batch} ({frames} frames + {segments} audio segments): eager fp32 "
@@ -102,15 +106,137 @@ def bench_train_step(model, device, batch: int, frames: int, segments: int, warm
           f"implied CMU-MOSEI epoch {epoch_min:.1f} min")
     mem = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     return {"step_batch": batch, "step_plain_clips_s": batch / t_plain, "step_ours_clips_s": batch / t_fast,
-            "gflop_per_clip": flops / batch / 1e9, "mfu": mfu, "mosei_epoch_min": epoch_min, "gpu_mem_gib": mem}
+            "step_speedup": t_plain / t_fast, "gflop_per_clip": flops / batch / 1e9, "mfu": mfu,
+            "mosei_epoch_min": epoch_min, "gpu_mem_gib": mem, "_fast_step": fast_step}
+
+
+# ---- data pipeline ------------------------------------------------------------------------------------------
+def write_cache(cache_dir: Path, n: int, image_size: int, media_cfg: MediaConfig):
+    """`n` clips in the training cache's own format (merclip.data.features), random content."""
+    from safetensors.torch import save_file
+
+    from merclip.data.features import cache_path
+    from merclip.data.mosi_mosei import Sample
+
+    samples = []
+    for i, clip in enumerate(decoded_clips(n, image_size, media_cfg.num_frames, seconds=(8.0, 10.0), seed=1)):
+        sample = Sample(clip_id=f"clip{i:04d}", video_id=f"v{i}", split="train", video=Path(f"/absent/clip{i}.mp4"),
+                        audio=None, transcript=clip.transcript, sentiment=0.0,
+                        emotions=np.array([1.0, 0, 0, 0.5, 0, 0], np.float32))
+        save_file({"frames": clip.frames.contiguous(), "audio": clip.audio.contiguous()},
+                  str(cache_path(cache_dir, sample, media_cfg)),
+                  metadata={"transcript": clip.transcript, "duration": str(clip.duration)})
+        samples.append(sample)
+    return samples
+
+
+class _FloatInMainProcess(torch.utils.data.Dataset):
+    """The plain pipeline: each clip normalised to float on the host, in the main process."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.mean, self.std = dataset.mean, dataset.std  # to_device's normalisation is then a no-op (float media)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        from merclip.data.features import read_cached
+
+        sample, path = self.dataset.items[i]
+        return read_cached(path, self.dataset.mean, self.dataset.std), self.dataset.target(sample), sample.clip_id
+
+
+class _UtilisationSampler:
+    """NVML's GPU utilisation, sampled every 50 ms in a thread (None where NVML is not available)."""
+
+    def __init__(self, device: torch.device):
+        self.readings: list[int] = []
+        self._stop = threading.Event()
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            self._handle = pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+            self._nvml = pynvml
+        except Exception:
+            self._nvml = None
+
+    def __enter__(self):
+        if self._nvml is not None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.05):
+            self.readings.append(self._nvml.nvmlDeviceGetUtilizationRates(self._handle).gpu)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+
+    @property
+    def mean(self) -> float | None:
+        return float(np.mean(self.readings)) if self.readings else None
+
+
+def bench_data_pipeline(model, step, device, n_clips: int, batch: int, workers: int) -> dict:
+    """GPU busy share = (steps x compute-only step time) / wall time of an epoch fed by the loader."""
+    from torch.utils.data import DataLoader
+
+    from merclip.data.features import CachedClipDataset, Collate, to_device
+
+    pp = backbone.image_preprocess_config(model.vision.visual)
+    media_cfg = MediaConfig(num_frames=model.cfg.num_frames, image_size=pp["image_size"])
+    model.train()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = write_cache(Path(tmp), n_clips, pp["image_size"], media_cfg)
+        dataset = CachedClipDataset(samples, tmp, media_cfg, "emotion", pp["mean"], pp["std"])
+        collate = Collate(model.tokenizer)
+        cuda = device.type == "cuda"
+        loaders = {
+            "plain": DataLoader(_FloatInMainProcess(dataset), batch_size=batch, shuffle=True, collate_fn=collate,
+                                drop_last=True),
+            "ours": DataLoader(dataset, batch_size=batch, shuffle=True, collate_fn=collate, drop_last=True,
+                               num_workers=workers, pin_memory=cuda,
+                               **({"persistent_workers": True, "prefetch_factor": 4} if workers else {})),
+        }
+        first = next(iter(loaders["ours"]))
+        x_gpu, y_gpu = to_device(first[0], loaders["ours"], device), first[1].to(device)
+        t_compute = timed(lambda: step(x_gpu, y_gpu), device, 2, 5)  # the same step, data already on the GPU
+        for name, loader in loaders.items():
+            for epoch in range(2):  # the first epoch starts the workers; time the second
+                with _UtilisationSampler(device) as nvml:
+                    sync(device)
+                    t0 = time.perf_counter()
+                    steps = 0
+                    for inputs, target, _ in loader:
+                        step(to_device(inputs, loader, device), target.to(device, non_blocking=True))
+                        steps += 1
+                    sync(device)
+                    wall = time.perf_counter() - t0
+            busy = min(1.0, steps * t_compute / wall)
+            results[f"pipeline_{name}_busy"] = busy
+            results[f"pipeline_{name}_clips_s"] = steps * batch / wall
+            results[f"pipeline_{name}_nvml_util"] = nvml.mean
+            nv = f", NVML utilisation {nvml.mean:.0f}%" if nvml.mean is not None else ""
+            print(f"  data pipeline [{name}]: {steps * batch / wall:.1f} clips/s, {device.type} computing "
+                  f"{100 * busy:.0f}% of the wall time{nv}")
+    print(f"data pipeline, batch {batch}, {n_clips} cached clips: GPU busy {100 * results['pipeline_plain_busy']:.0f}% "
+          f"(plain loader) vs {100 * results['pipeline_ours_busy']:.0f}% (ours: {workers} workers, uint8"
+          f"{', pinned' if cuda else ''}) (target >= 80%)")
+    return results
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description="Tower and training-step throughput, fast vs plain path.")
+    parser = argparse.ArgumentParser(description="Tower, training-step and data-pipeline throughput, fast vs plain.")
     parser.add_argument("--smoke", action="store_true", help="tiny config, tiny sizes, CPU (test suite)")
     parser.add_argument("--device", help="default: cuda when available")
     parser.add_argument("--tower-batch", type=int, default=512)
     parser.add_argument("--step-batch", type=int, default=16)
+    parser.add_argument("--pipeline-clips", type=int, default=256, help="cached clips for the data-pipeline epoch")
+    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="loader workers (ours)")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
@@ -118,18 +244,23 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     if args.smoke:
         cfg, tower_batch, step_batch, frames, segments, warmup, iters = tiny_config(), 4, 2, 2, 1, 1, 2
+        pipeline_clips, workers = 8, 0
     else:
         cfg = default_model_config(clip_pretrained=None)
         tower_batch, step_batch, frames, segments, warmup, iters = args.tower_batch, args.step_batch, 12, 5, 3, 10
+        pipeline_clips, workers = args.pipeline_clips, args.workers
+    speed = SpeedConfig.throughput(device)
     model = build_model(cfg).to(device)
-    fast = device.type == "cuda"
-    results = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-               "clip_model": cfg.clip_model}
-    print(f"device: {results['device']}, model {cfg.clip_model}")
-    results.update(bench_tower(model, device, tower_batch, warmup, iters, fast))
-    results.update(bench_train_step(model, device, step_batch, frames, segments, warmup, iters, fast, args.peak_tflops))
-    if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=1))
+    fast_model = apply_speed(copy.deepcopy(model), speed)
+    results = {"device": device_name(device), "clip_model": cfg.clip_model, "speed": str(speed)}
+    print(f"device: {results['device']}, model {cfg.clip_model}, fast path {speed}")
+    results.update(bench_tower(model, device, tower_batch, warmup, iters, speed))
+    step_results = bench_train_step(model, fast_model, device, step_batch, frames, segments, warmup, iters, speed,
+                                    args.peak_tflops)
+    fast_step = step_results.pop("_fast_step")
+    results.update(step_results)
+    results.update(bench_data_pipeline(fast_model, fast_step, device, pipeline_clips, step_batch, workers))
+    write_json(args.out, results)
     return results
 
 

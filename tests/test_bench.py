@@ -1,8 +1,22 @@
 """Benchmarks run in smoke mode so they cannot rot."""
 import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_bench(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_cpu_latency_bench_smoke(tmp_path, capsys):
@@ -27,3 +41,39 @@ def test_throughput_bench_smoke(capsys):
     out = capsys.readouterr().out
     assert "image tower, batch 4" in out and "training step, batch 2" in out and "implied CMU-MOSEI epoch" in out
     assert results["gflop_per_clip"] > 0 and results["step_ours_clips_s"] > 0
+    assert "data pipeline [plain]" in out and "data pipeline [ours]" in out and "(target >= 80%)" in out
+    assert 0 < results["pipeline_plain_busy"] <= 1 and 0 < results["pipeline_ours_busy"] <= 1
+    assert results["pipeline_ours_clips_s"] > 0
+
+
+def test_batched_inference_bench_smoke(capsys):
+    results = load_bench("batched_inference").main(["--smoke", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "naive per-clip fp32 loop" in out and "(target >= 10x on a GPU)" in out
+    assert results["clips"] == 8 and results["naive_clips_s"] > 0 and results["fast_clips_s"] > 0
+    # on a CPU the fast path is the plain fp32 path, batched: the same predictions up to float rounding
+    assert results["decision_agreement"] == 1.0 and results["max_prob_diff"] < 1e-5
+
+
+def test_scaling_bench_and_plot_smoke(tmp_path, capsys):
+    results = load_bench("scaling").main(["--smoke", "--device", "cpu", "--out", str(tmp_path / "s.json")])
+    assert results["by_batch"]["batch"] == [1, 2, 4] and results["by_length"]["seconds"] == [2, 6]
+    for sweep in ("by_batch", "by_length"):
+        for rates in results[sweep]["clips_per_s"].values():
+            assert all(r > 0 for r in rates)
+    png = shutil.which("chromium") is not None or Path("/usr/bin/chromium").exists()
+    written = load_bench("plot_scaling").main([str(tmp_path / "s.json"), "--out", str(tmp_path / "docs")]
+                                              + ([] if png else ["--no-png"]))
+    html = (tmp_path / "docs" / "scaling.html").read_text()
+    assert "clips\\u002fs by batch size" in html and "fp32 eager" in html and "bf16" in html  # plotly escapes "/"
+    if png:
+        assert (tmp_path / "docs" / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and len(written) == 2
+
+
+def test_gpu_all_script_runs_its_parts_and_writes_results(tmp_path):
+    env = os.environ | {"OUT": str(tmp_path), "BENCH_ARGS": "--smoke --device cpu"}
+    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_all.sh"), "inference"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "batched.json").read_text())["clips"] == 8
+    assert "torch" in (tmp_path / "machine.txt").read_text() and "== bench/batched_inference.py" in proc.stdout

@@ -1,0 +1,62 @@
+"""Helpers shared by the GPU benchmarks: timing without host syncs, and clips of decoded media.
+
+The GPU benchmarks start from *decoded* media (what the training cache holds: uint8 frames and log-mel images),
+so they need torch and open_clip only; they run on a device machine that has no PyAV or librosa.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from merclip.decoded import ClipInputs
+
+WORDS = ("well", "I", "really", "think", "that", "this", "was", "not", "so", "bad", "after", "all", "honestly",
+         "what", "a", "day", "we", "had", "today", "and", "then", "it", "rained")
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device: torch.device, warmup: int, iters: int) -> float:
+    """Seconds per call, after warm-up, with no host sync inside the timed loop."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    sync(device)
+    return (time.perf_counter() - t0) / iters
+
+
+def decoded_clips(n: int, image_size: int, num_frames: int = 12, seconds=(2.0, 10.0), seed: int = 0) -> list[ClipInputs]:
+    """`n` clips as the training cache stores them: uint8 frames (T_V, 3, S, S), uint8 log-mel images (T_A, 1, S, S)
+    with T_A = ceil(seconds / 2) for clip lengths drawn from `seconds`, and transcripts of 3-30 words."""
+    rng = np.random.default_rng(seed)
+    clips = []
+    for _ in range(n):
+        duration = float(rng.uniform(*seconds))
+        t_a = max(1, math.ceil(duration / 2))
+        words = rng.choice(WORDS, size=int(rng.integers(3, 31)))
+        clips.append(ClipInputs(
+            frames=torch.from_numpy(rng.integers(0, 256, (num_frames, 3, image_size, image_size), dtype=np.uint8)),
+            audio=torch.from_numpy(rng.integers(0, 256, (t_a, 1, image_size, image_size), dtype=np.uint8)),
+            transcript=" ".join(words), duration=duration))
+    return clips
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def write_json(path: str | Path | None, results: dict) -> None:
+    if path:
+        import json
+
+        Path(path).write_text(json.dumps(results, indent=1, default=float))
