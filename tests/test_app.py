@@ -23,6 +23,12 @@ def test_analyse_panel(studio):
     assert any(s.y0 == 0.6 for s in a.bars.layout.shapes)  # the threshold line
     assert a.similarity.data[0].z.shape == (4, 6) and list(a.similarity.data[0].y) == ["language", "vision", "audio", "fused"]
     assert len(a.attention.data) == 3 and len(a.attention.layout.images) == 4  # 3 heatmaps, 4 frame thumbnails
+    vision = next(t for t in a.attention.data if t.x[0].endswith("s") and "-" not in t.x[0])  # frame times
+    for image in a.attention.layout.images:  # drawn inside the vision heatmap's cells: outside its range they vanish
+        assert image.xref == vision.xaxis and image.yref == vision.yaxis and image.x in vision.x
+        assert -0.5 <= image.y - image.sizey / 2 and image.y + image.sizey / 2 <= len(vision.y) - 0.5
+        assert image.source.startswith("data:image/png;base64,")
+    assert a.attention.layout.title.text == "CMD attention" and a.attention.layout.xaxis.tickangle == -45
     assert "**Predicted:**" in a.summary and "Timings" in a.summary
     dropped = studio.analyse(str(EXAMPLE), "what a wonderful time", dropped=["vision"])
     assert "vision ✗ absent" in dropped.summary and dropped.result.probabilities != a.result.probabilities
