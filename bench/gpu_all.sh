@@ -26,7 +26,7 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:${PYTHONPATH:-}
 status=0
 # BENCH_ARGS (e.g. "--smoke --device cpu") is passed to every benchmark: the test suite runs this script that way.
 run() { echo "== $*" | tee -a "$OUT/log.txt"; python3 "$@" ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log.txt" || status=1; }
-if [[ $PART == all || $PART == inference ]]; then run bench/batched_inference.py --out "$OUT/batched.json"; fi
+if [[ $PART == all || $PART == inference ]]; then run bench/batched_inference.py --check --out "$OUT/batched.json"; fi
 if [[ $PART == all || $PART == training ]]; then run bench/throughput.py --out "$OUT/throughput.json"; fi
 if [[ $PART == all || $PART == scaling ]]; then run bench/scaling.py --out "$OUT/scaling.json"; fi
 exit $status

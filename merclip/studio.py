@@ -87,13 +87,14 @@ class Studio:
             return self._predictor
 
     def warm_up(self, projections: bool = True) -> None:
-        """Pay one-off costs before the first user does: model load, librosa's first STFT, numba JIT of UMAP."""
+        """Pay one-off costs before the first user does: model load, the built-in label sets' and query words'
+        embeddings, librosa's first STFT, numba JIT of UMAP."""
         import numpy as np
 
         from .config import MediaConfig
         from .media import log_mel_images
 
-        self.predictor  # noqa: B018 - loads the model
+        self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
         log_mel_images(np.zeros(16000, np.float32), MediaConfig())
         if projections and self.embeddings is not None:
             from .projection import METHODS, fit

@@ -47,8 +47,9 @@ def test_throughput_bench_smoke(capsys):
 
 
 def test_batched_inference_bench_smoke(capsys):
-    results = load_bench("batched_inference").main(["--smoke", "--device", "cpu"])
+    results = load_bench("batched_inference").main(["--smoke", "--device", "cpu", "--check"])
     out = capsys.readouterr().out
+    assert "check passed: within fp32 tolerance" in out
     assert "naive per-clip fp32 loop" in out and "(target >= 10x on a GPU)" in out
     assert results["clips"] == 8 and results["naive_clips_s"] > 0 and results["fast_clips_s"] > 0
     # on a CPU the fast path is the plain fp32 path, batched: the same predictions up to float rounding

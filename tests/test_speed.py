@@ -65,3 +65,18 @@ def test_speed_presets_per_device():
     assert SpeedConfig.throughput("cpu") == SpeedConfig()
     assert SpeedConfig.interactive("cuda") == SpeedConfig(bf16=True)
     assert SpeedConfig.throughput("cuda") == SpeedConfig(bf16=True, compile=True)
+
+
+def test_warm_up_text_embeds_every_built_in_label_set_and_query_word(tiny_ckpt):
+    from merclip.labels import LABEL_SETS, QUERY_WORDS
+
+    predictor = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
+    assert predictor.warm_up_text() > 0
+    memo = predictor.model.__dict__["_text_memo"]
+    for kinds in LABEL_SETS.values():
+        for labels in kinds.values():
+            assert ("labels", *labels) in memo
+    assert all(("query", w) in memo for w in QUERY_WORDS)
+    before = {k: v.clone() for k, v in memo.items()}
+    predictor.warm_up_text()  # a second warm-up computes nothing new
+    assert memo.keys() == before.keys() and all(torch.equal(memo[k], before[k]) for k in memo)
