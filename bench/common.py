@@ -52,7 +52,7 @@ def decoded_clips(n: int, image_size: int, num_frames: int = 12, seconds=(2.0, 1
 
 
 def device_name(device: torch.device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
 
 
 def write_json(path: str | Path | None, results: dict) -> None:

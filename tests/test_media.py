@@ -156,3 +156,27 @@ def test_file_size_limit_refuses_before_decoding(clips):
     with pytest.raises(media.FileTooLargeError, match=r"five.mp4' is .* MB; the limit is 0.001 MB"):
         load(clips["5s"], max_file_mb=0.001)
     assert load(clips["5s"], max_file_mb=size_mb * 2).frames is not None
+
+
+@pytest.mark.parametrize("seconds,fps,gop,preset", [
+    (6.0, 10, 5, "ultrafast"),   # a keyframe every half second
+    (6.0, 10, 7, "medium"),      # B-frames reordered around irregularly placed targets
+    (3.0, 25, None, "ultrafast"),  # x264's default: a single keyframe, nothing to seek to
+    (0.1, 10, 1, "ultrafast"),   # one frame, repeated
+])
+def test_seeking_frame_sampler_picks_exactly_the_frames_of_a_full_decode(tmp_path, seconds, fps, gop, preset):
+    from merclip.data.writer import write_video
+
+    n = max(1, int(seconds * fps))
+    frames = np.zeros((n, 32, 48, 3), np.uint8)
+    frames[:, :, :, 0] = (np.arange(n) * 251 // max(1, n - 1)).astype(np.uint8)[:, None, None]  # frame i: red = f(i)
+    for i in range(n):
+        frames[i, : 4 + i % 20, 0, 1] = 255  # and a bar whose length changes with i
+    path = write_video(tmp_path / "clip.mp4", frames, fps=fps, keyframe_interval=gop, preset=preset)
+    info = media.probe(path)
+    for num_frames in (12, 5):
+        seeking = media.read_frames(path, num_frames, info.duration, 60, seek=True)
+        full = media.read_frames(path, num_frames, info.duration, 60, seek=False)
+        assert [np.asarray(a).tobytes() == np.asarray(b).tobytes() for a, b in zip(seeking, full)] == [True] * num_frames
+    if gop == 5:  # and seeking did happen: targets 1 s apart, keyframes every 0.5 s
+        assert len(media._keyframe_times(path, info.duration)) >= 10

@@ -18,8 +18,14 @@ def write_video(
     fps: int = 10,
     audio: np.ndarray | None = None,
     sample_rate: int = 16000,
+    keyframe_interval: int | None = None,
+    preset: str = "ultrafast",
 ) -> Path:
-    """frames (T, H, W, 3) uint8 with even H, W; audio mono float in [-1, 1] or None for a silent-less file."""
+    """frames (T, H, W, 3) uint8 with even H, W; audio mono float in [-1, 1] or None for a silent-less file.
+
+    `keyframe_interval` (frames) makes keyframes regular, as phone and web videos have them (x264's default is
+    one per 250 frames); a slower `preset` such as "medium" adds B-frames.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
@@ -27,7 +33,9 @@ def write_video(
         vstream = container.add_stream("libx264", rate=fps)
         vstream.width, vstream.height = frames.shape[2], frames.shape[1]
         vstream.pix_fmt = "yuv420p"
-        vstream.options = {"preset": "ultrafast", "crf": "23"}
+        vstream.options = {"preset": preset, "crf": "23"}
+        if keyframe_interval is not None:
+            vstream.codec_context.gop_size = keyframe_interval
         astream = None
         if audio is not None:
             astream = container.add_stream("aac", rate=sample_rate)
