@@ -60,8 +60,8 @@ def median_time(fn, repeats: int) -> float:
 
 
 def bench_frames(clip: Path, seconds: float, repeats: int, label: str = "") -> dict:
-    """Our sampler (seek to keyframes, decode forward, convert only the picked frames) vs decoding from the start
-    (same frames, no seeking) vs the naive front end (convert every frame, then pick)."""
+    """Our sampler (seek to keyframes where targets lie >= 1 s apart, convert only the picked frames) vs decoding
+    from the start (same frames, no seeking) vs the naive front end (convert every frame, then pick)."""
     ours = median_time(lambda: media.read_frames(clip, 12, seconds, 60), repeats)
     no_seek = median_time(lambda: media.read_frames(clip, 12, seconds, 60, seek=False), repeats)
     naive = median_time(lambda: decode_all_frames(clip, 12), repeats)
