@@ -220,8 +220,9 @@ class Predictor:
         task = task or self.cfg.task
         label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
         results: list[PredictionResult] = []
-        for start in range(0, len(videos), batch_size):
-            chunk = list(zip(videos, transcripts, audios))[start : start + batch_size]
+        requests = list(zip(videos, transcripts, audios))
+        for start in range(0, len(requests), batch_size):
+            chunk = requests[start : start + batch_size]
             keys = [_clip_key(v, t, a, self.media_cfg) for v, t, a in chunk]
             entries: dict[str, _CachedClip] = {}
             with self._lock:

@@ -32,12 +32,12 @@ from tqdm import tqdm
 from . import backbone
 from .checkpoint import _atomic_write, build_from_config, load_weights, save_checkpoint
 from .config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig, TrainConfig, train_config_for
-from .speed import SpeedConfig, apply_speed
 from .data.features import CachedClipDataset, Collate, build_cache, to_device
 from .data.mosi_mosei import load as load_samples
 from .evaluate import evaluate_model
 from .labels import label_set
 from .model import MERCLIP
+from .speed import SpeedConfig, apply_speed
 
 KILL_ENV = "MERCLIP_KILL_AFTER_STEPS"  # testing aid: die abruptly after N optimiser steps
 KILL_SAVE_ENV = "MERCLIP_KILL_DURING_SAVE"  # testing aid: die inside the N-th checkpoint write ("N:stage")
