@@ -12,7 +12,6 @@ largest probability difference), since a fast path that changes predictions is n
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import time
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import decoded_clips, device_name, sync, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, pick_device, sync, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import default_model_config, tiny_config  # noqa: E402
 from merclip.inputs import collate_clips  # noqa: E402
@@ -55,9 +54,7 @@ def batched(model, batches, device, mean, std, speed: SpeedConfig) -> torch.Tens
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description="Batched fast-path inference vs a per-clip fp32 loop.")
-    parser.add_argument("--smoke", action="store_true", help="tiny config, a few clips, CPU (test suite)")
-    parser.add_argument("--device", help="default: cuda when available")
+    parser = bench_parser("Batched fast-path inference vs a per-clip fp32 loop.")
     parser.add_argument("--clips", type=int, default=512)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--out", help="write the results as JSON here")
@@ -65,7 +62,7 @@ def main(argv=None) -> dict:
                         help="exit non-zero unless the fast path agrees with the plain one: cosine similarities with the "
                              "labels within 0.01 (bf16) or 1e-5 (fp32); fp32 must also give identical decisions")
     args = parser.parse_args(argv)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = pick_device(args)
     torch.manual_seed(0)
     cfg = tiny_config() if args.smoke else default_model_config(clip_pretrained=None)
     n, batch = (8, 4) if args.smoke else (args.clips - args.clips % args.batch, args.batch)

@@ -5,6 +5,7 @@ so they need torch and open_clip only; they run on a device machine that has no 
 """
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from pathlib import Path
@@ -16,6 +17,18 @@ from merclip.decoded import ClipInputs
 
 WORDS = ("well", "I", "really", "think", "that", "this", "was", "not", "so", "bad", "after", "all", "honestly",
          "what", "a", "day", "we", "had", "today", "and", "then", "it", "rained")
+
+
+def bench_parser(description: str) -> argparse.ArgumentParser:
+    """The options every GPU benchmark has: --smoke (tiny sizes on a CPU, for the test suite) and --device."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true", help="tiny config and sizes on a CPU (the test suite runs this)")
+    parser.add_argument("--device", help="default: cuda when available")
+    return parser
+
+
+def pick_device(args: argparse.Namespace) -> torch.device:
+    return torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def sync(device: torch.device) -> None:

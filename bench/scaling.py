@@ -13,7 +13,6 @@ measure the compiler. bench/batched_inference.py measures compiled throughput at
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import decoded_clips, device_name, sync, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, pick_device, sync, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import default_model_config, tiny_config  # noqa: E402
 from merclip.inputs import collate_clips  # noqa: E402
@@ -61,15 +60,13 @@ def clips_per_second(model, clips, batch: int, device, mean, std, speed: SpeedCo
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description="Clips/s against batch size and clip length, plain vs fast path.")
-    parser.add_argument("--smoke", action="store_true", help="tiny config, small sweeps, CPU (test suite)")
-    parser.add_argument("--device", help="default: cuda when available")
+    parser = bench_parser("Clips/s against batch size and clip length, plain vs fast path.")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="time each point for at least this long")
     parser.add_argument("--tiny", action="store_true", help="the demo model's tiny backbone instead of ViT-B-32")
     parser.add_argument("--max-batch", type=int, default=512, help="largest batch size in the sweep (CPU: 64)")
     parser.add_argument("--out", required=True, help="results JSON (bench/plot_scaling.py draws it)")
     args = parser.parse_args(argv)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = pick_device(args)
     torch.manual_seed(0)
     cfg = tiny_config() if args.smoke or args.tiny else default_model_config(clip_pretrained=None)
     batches = (1, 2, 4) if args.smoke else tuple(b for b in BATCHES if b <= args.max_batch)

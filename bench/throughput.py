@@ -15,7 +15,6 @@ Measured on a GPU only when one is lent (docs/benchmarks.md says which machine g
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 import sys
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import decoded_clips, device_name, sync, timed, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, pick_device, sync, timed, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import MediaConfig, default_model_config, tiny_config  # noqa: E402
 from merclip.model import ModalityInputs, build_model  # noqa: E402
@@ -230,9 +229,7 @@ def bench_data_pipeline(model, step, device, n_clips: int, batch: int, workers: 
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description="Tower, training-step and data-pipeline throughput, fast vs plain.")
-    parser.add_argument("--smoke", action="store_true", help="tiny config, tiny sizes, CPU (test suite)")
-    parser.add_argument("--device", help="default: cuda when available")
+    parser = bench_parser("Tower, training-step and data-pipeline throughput, fast vs plain.")
     parser.add_argument("--tower-batch", type=int, default=512)
     parser.add_argument("--step-batch", type=int, default=16)
     parser.add_argument("--pipeline-clips", type=int, default=256, help="cached clips for the data-pipeline epoch")
@@ -240,7 +237,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = pick_device(args)
     torch.manual_seed(0)
     if args.smoke:
         cfg, tower_batch, step_batch, frames, segments, warmup, iters = tiny_config(), 4, 2, 2, 1, 1, 2
