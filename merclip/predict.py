@@ -241,7 +241,8 @@ class Predictor:
             with autocast(self.device, self.speed):
                 out = self.model.predict_from_features(feats, label_list, query_word, task)
             seconds = (time.perf_counter() - t0) / len(clips)
-            results.extend(self._result(out, i, clip, key in cached, label_list, query_word, task, drop_modalities,
+            host = self._to_host(out, label_list)
+            results.extend(self._result(host, i, clip, key in cached, label_list, query_word, task, drop_modalities,
                                         seconds) for i, (key, clip) in enumerate(zip(keys, clips)))
         return results
 
@@ -266,26 +267,34 @@ class Predictor:
         with autocast(self.device, self.speed):
             out = self.model.predict_from_features(feats, label_list, query_word, task)
         _sync(self.device)
-        result = self._result(out, 0, clip, was_cached, label_list, query_word, task, drop_modalities,
+        result = self._result(self._to_host(out, label_list), 0, clip, was_cached, label_list, query_word, task, drop_modalities,
                               time.perf_counter() - t0)
         result.timings["total"] = time.perf_counter() - t_start
         return result
 
-    def _result(self, out, i: int, clip: _CachedClip, was_cached: bool, label_list: list[str], query_word, task: str,
+    def _to_host(self, out, label_list: list[str]) -> tuple[dict, np.ndarray]:
+        """A (batched) model output on the host in one go, plus the label embeddings: one copy per batch, not per clip."""
+        host = {"probs": out.probs.float().cpu(), "fused": out.fused.float().cpu().numpy(),
+                "similarity": out.similarity.float().cpu().numpy() if out.similarity is not None else None,
+                "attention": [(a.layer, a.modality, a.cross_attn[:, :, 0].float().cpu().numpy(), a.key_mask.cpu().numpy())
+                              for a in out.attentions]}
+        label_emb = (self.model.label_embeddings(label_list) if self.cfg.use_label_encoder
+                     else self.model.classifier.weight).float().cpu().numpy()
+        return host, label_emb
+
+    def _result(self, host_out: tuple[dict, np.ndarray], i: int, clip: _CachedClip, was_cached: bool, label_list: list[str], query_word, task: str,
                 drop_modalities: Sequence[str], decode_time: float) -> PredictionResult:
-        """Row `i` of a (batched) model output as a PredictionResult; all tensors come to the host here."""
-        probs = out.probs[i : i + 1].float().cpu()
-        dec = decisions(task, probs, self.cfg.emotion_threshold)[0].numpy()
-        probs = probs[0].numpy()
-        sims = out.similarity[i].float().cpu().numpy() if out.similarity is not None else None
-        label_emb = (self.model.label_embeddings(label_list).float().cpu().numpy()
-                     if self.cfg.use_label_encoder else self.model.classifier.weight.float().cpu().numpy())
+        """Row `i` of a host-side batch output (`_to_host`) as a PredictionResult."""
+        host, label_emb = host_out
+        dec = decisions(task, host["probs"][i : i + 1], self.cfg.emotion_threshold)[0].numpy()
+        probs = host["probs"][i].numpy()
+        sims = host["similarity"][i] if host["similarity"] is not None else None
         attention = []
-        for a in out.attentions:
-            n_valid = int(a.key_mask[i].sum())
-            items = clip.items[a.modality][:n_valid] if self.cfg.cmd_mode == "sequence" else [MODALITY_NAMES[a.modality]] * n_valid
-            weights = a.cross_attn[i, :, 0, :n_valid].float().cpu().numpy()  # (heads, T_valid)
-            attention.append(AttentionMap(layer=a.layer, modality=a.modality, weights=weights, items=items))
+        for layer, modality, cross_attn, key_mask in host["attention"]:
+            n_valid = int(key_mask[i].sum())
+            items = clip.items[modality][:n_valid] if self.cfg.cmd_mode == "sequence" else [MODALITY_NAMES[modality]] * n_valid
+            weights = cross_attn[i, :, :n_valid]  # (heads, T_valid)
+            attention.append(AttentionMap(layer=layer, modality=modality, weights=weights, items=items))
         present = {MODALITY_NAMES[m]: bool(clip.present[m]) and m not in drop_modalities for m in ("L", "V", "A")}
         timings = dict(clip.timings) if not was_cached else {}
         timings["label_encoder+cmd"] = decode_time
@@ -299,7 +308,7 @@ class Predictor:
             similarities={l: float(s) for l, s in zip(label_list, sims)} if sims is not None else None,
             embeddings={MODALITY_NAMES[m]: (pooled[m][0] * (m not in drop_modalities)).float().cpu().numpy()
                         for m in self.cfg.modality_order},
-            present=present, fused=out.fused[i].float().cpu().numpy(), label_embeddings=label_emb,
+            present=present, fused=host["fused"][i], label_embeddings=label_emb,
             attention=attention, timings=timings, notes=notes, features_cached=was_cached, thumbnails=clip.thumbnails,
         )
 
