@@ -78,3 +78,17 @@ def test_gpu_all_script_runs_its_parts_and_writes_results(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "batched.json").read_text())["clips"] == 8
     assert "torch" in (tmp_path / "machine.txt").read_text() and "== bench/batched_inference.py" in proc.stdout
+
+
+def test_gpu_all_train_part_generates_trains_and_evaluates(tmp_path):
+    """The scripted ViT-B-32 run on generated data, shrunk to a tiny eager model on the CPU."""
+    env = os.environ | {"OUT": str(tmp_path / "out"), "TRAIN_DATA": str(tmp_path / "data"),
+                        "TRAIN_RUN": str(tmp_path / "run"), "TRAIN_N": "24", "TRAIN_EPOCHS": "1",
+                        "TRAIN_MODEL": "merclip-tiny", "TRAIN_COMPILE": "", "TRAIN_DEVICE": "cpu",
+                        "TRAIN_WORKERS": "1", "TRAIN_ARGS": "--num-frames 2"}
+    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_all.sh"), "train"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "out" / "train_eval.json").read_text())
+    assert metrics["split"] == "test" and metrics["n"] > 0 and 0.0 <= metrics["micro_f1"] <= 1.0
+    assert "epoch" in (tmp_path / "out" / "train_metrics.csv").read_text().splitlines()[0]
