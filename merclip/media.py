@@ -143,27 +143,36 @@ def _keyframe_times(path: Path, stop_after: float) -> list[float]:
     return sorted(times)
 
 
-def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: list[float | None]):
+class _SeekMissed(Exception):
+    """A seek did not land on the keyframe it aimed at (containers with a poor index): decode from the start."""
+
+
+def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: list[float | None]) -> list:
     """Decode forward, seeking to `seek_to[i]` (a keyframe time) before target i where it is not None.
 
-    Yields, per target, the first frame whose time is >= the target (the last frame if the stream ends first);
-    the same frame a decode from the start would give, since every seek lands on a keyframe at or before it.
+    Returns, per target, the first frame whose time is >= the target (the last frame if the stream ends first):
+    the frame a decode from the start gives, since each seek lands on a keyframe at or before its target
+    (checked: a seek that lands anywhere else raises _SeekMissed).
     """
     picked, last = [], None
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        frames = None
+        frames = container.decode(stream)
         try:
             for target, seek in zip(targets, seek_to):
-                if seek is not None or frames is None:
-                    if seek is not None and seek > 0:
-                        container.seek(int(round(seek / stream.time_base)), stream=stream, backward=True)
-                    frames = container.decode(stream)
                 if last is not None and (last.time or 0.0) + 1e-6 >= target:
-                    picked.append(last)
+                    picked.append(last)  # already decoded; a planned seek would only go back
                     continue
+                landed = None
+                if seek is not None:
+                    container.seek(int(round(seek / stream.time_base)), stream=stream, backward=True)
+                    frames, landed = container.decode(stream), seek
                 for frame in frames:
+                    if landed is not None:
+                        if frame.time is None or abs(frame.time - landed) > 1e-3:
+                            raise _SeekMissed
+                        landed = None
                     if frame.time is not None and frame.time > stop_after:
                         break
                     last = frame
@@ -204,11 +213,17 @@ def read_frames(path: str | Path, num_frames: int, duration: float, max_seconds:
             if before and before[-1] > position + 1e-6:
                 seek_to[i] = before[-1]
             position = target
-    picked = _pick_frames(path, targets, span, seek_to)
+    try:
+        picked = _pick_frames(path, targets, span, seek_to)
+    except _SeekMissed:
+        picked = _pick_frames(path, targets, span, [None] * num_frames)
     if not picked or picked[0] is None:
         raise EmptyMediaError(f"'{path.name}' has a video stream with no decodable frames")
     images: dict[int, Image.Image] = {}  # one conversion per distinct frame
-    return [images.setdefault(id(f), f.to_image()) for f in picked]
+    for frame in picked:
+        if id(frame) not in images:
+            images[id(frame)] = frame.to_image()
+    return [images[id(frame)] for frame in picked]
 
 
 def read_audio(path: str | Path, sample_rate: int, max_seconds: float) -> np.ndarray:
