@@ -18,9 +18,9 @@ from tqdm import tqdm
 
 from .data.features import to_device
 from .losses import decisions, task_loss
-from .speed import SpeedConfig, apply_speed
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
 from .model import MERCLIP
+from .speed import SpeedConfig, apply_speed
 
 
 @dataclass
@@ -50,19 +50,19 @@ def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, sco
         probs.append(out.probs.float())
         targets.append(target)
         ids.extend(clip_ids)
-    losses = [loss_sum.item()]
+    mean_loss = loss_sum.item() / max(1, len(ids))
     P = torch.cat(probs).cpu()
     T = torch.cat(targets).numpy()
     if task == "single":
         metrics = single_label_metrics(T, P.argmax(-1).numpy(), list(model.cfg.labels))
-        return EvalResult(metrics, P.numpy(), T, ids, float(sum(losses) / max(1, len(ids))))
+        return EvalResult(metrics, P.numpy(), T, ids, mean_loss)
     pred = decisions(task, P, model.cfg.emotion_threshold).numpy()
     if task == "emotion":
         metrics = emotion_metrics(T, pred)
     else:
         truth_scores = np.array([scores[i] for i in ids]) if scores else np.where(T == 1, -1.0, 1.0)
         metrics = sentiment_metrics(pred[:, 1], truth_scores)
-    return EvalResult(metrics, P.numpy(), T, ids, float(sum(losses) / max(1, len(ids))))
+    return EvalResult(metrics, P.numpy(), T, ids, mean_loss)
 
 
 EMOTION_COLUMNS = ["model", "accuracy", "precision", "recall", "micro_f1"]
