@@ -29,7 +29,17 @@ class ClipInputs:
 
 
 def normalise_images(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """CLIP normalisation of (N, 3, S, S) images in [0, 1]."""
-    m = torch.tensor(mean, dtype=images.dtype).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=images.dtype).view(1, 3, 1, 1)
+    """CLIP normalisation of (..., 3, S, S) images in [0, 1], on whatever device they live."""
+    m = torch.tensor(mean, dtype=images.dtype, device=images.device).view(3, 1, 1)
+    s = torch.tensor(std, dtype=images.dtype, device=images.device).view(3, 1, 1)
     return (images - m) / s
+
+
+def normalise_uint8(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """Cached uint8 images (..., 1 or 3, S, S) in [0, 255] -> CLIP-normalised float (..., 3, S, S).
+
+    The one conversion of the training cache's images: `read_cached` uses it on the host, and
+    `ModalityInputs.normalised` on the device after the copy. Audio images are cached with one channel.
+    """
+    unit = images.float().expand(*images.shape[:-3], 3, *images.shape[-2:]) / 255
+    return normalise_images(unit, mean, std)

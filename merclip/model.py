@@ -23,6 +23,7 @@ from torch import nn
 
 from . import backbone
 from .config import ModelConfig
+from .decoded import normalise_uint8
 from .decoder import CrossModalDecoder, LayerAttention
 from .encoders import ImageSequenceEncoder, LanguageEncoder, TextTower
 from .labels import LabelEncoder, validate_labels
@@ -70,10 +71,7 @@ class ModalityInputs:
         def convert(images: torch.Tensor | None) -> torch.Tensor | None:
             if images is None or images.dtype != torch.uint8:
                 return images
-            m = torch.tensor(mean, dtype=torch.float32, device=images.device).view(3, 1, 1)
-            s = torch.tensor(std, dtype=torch.float32, device=images.device).view(3, 1, 1)
-            unit = images.float().expand(*images.shape[:-3], 3, *images.shape[-2:]) / 255
-            return (unit - m) / s
+            return normalise_uint8(images, mean, std)
 
         return replace(self, frames=convert(self.frames), audio=convert(self.audio))
 

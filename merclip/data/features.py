@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from ..config import MediaConfig
 from ..inputs import collate_clips
-from ..decoded import ClipInputs, normalise_images
+from ..decoded import ClipInputs, normalise_uint8
 from .mosi_mosei import NeutralPolicy, Sample
 
 _UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 1]
@@ -89,8 +89,8 @@ def read_cached(path: Path, mean=None, std=None) -> ClipInputs:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     frames, audio = tensors.get("frames"), tensors.get("audio")
     if mean is not None:
-        frames = normalise_images(frames.float() / 255, mean, std) if frames is not None else None
-        audio = normalise_images(audio.float().expand(-1, 3, -1, -1) / 255, mean, std) if audio is not None else None
+        frames = normalise_uint8(frames, mean, std) if frames is not None else None
+        audio = normalise_uint8(audio, mean, std) if audio is not None else None
     return ClipInputs(frames=frames, audio=audio, transcript=meta["transcript"], duration=float(meta["duration"]))
 
 
