@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import bench_parser, decoded_clips, device_name, pick_device, sync, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, sync, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import default_model_config, tiny_config  # noqa: E402
 from merclip.inputs import collate_clips  # noqa: E402
 from merclip.losses import decisions  # noqa: E402
 from merclip.model import build_model  # noqa: E402
+from merclip.train import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
 
 
@@ -62,7 +63,7 @@ def main(argv=None) -> dict:
                         help="exit non-zero unless the fast path agrees with the plain one: cosine similarities with the "
                              "labels within 0.01 (bf16) or 1e-5 (fp32); fp32 must also give identical decisions")
     args = parser.parse_args(argv)
-    device = pick_device(args)
+    device = select_device(args.device)
     torch.manual_seed(0)
     cfg = tiny_config() if args.smoke else default_model_config(clip_pretrained=None)
     n, batch = (8, 4) if args.smoke else (args.clips - args.clips % args.batch, args.batch)

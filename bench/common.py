@@ -27,10 +27,6 @@ def bench_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def pick_device(args: argparse.Namespace) -> torch.device:
-    return torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import bench_parser, decoded_clips, device_name, pick_device, sync, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, sync, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import default_model_config, tiny_config  # noqa: E402
 from merclip.inputs import collate_clips  # noqa: E402
 from merclip.model import build_model  # noqa: E402
+from merclip.train import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, autocast  # noqa: E402
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -66,7 +67,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-batch", type=int, default=512, help="largest batch size in the sweep (CPU: 64)")
     parser.add_argument("--out", required=True, help="results JSON (bench/plot_scaling.py draws it)")
     args = parser.parse_args(argv)
-    device = pick_device(args)
+    device = select_device(args.device)
     torch.manual_seed(0)
     cfg = tiny_config() if args.smoke or args.tiny else default_model_config(clip_pretrained=None)
     batches = (1, 2, 4) if args.smoke else tuple(b for b in BATCHES if b <= args.max_batch)

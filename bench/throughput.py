@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import bench_parser, decoded_clips, device_name, pick_device, sync, timed, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, sync, timed, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import MediaConfig, default_model_config, tiny_config  # noqa: E402
 from merclip.model import ModalityInputs, build_model  # noqa: E402
+from merclip.train import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
 
 MOSEI_TRAIN_CLIPS = 16326
@@ -237,7 +238,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    device = pick_device(args)
+    device = select_device(args.device)
     torch.manual_seed(0)
     if args.smoke:
         cfg, tower_batch, step_batch, frames, segments, warmup, iters = tiny_config(), 4, 2, 2, 1, 1, 2

@@ -165,7 +165,7 @@ def loader_options(args) -> dict:
     current step runs (bench/throughput.py measures how busy that keeps the GPU); on a CPU the main process
     reads the cache itself, since workers would only compete with the model for the same cores."""
     workers = getattr(args, "loader_workers", None)
-    cuda = torch.cuda.is_available() and str(getattr(args, "device", None) or "cuda").startswith("cuda")
+    cuda = torch.cuda.is_available() and select_device(getattr(args, "device", None)).type == "cuda"
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if cuda else 0
     options: dict = {"num_workers": workers, "pin_memory": cuda}
