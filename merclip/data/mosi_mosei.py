@@ -206,21 +206,27 @@ def load_mosei(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sampl
     segs_by_video: dict[str, list] = {}
     for (vid, seg), (start, end, _) in transcripts.items():
         segs_by_video.setdefault(vid, []).append((seg, start, end))
+    for vid, (feats, _) in labels.items():
+        if feats.shape[1] != 7 and any(vid in folds[s] for s in splits):
+            raise DatasetFormatError(f"CMU_MOSEI_Labels.csd: video '{vid}' has {feats.shape[1]} label columns, expected 7")
     samples = []
+    for vid, split, feats, row, seg in _labelled_segments(labels, folds, splits, segs_by_video):
+        clip = f"{vid}_{seg}"
+        wav = wavs / f"{clip}.wav"
+        samples.append(Sample(clip, vid, split, videos / f"{clip}.mp4", wav if wav.is_file() else None,
+                              transcripts[(vid, seg)][2], float(feats[row, 0]), feats[row, 1:].astype(np.float32)))
+    return samples
+
+
+def _labelled_segments(labels: dict, folds: dict, splits: tuple[str, ...], segs_by_video: dict):
+    """(video id, split, label rows, row index, segment id) for every labelled segment of a video in `splits`."""
     for vid, (feats, intervals) in labels.items():
         split = next((s for s in splits if vid in folds[s]), None)
         if split is None:
             continue
-        if feats.shape[1] != 7:
-            raise DatasetFormatError(f"CMU_MOSEI_Labels.csd: video '{vid}' has {feats.shape[1]} label columns, expected 7")
         for row, seg in enumerate(_match_rows(intervals, segs_by_video.get(vid, []))):
-            if seg is None:
-                continue
-            clip = f"{vid}_{seg}"
-            wav = wavs / f"{clip}.wav"
-            samples.append(Sample(clip, vid, split, videos / f"{clip}.mp4", wav if wav.is_file() else None,
-                                  transcripts[(vid, seg)][2], float(feats[row, 0]), feats[row, 1:].astype(np.float32)))
-    return samples
+            if seg is not None:
+                yield vid, split, feats, row, seg
 
 
 def load_mosi(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample]:
@@ -234,17 +240,11 @@ def load_mosi(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample
     for vid, seg in transcripts:
         segs_by_video.setdefault(vid, []).append((seg, None, None))
     samples = []
-    for vid, (feats, intervals) in labels.items():
-        split = next((s for s in splits if vid in folds[s]), None)
-        if split is None:
-            continue
-        for row, seg in enumerate(_match_rows(intervals, segs_by_video.get(vid, []))):
-            if seg is None:
-                continue
-            clip = f"{vid}_{seg}"
-            wav = base / "Audio" / "WAV_16000" / "Segmented" / f"{clip}.wav"
-            samples.append(Sample(clip, vid, split, base / "Video" / "Segmented" / f"{clip}.mp4",
-                                  wav if wav.is_file() else None, transcripts[(vid, seg)], float(feats[row, 0]), None))
+    for vid, split, feats, row, seg in _labelled_segments(labels, folds, splits, segs_by_video):
+        clip = f"{vid}_{seg}"
+        wav = base / "Audio" / "WAV_16000" / "Segmented" / f"{clip}.wav"
+        samples.append(Sample(clip, vid, split, base / "Video" / "Segmented" / f"{clip}.mp4",
+                              wav if wav.is_file() else None, transcripts[(vid, seg)], float(feats[row, 0]), None))
     return samples
 
 
