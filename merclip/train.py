@@ -279,7 +279,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
     loaders, scores = build_loaders(model, args, ("train", "valid"), shuffle=True, distributed=distributed,
                                     seed=train_cfg.seed, batch_size=train_cfg.batch_size)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    # fused: one kernel for the whole parameter update on a GPU instead of several per parameter tensor
+    optimizer = torch.optim.AdamW(trainable, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay,
+                                  fused=device.type == "cuda")
     history: list[dict] = []
     best, best_epoch, start_epoch = float("-inf"), -1, 0
     out.mkdir(parents=True, exist_ok=True)

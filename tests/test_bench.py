@@ -80,15 +80,22 @@ def test_gpu_all_script_runs_its_parts_and_writes_results(tmp_path):
     assert "torch" in (tmp_path / "machine.txt").read_text() and "== bench/batched_inference.py" in proc.stdout
 
 
-def test_gpu_all_train_part_generates_trains_and_evaluates(tmp_path):
-    """The scripted ViT-B-32 run on generated data, shrunk to a tiny eager model on the CPU."""
-    env = os.environ | {"OUT": str(tmp_path / "out"), "TRAIN_DATA": str(tmp_path / "data"),
-                        "TRAIN_RUN": str(tmp_path / "run"), "TRAIN_N": "24", "TRAIN_EPOCHS": "1",
-                        "TRAIN_MODEL": "merclip-tiny", "TRAIN_COMPILE": "", "TRAIN_DEVICE": "cpu",
+def test_gpu_all_session_runs_every_part_under_one_deadline(tmp_path):
+    """The one-call GPU session (benchmarks, profile, scaling, and the scripted ViT-B-32 run on generated data),
+    shrunk to smoke sizes and a tiny eager model on the CPU."""
+    out = tmp_path / "out"
+    env = os.environ | {"OUT": str(out), "BENCH_ARGS": "--smoke --device cpu", "SESSION_SECONDS": "500",
+                        "TRAIN_DATA": str(tmp_path / "data"), "TRAIN_RUN": str(tmp_path / "run"), "TRAIN_N": "24",
+                        "TRAIN_EPOCHS": "1", "TRAIN_MODEL": "merclip-tiny", "TRAIN_DEVICE": "cpu",
                         "TRAIN_WORKERS": "1", "TRAIN_ARGS": "--num-frames 2"}
-    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_all.sh"), "train"], env=env, capture_output=True,
+    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_all.sh"), "session"], env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    metrics = json.loads((tmp_path / "out" / "train_eval.json").read_text())
+    assert json.loads((out / "batched.json").read_text())["clips"] == 8
+    assert json.loads((out / "throughput.json").read_text())["step_batch"] == 2
+    assert "Self CPU" in (out / "profile.txt").read_text()  # torch.profiler's table
+    assert json.loads((out / "scaling.json").read_text())["by_batch"]["batch"] == [1, 2, 4]
+    metrics = json.loads((out / "train_eval.json").read_text())
     assert metrics["split"] == "test" and metrics["n"] > 0 and 0.0 <= metrics["micro_f1"] <= 1.0
-    assert "epoch" in (tmp_path / "out" / "train_metrics.csv").read_text().splitlines()[0]
+    assert "epoch" in (out / "train_metrics.csv").read_text().splitlines()[0]
+    assert "failed or cut off" not in proc.stdout
