@@ -59,10 +59,15 @@ if [[ $PART == session ]]; then
     ( CPUS=$GEN_CPUS LIMIT=$(( DEADLINE / 2 )) run -m merclip.data.synthetic --out "$DATA" --n "${TRAIN_N:-800}" --seed 0 ) \
         > /tmp/merclip-generate.log 2>&1 &  # (a file outside $OUT: the device tool brings back at most 8)
     gen=$!
-    CPUS=$BENCH_CPUS LIMIT=$(( $(left) * 25 / 100 )) run bench/batched_inference.py --check --out "$OUT/batched.json"
-    CPUS=$BENCH_CPUS LIMIT=$(( $(left) * 50 / 100 )) run bench/throughput.py --out "$OUT/throughput.json" \
-        --profile-out "$OUT/profile.txt" --workers "$(( NCPU > 4 ? NCPU - 4 : 0 ))"
-    CPUS=$BENCH_CPUS LIMIT=$(( $(left) * 40 / 100 )) run bench/scaling.py --out "$OUT/scaling.json" --min-seconds 0.5
+    # SESSION_PARTS picks a subset (a rerun of what an earlier session cut off); THROUGHPUT_ARGS adds options
+    SESSION_PARTS=${SESSION_PARTS:-inference training scaling train}
+    if [[ $SESSION_PARTS == *inference* ]]; then
+        CPUS=$BENCH_CPUS LIMIT=$(( $(left) * 25 / 100 )) run bench/batched_inference.py --check --out "$OUT/batched.json"; fi
+    if [[ $SESSION_PARTS == *training* ]]; then
+        CPUS=$BENCH_CPUS LIMIT=$(( $(left) * ${THROUGHPUT_SHARE:-50} / 100 )) run bench/throughput.py --out "$OUT/throughput.json" \
+            --profile-out "$OUT/profile.txt" --workers "$(( NCPU > 4 ? NCPU - 4 : 0 ))" ${THROUGHPUT_ARGS:-}; fi
+    if [[ $SESSION_PARTS == *scaling* ]]; then
+        CPUS=$BENCH_CPUS LIMIT=$(( $(left) * 40 / 100 )) run bench/scaling.py --out "$OUT/scaling.json" --min-seconds 0.5; fi
     wait $gen || status=1
     tail -n 3 /tmp/merclip-generate.log | tee -a "$OUT/log.txt"
     PART=train

@@ -260,8 +260,13 @@ def main(argv=None) -> dict:
                         "kernel table here")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="loader workers (ours)")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989)")
+    parser.add_argument("--parts", default="tower,step,pipeline",
+                        help="comma-separated subset of tower, step, pipeline (pipeline needs step: it feeds that step)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
+    parts = set(args.parts.split(","))
+    if "pipeline" in parts:
+        parts.add("step")
     device = select_device(args.device)
     torch.manual_seed(0)
     if args.smoke:
@@ -276,17 +281,23 @@ def main(argv=None) -> dict:
     fast_model = apply_speed(copy.deepcopy(model), speed)
     results = {"device": device_name(device), "clip_model": cfg.clip_model, "speed": str(speed)}
     print(f"device: {results['device']}, model {cfg.clip_model}, fast path {speed}")
-    results.update(bench_tower(model, device, tower_batch, warmup, iters, speed))
+    if "tower" in parts:
+        results.update(bench_tower(model, device, tower_batch, warmup, iters, speed))
+    if "step" not in parts:
+        write_json(args.out, results)
+        return results
     step_results = bench_train_step(model, fast_model, device, step_batch, frames, segments, warmup, iters, speed,
                                     args.peak_tflops)
     fast_step = step_results.pop("_fast_step")
     x, y = step_results.pop("_inputs")
     results.update(step_results)
+    write_json(args.out, results)  # written now too, so a later part that is cut off cannot take these with it
     if args.profile_out:
         profile_step(fast_step, x, y, device, args.profile_out)
     del x, y
-    results.update(bench_data_pipeline(fast_model, fast_step, device, pipeline_clips, step_batch, workers))
-    write_json(args.out, results)
+    if "pipeline" in parts:
+        results.update(bench_data_pipeline(fast_model, fast_step, device, pipeline_clips, step_batch, workers))
+        write_json(args.out, results)
     return results
 
 
