@@ -35,7 +35,7 @@ from merclip import backbone  # noqa: E402
 from merclip.config import MediaConfig, default_model_config, tiny_config  # noqa: E402
 from merclip.model import ModalityInputs, build_model  # noqa: E402
 from merclip.train import select_device  # noqa: E402
-from merclip.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
+from merclip.speed import SpeedConfig, apply_speed, autocast, patch_embeddings_as_matmul  # noqa: E402
 
 MOSEI_TRAIN_CLIPS = 16326
 
@@ -43,6 +43,8 @@ MOSEI_TRAIN_CLIPS = 16326
 def bench_tower(model, device, batch: int, warmup: int, iters: int, speed: SpeedConfig) -> dict:
     visual = model.vision.visual.eval()
     fast_visual = copy.deepcopy(visual)
+    if speed.patch_matmul:
+        patch_embeddings_as_matmul(fast_visual)
     if speed.compile:
         fast_visual.compile(backend=speed.compile_backend)
     images = torch.randn(batch, 3, 224, 224, device=device)
@@ -61,6 +63,31 @@ def bench_tower(model, device, batch: int, warmup: int, iters: int, speed: Speed
           f"{batch / t_ours:,.0f} img/s -> {t_plain / t_ours:.2f}x (target >= 1.5x on GPU)")
     return {"tower_batch": batch, "tower_plain_img_s": batch / t_plain, "tower_ours_img_s": batch / t_ours,
             "tower_speedup": t_plain / t_ours}
+
+
+def bench_patch_embedding(model, device, images: int, warmup: int, iters: int, speed: SpeedConfig) -> dict:
+    """The patch embedding alone, forward + backward under the fast path's autocast: cuDNN's strided convolution
+    vs the same weights as one matmul (merclip.speed.PatchEmbedMatmul)."""
+    from merclip.speed import PatchEmbedMatmul
+
+    conv = copy.deepcopy(model.vision.visual.conv1).train()
+    as_matmul = copy.deepcopy(conv)
+    as_matmul.__class__ = PatchEmbedMatmul
+    size = backbone.image_preprocess_config(model.vision.visual)["image_size"]
+    x = torch.randn(images, 3, size, size, device=device)
+
+    def run(layer):
+        def step():
+            with autocast(device, speed):
+                y = layer(x)
+            y.float().square().mean().backward()
+        return step
+
+    t_conv, t_mm = timed(run(conv), device, warmup, iters), timed(run(as_matmul), device, warmup, iters)
+    print(f"patch embedding, {images} images fwd+bwd: strided convolution {1e3 * t_conv:.2f} ms vs one matmul "
+          f"{1e3 * t_mm:.2f} ms -> {t_conv / t_mm:.2f}x")
+    return {"patch_images": images, "patch_conv_ms": 1e3 * t_conv, "patch_matmul_ms": 1e3 * t_mm,
+            "patch_speedup": t_conv / t_mm}
 
 
 def training_inputs(model, batch: int, frames: int, segments: int, device) -> tuple[ModalityInputs, torch.Tensor]:
@@ -283,6 +310,7 @@ def main(argv=None) -> dict:
     print(f"device: {results['device']}, model {cfg.clip_model}, fast path {speed}")
     if "tower" in parts:
         results.update(bench_tower(model, device, tower_batch, warmup, iters, speed))
+        results.update(bench_patch_embedding(model, device, step_batch * (frames + segments), warmup, iters, speed))
     if "step" not in parts:
         write_json(args.out, results)
         return results

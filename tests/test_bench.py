@@ -99,3 +99,26 @@ def test_gpu_all_session_runs_every_part_under_one_deadline(tmp_path):
     assert metrics["split"] == "test" and metrics["n"] > 0 and 0.0 <= metrics["micro_f1"] <= 1.0
     assert "epoch" in (out / "train_metrics.csv").read_text().splitlines()[0]
     assert "failed or cut off" not in proc.stdout
+
+
+def test_front_end_floor_decodes_the_frames_the_sampler_picks(tmp_path):
+    """The bare-PyAV floor that bench/cpu_latency.py compares the front end with must decode the very frames
+    media.read_frames picks (else the ratio compares different work), and the audio track's samples."""
+    import numpy as np
+
+    from merclip import media
+
+    bench = load_bench("cpu_latency")
+    clip = bench.make_clip(tmp_path / "c.mp4", 3.0, fps=25)
+    frames, audio = bench.bare_pyav_floor(clip, 12, 3.0)
+    picked = media.read_frames(clip, 12, 3.0, 60, seek=False)
+    assert len(frames) == len(picked) == 12
+    for ours, floor in zip(picked, frames):
+        np.testing.assert_array_equal(np.asarray(ours), floor)
+    import av
+
+    with av.open(str(clip)) as container:
+        rate = container.streams.audio[0].rate
+    assert abs(sum(a.shape[-1] for a in audio) / rate - 3.0) < 0.1  # the whole 3-s track, as read_audio reads it
+    results = bench.bench_front_end(clip, 3.0, 3)
+    assert results["front_end_floor_ratio"] > 1.0  # the front end does the floor's work and more
