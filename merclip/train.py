@@ -370,7 +370,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
 def _tensorboard(out: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
-    except Exception:  # tensorboard not installed: CSV/JSON logs only
+    except ImportError:  # tensorboard not installed: CSV/JSON logs only (any other failure is a bug: raise it)
         return None
     return SummaryWriter(str(out / "tb"))
 

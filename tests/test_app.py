@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from merclip.predict import Predictor
+from merclip.errors import UserError
 from merclip.studio import Studio, StudioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def test_projection_places_the_clip(studio, method):
 def test_studio_errors_are_messages(studio, kwargs, text):
     args = dict(video=str(EXAMPLE), transcript="hi")
     args.update(kwargs)
-    with pytest.raises(StudioError, match=text):
+    with pytest.raises(UserError, match=text):
         studio.analyse(**args)
 
 

@@ -104,7 +104,7 @@ def test_separate_8bit_and_float_audio(predictor, corpus, clips, wav):
 
 def test_transcripts_non_utf8_and_ten_thousand_words(predictor, corpus, clips):
     with pytest.raises(media.TranscriptError, match="cp1252.txt' is not UTF-8 text"):
-        predictor.predict(clips["2s"], corpus["cp1252"])
+        predictor.predict(clips["2s"], transcript_file=corpus["cp1252"])
     r = predictor.predict(clips["2s"], " ".join(["word"] * 10_000))
     assert any("77-token context" in n for n in r.notes)
 
