@@ -69,7 +69,11 @@ def bench_frames(clip: Path, seconds: float, repeats: int, label: str = "") -> d
           f"{naive * 1000:.1f} ms -> {naive / ours:.2f}x faster (target >= 3x); vs no seeking {no_seek * 1000:.1f} ms "
           f"-> {no_seek / ours:.2f}x")
     key = "frames" if not label else "frames_gop"
-    return {f"{key}_ours_s": ours, f"{key}_no_seek_s": no_seek, f"{key}_all_s": naive, f"{key}_speedup": naive / ours,
+    picked = [np.asarray(f) for f in media.read_frames(clip, 12, seconds, 60)]
+    plain = [np.asarray(f) for f in media.read_frames(clip, 12, seconds, 60, seek=False)]
+    same = len(picked) == len(plain) == 12 and all(np.array_equal(a, b) for a, b in zip(picked, plain))
+    print(f"  seeking picks the same 12 frames as decoding from the start: {same}")
+    return {f"{key}_count": len(picked), f"{key}_seek_matches": same, f"{key}_ours_s": ours, f"{key}_no_seek_s": no_seek, f"{key}_all_s": naive, f"{key}_speedup": naive / ours,
             f"{key}_seek_speedup": no_seek / ours}
 
 
@@ -151,9 +155,16 @@ def bench_batch(name: str, predictor, clips: list[Path], repeats: int) -> dict:
 
     per_clip, together = median_time(loop, repeats), median_time(batched, repeats)
     n = len(clips)
+    predictor._cache.clear()
+    one_by_one = [predictor.predict(c, t) for c, t in zip(clips, texts)]
+    predictor._cache.clear()
+    as_batch = predictor.predict_batch(clips, texts, batch_size=len(clips))
+    diff = max(abs(a.probabilities[k] - b.probabilities[k]) for a, b in zip(one_by_one, as_batch) for k in a.probabilities)
+    print(f"  predict_batch vs per-clip predict: {len(as_batch)} results, max probability difference {diff:.1e}")
     print(f"batched inference [{name}], {n} clips: predict_batch {n / together:.1f} clips/s vs per-clip loop "
           f"{n / per_clip:.1f} clips/s -> {per_clip / together:.2f}x (CPU; the >= 10x target is for the GPU)")
-    return {f"{name}_batch_clips_per_s": n / together, f"{name}_loop_clips_per_s": n / per_clip,
+    return {f"{name}_batch_results": len(as_batch), f"{name}_batch_max_prob_diff": diff,
+            f"{name}_batch_clips_per_s": n / together, f"{name}_loop_clips_per_s": n / per_clip,
             f"{name}_batch_speedup": per_clip / together}
 
 
