@@ -59,6 +59,16 @@ def build_app(studio: Studio) -> gr.Blocks:
         if studio.config.clip_model == "merclip-tiny":
             gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, synthetic voices): not a "
                         "real-world emotion detector. See *About*.", elem_id="demo-warning")
+        warming = gr.Markdown(studio.status(), elem_id="warming-up")
+        warm_timer = gr.Timer(1.0, active=not studio.ready.is_set())
+
+        def warm_status():  # polled until the warm-up thread is done, then the timer stops
+            done = studio.ready.is_set()
+            return studio.status(), gr.Timer(active=not done)
+
+        warm_timer.tick(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden",
+                        concurrency_limit=None)
+        demo.load(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden")
         with gr.Row():
             with gr.Column(scale=1):
                 video = gr.Video(label="clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True)

@@ -81,6 +81,7 @@ class Studio:
         self._lsgmer = None
         self._zero_shot = None
         self._lock = threading.RLock()  # re-entrant: zero_shot() reads self.predictor while holding it
+        self.ready = threading.Event()  # set by warm_up(): the page says "warming up" until then
 
     # -- lazy, shared models ------------------------------------------------------------------------
     @property
@@ -95,20 +96,37 @@ class Studio:
             return self._predictor
 
     def warm_up(self, projections: bool = True) -> None:
-        """Pay one-off costs before the first user does: model load, the built-in label sets' and query words'
-        embeddings, librosa's first STFT, numba JIT of UMAP."""
-        import numpy as np
+        """Pay one-off costs before the first user does, by running the whole request path once on a shipped
+        example: model load, the built-in label sets' and query words' embeddings, the first video and audio
+        decode (PyAV and librosa/numba start-up: measured at ~7 s of a first request without it), the towers,
+        the figures, and numba JIT of UMAP. `ready` is set when done (also after a failure, which is logged:
+        warming up is an optimisation, never a reason not to serve)."""
+        import logging
 
-        from .config import MediaConfig
-        from .media import log_mel_images
+        try:
+            self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
+            example = next(iter(sorted(EXAMPLES_DIR.glob("*.mp4"))), None)
+            if example is not None:
+                sidecar = example.with_suffix(".txt")
+                text = sidecar.read_text().strip() if sidecar.is_file() else ""
+                task = self.config.task
+                self.analyse(str(example), text, task=task)
+            if projections and self.embeddings is not None:
+                from .projection import METHODS, fit
 
-        self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
-        log_mel_images(np.zeros(16000, np.float32), MediaConfig())
-        if projections and self.embeddings is not None:
-            from .projection import METHODS, fit
+                for method in METHODS:
+                    fit(str(self.embeddings), "fused", method)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the app serves regardless
+            logging.getLogger("merclip.studio").exception("warm-up failed (the app still serves; first requests are slower)")
+        finally:
+            self.ready.set()
 
-            for method in METHODS:
-                fit(str(self.embeddings), "fused", method)
+    def status(self) -> str:
+        """What the page shows about start-up: a warming-up line until `warm_up` has run, then nothing."""
+        if self.ready.is_set():
+            return ""
+        return ("⏳ **Warming up** (loading the model and decoding an example): the first analysis may take a few "
+                "seconds longer until this line disappears.")
 
     def zero_shot_source(self) -> str | None:
         from .zeroshot import real_weights_source
