@@ -8,7 +8,8 @@ Lines printed (issue #7, items 3 and 4):
     and vs the same sampler without seeking, on the 10-s clip and on a 60-s clip with a keyframe every second;
   * app latency: end-to-end predict of a fresh clip vs the sum of the encoders' forward times
     (target: <= 1.3x), a query-word swap on the cached clip vs a fresh predict (target: >= 20x),
-    and first-request latency after start-up.
+    and first-request latency after start-up (library level, and the app's first analysis with and without the
+    warm-up thread's pass over a shipped example).
 """
 from __future__ import annotations
 
@@ -181,6 +182,30 @@ def first_request(checkpoint: Path, clip: Path) -> dict:
     return {"startup_load_s": load, "first_predict_s": first}
 
 
+def first_request_app(checkpoint: Path, clip: Path) -> dict:
+    """The app's first analysis after start-up, in fresh processes: without warm-up vs after Studio.warm_up (which the
+    app runs in its warm-up thread). The model is loaded before the clock starts in both, so the difference is what
+    the first request used to pay on top (first decode: PyAV, librosa/numba; measured 7.0 s over HTTP in issue 13)."""
+    import subprocess
+
+    def run(warm: bool) -> tuple[float, float, dict]:
+        code = ("import json, time; from merclip.studio import Studio; "
+                f"s = Studio(r'{checkpoint}', embeddings=None, device='cpu'); s.predictor; t0 = time.perf_counter(); "
+                f"{'s.warm_up(projections=False); ' if warm else ''}t1 = time.perf_counter(); "
+                f"r = s.analyse(r'{clip}', 'hello there').result; t2 = time.perf_counter(); "
+                "print(json.dumps([t1 - t0, t2 - t1, r.timings]))")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return tuple(json.loads(out.strip().splitlines()[-1]))
+
+    _, cold, cold_stages = run(False)
+    warm_up, warm, warm_stages = run(True)
+    ms = lambda stages: ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stages.items() if k.startswith("decode"))  # noqa: E731
+    print(f"first request after start-up [demo, app]: {cold:.2f} s without warm-up ({ms(cold_stages)}) vs "
+          f"{warm:.2f} s after the warm-up thread ({ms(warm_stages)}; the warm-up itself took {warm_up:.1f} s)")
+    return {"first_request_cold_s": cold, "first_request_warm_s": warm, "warm_up_s": warm_up,
+            "first_request_cold_stages": cold_stages, "first_request_warm_stages": warm_stages}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description="CPU benchmarks: frame sampling and app latency, as ratios.")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), for the test suite")
@@ -214,6 +239,7 @@ def main(argv=None) -> dict:
         n_batch = 4 if args.smoke else 16
         short = [make_clip(tmp / f"short{i}.mp4", 2.0, fps=25) for i in range(n_batch)]
         results.update(bench_batch("demo", predictor, short, repeats))
+        results.update(first_request_app(demo, clip))
         if not args.smoke:
             results.update(first_request(demo, clip))
             torch.manual_seed(0)

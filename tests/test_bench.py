@@ -31,6 +31,9 @@ def test_cpu_latency_bench_smoke(tmp_path, capsys):
     assert results["frames_count"] == 12 and results["frames_seek_matches"] is True  # seeking picks the same frames
     assert results["demo_batch_results"] == 4 and results["demo_batch_max_prob_diff"] < 1e-5  # batch == per clip
     assert results["demo_swap_speedup"] > 1.0  # a cached swap skips decoding and the towers entirely
+    assert "first request after start-up [demo, app]" in out
+    # warm-up pays the first decode's one-off costs (seconds: PyAV, librosa/numba start-up) that a cold first request pays
+    assert results["first_request_warm_s"] < results["first_request_cold_s"]
     assert (tmp_path / "r.json").is_file()
 
 
