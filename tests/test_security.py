@@ -149,3 +149,29 @@ def test_summary_shows_user_words_as_text_not_markup(studio):
     summary = studio.summary(result)
     assert "<img" not in summary and "<script>" not in summary and "**calm**" not in summary
     assert "&lt;img src=x onerror=alert(1)&gt;" in summary and r"\*\*calm\*\*" in summary and "/etc/passwd" in summary
+
+
+def test_bad_input_through_the_library_and_the_studio(studio, tmp_path, secret):
+    """The same corpus as over HTTP, one level down: each a UserError naming the problem, never a file's contents."""
+    from merclip.errors import UserError
+
+    predictor = studio.predictor
+    r = predictor.predict(EXAMPLE, str(secret))  # a path typed as text is text
+    assert SECRET_WORD not in " ".join(i for a in r.attention for i in a.items)
+    a = studio.analyse(str(EXAMPLE), str(secret))
+    assert SECRET_WORD not in " ".join(i for m in a.result.attention for i in m.items)
+    for name, (content, text) in BAD_TRANSCRIPT_FILES.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(UserError) as err:
+            predictor.predict(EXAMPLE, transcript_file=tmp_path / name)
+        assert text in str(err.value)
+        with pytest.raises(UserError) as err:
+            studio.analyse(str(EXAMPLE), "", transcript_file=str(tmp_path / name))
+        assert text in str(err.value)
+    many = [f"label {i}" for i in range(10_000)]
+    with pytest.raises(UserError, match="at most 256 labels, got 10000"):
+        predictor.predict(EXAMPLE, "hi", labels=many)
+    with pytest.raises(UserError, match="at most 256 labels, got 10000"):
+        studio.analyse(str(EXAMPLE), "hi", label_kind="custom", custom_labels="\n".join(many))
+    with pytest.raises(UserError, match="at most 300 characters"):
+        predictor.predict(EXAMPLE, "hi", labels=["calm", "x" * 301])
