@@ -175,3 +175,19 @@ def test_bad_input_through_the_library_and_the_studio(studio, tmp_path, secret):
         studio.analyse(str(EXAMPLE), "hi", label_kind="custom", custom_labels="\n".join(many))
     with pytest.raises(UserError, match="at most 300 characters"):
         predictor.predict(EXAMPLE, "hi", labels=["calm", "x" * 301])
+
+
+def test_figures_show_user_words_as_text_not_markup(studio):
+    labels = ["<img src=x onerror=alert(1)>", "<b>calm</b>"]
+    a = studio.analyse(str(EXAMPLE), "<i>so</i> happy", label_kind="custom", custom_labels="\n".join(labels),
+                       query_word="<script>x</script>")
+    a.result.decisions = {label: True for label in a.result.labels}
+    from merclip import viz
+
+    bars = viz.prediction_bars(a.result)
+    shown = [*bars.data[0].x, *bars.data[0].hovertext, bars.layout.title.text]
+    attention = viz.attention_maps(a.result)
+    shown += [t for axis in ("xaxis", "xaxis2", "xaxis3") for t in (attention.layout[axis].ticktext or ())]
+    shown += [trace.name for trace in viz.query_word_comparison({"<script>x</script>": a.result}).data]
+    assert not any("<img" in s or "<b>" in s or "<i>" in s or "<script>" in s for s in shown), shown
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in s for s in shown)
