@@ -63,6 +63,8 @@ PAPER_LABEL_SETS = {("emotion", "word"), ("emotion", "sentence"), ("sentiment", 
 
 
 def label_set(task: str, kind: str = "word") -> tuple[str, ...]:
+    if not isinstance(task, str) or task not in LABEL_SETS:
+        raise LabelError(f"unknown task {task!r}: choose one of {', '.join(LABEL_SETS)}")
     try:
         return LABEL_SETS[task][kind]
     except (KeyError, TypeError):

@@ -109,8 +109,7 @@ class Studio:
             if example is not None:
                 sidecar = example.with_suffix(".txt")
                 text = sidecar.read_text().strip() if sidecar.is_file() else ""
-                task = self.config.task
-                self.analyse(str(example), text, task=task)
+                self.analyse(str(example), text, task=self.config.task)
             if projections and self.embeddings is not None:
                 from .projection import METHODS, fit
 

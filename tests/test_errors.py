@@ -84,8 +84,10 @@ def test_tensorboard_missing_is_fine_but_a_broken_one_is_raised(monkeypatch, tmp
 
 def test_unknown_choices_over_the_studio_are_user_errors(studio):
     example = "assets/examples/happy_surprised.mp4"
-    with pytest.raises(UserError, match="no 'word' label set for task 'joy'"):
+    with pytest.raises(UserError, match="unknown task 'joy': choose one of emotion, sentiment"):
         studio.analyse(example, "hi", task="joy")
+    with pytest.raises(UserError, match="no 'poem' label set for task 'emotion'"):
+        studio.analyse(example, "hi", label_kind="poem")
     with pytest.raises(UserError, match="heads must be"):
         studio.analyse(example, "hi", head="99")
     with pytest.raises(UserError, match="unknown projection"):
