@@ -10,9 +10,11 @@ import functools
 import logging
 import os
 import threading
+import uuid
 
 import gradio as gr
 
+from merclip.errors import UserError
 from merclip.labels import QUERY_WORDS
 from merclip.projection import METHODS, SPACES
 from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, NO_WORD, Studio, app_allowed_roots
@@ -24,7 +26,13 @@ MODALITY_TOGGLES = ["language", "vision", "audio"]
 
 
 def friendly(fn):
-    """Show request problems as a message in the page (never a traceback); keep serving after anything."""
+    """Show request problems as a message in the page (never a traceback); keep serving after anything.
+
+    Only the project's own user errors (`merclip.errors.UserError`: media, transcript, label, checkpoint and Studio
+    problems) are the user's to fix and are shown as-is. Anything else is a bug, even a ValueError (numpy and torch
+    raise those too): its traceback goes to the log under a short id, and the user sees only that id, so that neither
+    a server path nor a misleading "bad input" message reaches the page.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -32,11 +40,13 @@ def friendly(fn):
             return fn(*args, **kwargs)
         except gr.Error:
             raise
-        except (ValueError, FileNotFoundError) as exc:  # MediaError, StudioError, label problems
+        except UserError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        except Exception as exc:  # a bug: log it, tell the user briefly, stay up
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(f"unexpected error ({type(exc).__name__}: {exc}); the app is still running", print_exception=False) from None
+        except Exception:  # a bug: log it with an id, tell the user briefly, stay up
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("unexpected error %s in %s", error_id, fn.__name__)
+            raise gr.Error(f"internal error (id {error_id}): this is a bug in the app, not a problem with your input; "
+                           "it has been logged under that id, and the app is still running", print_exception=False) from None
 
     return wrapper
 
@@ -49,6 +59,16 @@ def build_app(studio: Studio) -> gr.Blocks:
         if studio.config.clip_model == "merclip-tiny":
             gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, synthetic voices): not a "
                         "real-world emotion detector. See *About*.", elem_id="demo-warning")
+        warming = gr.Markdown(studio.status(), elem_id="warming-up")
+        warm_timer = gr.Timer(1.0, active=not studio.ready.is_set())
+
+        def warm_status():  # polled until the warm-up thread is done, then the timer stops
+            done = studio.ready.is_set()
+            return studio.status(), gr.Timer(active=not done)
+
+        warm_timer.tick(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden",
+                        concurrency_limit=None)
+        demo.load(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden")
         with gr.Row():
             with gr.Column(scale=1):
                 video = gr.Video(label="clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True)

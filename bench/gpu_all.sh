@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Every GPU measurement of issue #7 in one call of the device tool; results and logs land in $OUT.
 #
-#   bash bench/gpu_all.sh [inference|training|scaling|all|train|session]  (default: all; each part fits a 10-minute call)
+#   bash bench/gpu_all.sh [inference|training|scaling|all|train|session|machine]  (default: all; each part fits a 10-minute call)
+#
+# Every Python step runs $PYTHON (default python3 from PATH): callers from a virtualenv that is not activated pass
+# PYTHON="$(which python)" (the test suite passes sys.executable). `machine` only writes machine.txt.
 #
 # `session` is everything in one device call under one deadline (SESSION_SECONDS, default 540): the training data for
 # `train` is generated in the background on CPU cores of its own (taskset) while the benchmarks run on the others, then
@@ -23,19 +26,20 @@
 # and copy the printed lines into docs/benchmarks.md with the machine (machine.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
 OUT=${OUT:-bench-out}
 PART=${1:-all}
 mkdir -p "$OUT"
 install_carried() {  # wheels carried in a folder, installed only where the image lacks the package
     ls "$1"/*.whl >/dev/null 2>&1 || { echo "missing $2 and no wheels in $1 (see this script's header)" >&2; exit 1; }
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$1"/*.whl \
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$1"/*.whl \
         || { echo "installing the wheels in $1 failed" >&2; exit 1; }
     export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 }
-python3 -c "import open_clip" 2>/dev/null || install_carried .whl open_clip
-if [[ $PART == train || $PART == session ]]; then python3 -c "import av, librosa" 2>/dev/null || install_carried .whl-train "av/librosa"; fi
+"$PYTHON" -c "import open_clip" 2>/dev/null || install_carried .whl open_clip
+if [[ $PART == train || $PART == session ]]; then "$PYTHON" -c "import av, librosa" 2>/dev/null || install_carried .whl-train "av/librosa"; fi
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:${PYTHONPATH:-}
-{ nvidia-smi || true; python3 -c "import torch, open_clip; print('torch', torch.__version__, 'open_clip', open_clip.__version__,
+{ nvidia-smi || true; "$PYTHON" -c "import sys, torch, open_clip; print(sys.executable); print('torch', torch.__version__, 'open_clip', open_clip.__version__,
   torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"; } > "$OUT/machine.txt" 2>&1
 status=0
 # BENCH_ARGS (e.g. "--smoke --device cpu") is passed to every benchmark in bench/: the test suite runs this script that way.
@@ -47,7 +51,7 @@ run() {
     [[ -n ${CPUS:-} ]] && command -v taskset >/dev/null && pre+=(taskset -c "$CPUS")
     local extra=()
     [[ $1 == bench/* ]] && extra=(${BENCH_ARGS:-})
-    "${pre[@]}" python3 "$@" "${extra[@]}" 2>&1 | tee -a "$OUT/log.txt" || { status=1; echo "!! failed or cut off: $*" | tee -a "$OUT/log.txt"; }
+    "${pre[@]}" "$PYTHON" "$@" "${extra[@]}" 2>&1 | tee -a "$OUT/log.txt" || { status=1; echo "!! failed or cut off: $*" | tee -a "$OUT/log.txt"; }
 }
 left() { echo $(( DEADLINE - SECONDS )); }  # seconds left of the session's budget
 if [[ $PART == session ]]; then

@@ -59,9 +59,14 @@ def bench_tower(model, device, batch: int, warmup: int, iters: int, speed: Speed
             fast_visual(images)
 
     t_plain, t_ours = timed(plain, device, warmup, iters), timed(ours, device, warmup, iters)
+    with torch.inference_mode():  # the fast path must compute what the plain one does (bf16: to ~1e-2)
+        reference = visual(images).float()
+        with autocast(device, speed):
+            fast = fast_visual(images).float()
+        diff = float((reference - fast).abs().max() / reference.abs().max().clamp_min(1e-12))
     print(f"image tower, batch {batch}: open_clip fp32 eager {batch / t_plain:,.0f} img/s vs ours "
           f"{batch / t_ours:,.0f} img/s -> {t_plain / t_ours:.2f}x (target >= 1.5x on GPU)")
-    return {"tower_batch": batch, "tower_plain_img_s": batch / t_plain, "tower_ours_img_s": batch / t_ours,
+    return {"tower_batch": batch, "tower_rel_diff": diff, "tower_plain_img_s": batch / t_plain, "tower_ours_img_s": batch / t_ours,
             "tower_speedup": t_plain / t_ours}
 
 
@@ -266,6 +271,7 @@ def bench_data_pipeline(model, step, device, n_clips: int, batch: int, workers: 
                     wall = time.perf_counter() - t0
             busy = min(1.0, steps * t_compute / wall)
             results[f"pipeline_{name}_busy"] = busy
+            results[f"pipeline_{name}_clips"] = steps * batch  # per epoch: both loaders must deliver the same clips
             results[f"pipeline_{name}_clips_s"] = steps * batch / wall
             results[f"pipeline_{name}_nvml_util"] = nvml.mean
             nv = f", NVML utilisation {nvml.mean:.0f}%" if nvml.mean is not None else ""

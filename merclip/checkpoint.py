@@ -17,6 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig
+from .errors import UserError
 from .model import MERCLIP, build_model
 
 WEIGHTS_NAME = "model.safetensors"
@@ -24,8 +25,12 @@ CONFIG_NAME = "config.json"
 FORMAT = "merclip-1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """The checkpoint cannot be used with this model; the message says what differs."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No checkpoint where one was asked for (also a FileNotFoundError, for callers that catch that)."""
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -58,7 +63,7 @@ def _weights_path(path: str | Path) -> Path:
     path = Path(path)
     weights = path / WEIGHTS_NAME if path.is_dir() else path
     if not weights.is_file():
-        raise FileNotFoundError(f"no MER-CLIP checkpoint at '{path}' (expected a directory with {WEIGHTS_NAME})")
+        raise CheckpointNotFoundError(f"no MER-CLIP checkpoint at '{path}' (expected a directory with {WEIGHTS_NAME})")
     if weights.suffix != ".safetensors":
         raise CheckpointError(f"'{weights.name}' is not a .safetensors file; MER-CLIP loads safetensors only")
     return weights
@@ -74,7 +79,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         with safe_open(str(weights), framework="pt") as f:
             return f.metadata() or {}
     except Exception as exc:  # SafetensorError / OSError: header unreadable
-        raise _corrupt(weights, exc) from None
+        raise _corrupt(weights, exc) from exc  # keep the cause: the library's own words on what is wrong
 
 
 def config_from_json(text: str):
@@ -118,7 +123,7 @@ def load_weights(model, path: str | Path):
     try:
         state = load_file(str(weights))
     except Exception as exc:  # truncated data section: nothing has been loaded into the model yet
-        raise _corrupt(weights, exc) from None
+        raise _corrupt(weights, exc) from exc  # keep the cause: the library's own words on what is wrong
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

@@ -15,6 +15,13 @@ from torch import nn
 
 from .config import EMOTION_LABELS, SENTIMENT_LABELS
 from .encoders import TextTower
+from .errors import LabelError
+
+# A label set is encoded by the text tower in one batch on every request with new labels: bound its size so that a
+# request cannot make the server encode (and the memo hold) arbitrarily many prompts. 256 is far above any real
+# emotion taxonomy (the paper's largest set has 7); CLIP reads 77 tokens, so longer labels would be cut anyway.
+MAX_LABELS = 256
+MAX_LABEL_CHARS = 300
 
 CTX_PLACEHOLDER = "X"
 
@@ -56,19 +63,33 @@ PAPER_LABEL_SETS = {("emotion", "word"), ("emotion", "sentence"), ("sentiment", 
 
 
 def label_set(task: str, kind: str = "word") -> tuple[str, ...]:
+    if not isinstance(task, str) or task not in LABEL_SETS:
+        raise LabelError(f"unknown task {task!r}: choose one of {', '.join(LABEL_SETS)}")
     try:
         return LABEL_SETS[task][kind]
-    except KeyError:
-        raise ValueError(f"no '{kind}' label set for task '{task}'; kinds: word, phrase, sentence") from None
+    except (KeyError, TypeError):
+        raise LabelError(f"no '{kind}' label set for task '{task}'; tasks: {', '.join(LABEL_SETS)}; "
+                         "kinds: word, phrase, sentence") from None
 
 
 def validate_labels(labels: Sequence[str], task: str) -> tuple[str, ...]:
-    """Clean a user label set; a set of one cannot be classified (softmax/standardisation need >= 2)."""
+    """Clean a user label set; a set of one cannot be classified (softmax/standardisation need >= 2).
+
+    Labels are only ever text for the text tower: one that looks like a path or like HTML is just words.
+    """
+    if isinstance(labels, str):
+        raise LabelError("a label set is a list of labels, not one string")
     cleaned = tuple(" ".join(str(l).split()) for l in labels if str(l).strip())
+    if len(cleaned) > MAX_LABELS:
+        raise LabelError(f"a label set may have at most {MAX_LABELS} labels, got {len(cleaned)}")
     if len(cleaned) < 2:
-        raise ValueError(f"a label set needs at least 2 non-empty labels for the {task} task, got {list(cleaned)!r}")
+        raise LabelError(f"a label set needs at least 2 non-empty labels for the {task} task, got {list(cleaned)!r}")
+    too_long = [l for l in cleaned if len(l) > MAX_LABEL_CHARS]
+    if too_long:
+        raise LabelError(f"a label may have at most {MAX_LABEL_CHARS} characters; {len(too_long)} label(s) are longer "
+                         f"(the first starts {too_long[0][:40]!r})")
     if len(set(cleaned)) != len(cleaned):
-        raise ValueError(f"label set has duplicates: {list(cleaned)!r}")
+        raise LabelError(f"label set has duplicates: {list(cleaned)!r}")
     return cleaned
 
 

@@ -5,7 +5,9 @@ Audio: the audio track resampled to 16 kHz mono, cut into 2-s segments (the last
 each a 224-bin log-mel spectrogram (64 ms window, 32 ms hop) resized to a 224x224 image and
 repeated over 3 channels, so that the audio tower can start from CLIP's image weights;
 T_A = ceil(duration / 2).
-Language: a transcript string, or a sidecar .txt / .srt file.
+Language: a transcript string (`transcript`), or a .txt / .srt file (`transcript_file`). The two are separate
+parameters on purpose: text is never opened as a file, whatever it looks like ("I saved it as notes.txt" is words
+to encode, and a typed server path is only a string), so only the caller's own file argument is ever read.
 
 Every failure is a `MediaError` subclass whose message names the file and the problem, so that the
 app can show it as-is. A missing audio track is not an error: the audio modality is then absent.
@@ -27,13 +29,14 @@ from PIL import Image
 
 from .config import MediaConfig
 from .decoded import ClipInputs, normalise_images  # noqa: F401 (re-exported: media.ClipInputs)
+from .errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".m4a", ".ogg", ".aac", ".opus")
 TRANSCRIPT_SUFFIXES = (".txt", ".srt")
 
 
-class MediaError(ValueError):
+class MediaError(UserError):
     """Base class: the input clip cannot be used; the message says why."""
 
 
@@ -88,9 +91,9 @@ def _open(path: Path):
 def _check_file(path: str | Path, allowed: tuple[str, ...]) -> Path:
     path = Path(path)
     if not path.exists():
-        raise UnreadableMediaError(f"file not found: '{path}'")
+        raise UnreadableMediaError(f"file not found: '{path.name}'")
     if path.is_dir():
-        raise UnreadableMediaError(f"'{path}' is a folder, not a media file")
+        raise UnreadableMediaError(f"'{path.name}' is a folder, not a media file")
     if path.suffix.lower() not in allowed:
         raise UnsupportedFileTypeError(
             f"unsupported file type '{path.suffix or '(none)'}' for '{path.name}': expected one of {', '.join(allowed)}"
@@ -299,25 +302,52 @@ def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> t
     return normalise_images(torch.stack(out), mean, std)
 
 
-def read_transcript(source: str | Path | None, max_chars: int = 100_000) -> str:
-    """A transcript from a string, or from a .txt / .srt file (subtitle text joined, timings dropped)."""
-    if source is None:
+def read_transcript(text: str | None, max_chars: int = 100_000) -> str:
+    """A transcript given as text: whitespace collapsed, length checked. Never opened as a file.
+
+    A `Path` is refused (TypeError): a file goes through `read_transcript_file`, so that a string that merely looks
+    like a path can never make the server read a file.
+    """
+    if text is None:
         return ""
-    text = str(source)
-    candidate = Path(text) if len(text) < 4096 and "\n" not in text else None
-    if candidate is not None and candidate.suffix.lower() in TRANSCRIPT_SUFFIXES + VIDEO_SUFFIXES + AUDIO_SUFFIXES:
-        if not candidate.is_file():
-            raise TranscriptError(f"transcript file not found: '{candidate}'")
-        if candidate.suffix.lower() not in TRANSCRIPT_SUFFIXES:
-            raise UnsupportedFileTypeError(
-                f"unsupported transcript file type '{candidate.suffix}': expected .txt or .srt"
-            )
-        try:
-            raw = candidate.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise TranscriptError(f"transcript '{candidate.name}' is not UTF-8 text") from exc
-        text = _srt_text(raw, candidate.name) if candidate.suffix.lower() == ".srt" else raw
-    text = " ".join(text.split())
+    if not isinstance(text, str):
+        raise TypeError(f"transcript text must be a str, got {type(text).__name__}: pass a file as transcript_file")
+    return _check_length(" ".join(text.split()), max_chars)
+
+
+def read_transcript_file(path: str | Path, max_chars: int = 100_000) -> str:
+    """A transcript from a .txt or .srt file (subtitle text joined, timings dropped), validated like media files."""
+    path = Path(path)
+    if not path.is_file():
+        raise TranscriptError(f"transcript file not found: '{path.name}'")
+    if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
+        raise UnsupportedFileTypeError(
+            f"unsupported transcript file type '{path.suffix or '(none)'}' for '{path.name}': expected .txt or .srt")
+    size = path.stat().st_size
+    if size == 0:
+        raise TranscriptError(f"transcript file '{path.name}' is empty (0 bytes)")
+    if size > 4 * max_chars + 4096:  # UTF-8 is at most 4 bytes a character: refuse before reading it all
+        raise TranscriptError(f"transcript file '{path.name}' is too large ({size} bytes; the limit is "
+                              f"{max_chars} characters): give the words spoken in this clip only")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise TranscriptError(f"transcript file '{path.name}' is a binary file, not text")
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(f"transcript '{path.name}' is not UTF-8 text") from exc
+    text = _srt_text(raw, path.name) if path.suffix.lower() == ".srt" else raw
+    return _check_length(" ".join(text.split()), max_chars)
+
+
+def transcript_from(text: str | None, file: str | Path | None, max_chars: int = 100_000) -> str:
+    """The clip's transcript from exactly one source: `text` (never opened) or `file` (read), or none."""
+    if file is not None and text not in (None, ""):
+        raise TranscriptError("give the transcript as text or as a file, not both")
+    return read_transcript_file(file, max_chars) if file is not None else read_transcript(text, max_chars)
+
+
+def _check_length(text: str, max_chars: int) -> str:
     if len(text) > max_chars:
         raise TranscriptError(
             f"transcript is too long ({len(text)} characters; the limit is {max_chars}): "
@@ -337,14 +367,17 @@ def _srt_text(raw: str, name: str) -> str:
 
 def load_clip(
     video: str | Path,
-    transcript: str | Path | None,
+    transcript: str | None,
     cfg: MediaConfig,
     mean: tuple[float, ...],
     std: tuple[float, ...],
     audio: str | Path | None = None,
     require_video: bool = True,
+    transcript_file: str | Path | None = None,
 ) -> ClipInputs:
     """Validate and decode one clip into model inputs.
+
+    `transcript` is text (never opened); `transcript_file` is a .txt / .srt file to read instead.
 
     `audio` optionally points at a separate audio file (CMU-MOSEI ships WAVs beside the videos);
     otherwise the video's own audio track is used, and a video without one yields audio=None.
@@ -353,7 +386,7 @@ def load_clip(
     timings: dict[str, float] = {}
     notes: list[str] = []
     t0 = time.perf_counter()
-    text = read_transcript(transcript, cfg.max_transcript_chars)
+    text = transcript_from(transcript, transcript_file, cfg.max_transcript_chars)
     check_size(video, cfg.max_file_mb)
     info = probe(video)
     if not info.has_video and require_video:

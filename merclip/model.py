@@ -26,8 +26,12 @@ from .config import ModelConfig
 from .decoded import normalise_uint8
 from .decoder import CrossModalDecoder, LayerAttention
 from .encoders import ImageSequenceEncoder, LanguageEncoder, TextTower
+from .errors import LabelError
 from .labels import LabelEncoder, validate_labels
 from .losses import probabilities, scale_logits, standardise, task_loss
+from .memo import LockedLRU
+
+TEXT_MEMO_SIZE = 256  # distinct label sets + query words memoised (a label set is one entry)
 
 
 def _all_valid(items: torch.Tensor) -> torch.Tensor:
@@ -113,6 +117,7 @@ class ModelOutput:
 class MERCLIP(nn.Module):
     def __init__(self, cfg: ModelConfig, clip: nn.Module, tokenizer):
         super().__init__()
+        self.text_memo: LockedLRU[torch.Tensor] = LockedLRU(TEXT_MEMO_SIZE)  # label/query embeddings at inference
         self.cfg = cfg
         self.tokenizer = tokenizer
         dim = backbone.embed_dim(clip)
@@ -166,24 +171,20 @@ class MERCLIP(nn.Module):
     def _text_cached(self, key: tuple, compute):
         """Label/query embeddings depend only on the text and fixed weights at inference: compute them once.
 
-        The memo is used only outside training and without autograd, and is dropped whenever the model
-        switches mode or loads weights, so it can never serve stale embeddings.
+        The memo is used only outside training and without autograd, and is emptied whenever the model
+        switches mode or loads weights, so it can never serve stale embeddings. It is a bounded, locked LRU
+        (`merclip.memo`): the app's users share one model and bring their own label sets from several threads.
         """
         if self.training or torch.is_grad_enabled():
             return compute()
-        cache = self.__dict__.setdefault("_text_memo", {})
-        if key not in cache:
-            if len(cache) > 256:
-                cache.clear()
-            cache[key] = compute()
-        return cache[key]
+        return self.text_memo.get_or_compute(key, compute)
 
     def train(self, mode: bool = True) -> "MERCLIP":
-        self.__dict__.pop("_text_memo", None)
+        self.text_memo.clear()
         return super().train(mode)
 
     def load_state_dict(self, *args, **kwargs):
-        self.__dict__.pop("_text_memo", None)
+        self.text_memo.clear()
         return super().load_state_dict(*args, **kwargs)
 
     def label_embeddings(self, labels: Sequence[str] | None = None) -> torch.Tensor:
@@ -212,7 +213,7 @@ class MERCLIP(nn.Module):
         task = task or self.cfg.task
         if not self.cfg.use_label_encoder:
             if labels is not None and tuple(labels) != self.cfg.labels:
-                raise ValueError(
+                raise LabelError(
                     "this model was trained without the label encoder (FC classifier), so its label set is fixed "
                     f"to {list(self.cfg.labels)}; custom labels need a model with the label encoder"
                 )

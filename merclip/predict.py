@@ -93,10 +93,22 @@ class _CachedClip:
     thumbnails: list
 
 
-def _clip_key(video: str | Path, transcript: Any, audio: Any, media_cfg: MediaConfig) -> str:
-    path = Path(video)
-    stat = path.stat()
-    raw = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{transcript}|{audio}|{media_cfg}"
+def _file_id(path: str | Path | None) -> str:
+    """A file's identity for the cache: resolved path, size and modification time (a rewritten file is a new key)."""
+    if path is None:
+        return "-"
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path}|missing"  # load_clip reports it
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def _clip_key(video: str | Path, transcript: str | None, audio: Any, media_cfg: MediaConfig,
+              transcript_file: str | Path | None = None) -> str:
+    raw = (f"{_file_id(video)}|text:{transcript!r}|file:{_file_id(transcript_file)}|audio:{_file_id(audio)}"
+           f"|{media_cfg}")
     return hashlib.sha1(raw.encode()).hexdigest()
 
 
@@ -148,14 +160,19 @@ class Predictor:
 
     # -- stage 1: media -> cached modality features ---------------------------------------------
     @torch.inference_mode()
-    def features(self, video: str | Path, transcript: str | Path | None, audio: str | Path | None = None):
-        """Modality features for a clip, from the cache when this clip was seen before."""
-        key = _clip_key(video, transcript, audio, self.media_cfg)
+    def features(self, video: str | Path, transcript: str | None, audio: str | Path | None = None,
+                 transcript_file: str | Path | None = None):
+        """Modality features for a clip, from the cache when this clip was seen before.
+
+        `transcript` is text, never opened; `transcript_file` is a .txt / .srt file to read instead.
+        """
+        key = _clip_key(video, transcript, audio, self.media_cfg, transcript_file)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key], True
-        clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio)
+        clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio,
+                         transcript_file=transcript_file)
         return self._encode_and_cache([(key, clip)])[0], False
 
     def _encode_and_cache(self, keyed_clips: list) -> list[_CachedClip]:
@@ -251,17 +268,20 @@ class Predictor:
     def predict(
         self,
         video: str | Path,
-        transcript: str | Path | None = None,
+        transcript: str | None = None,
         labels: Sequence[str] | None = None,
         query_word=USE_CONFIG,
         task: str | None = None,
         drop_modalities: Sequence[str] = (),
         audio: str | Path | None = None,
+        transcript_file: str | Path | None = None,
     ) -> PredictionResult:
+        """One clip's prediction. `transcript` is the words as text (never opened as a file, whatever it looks
+        like); a .txt / .srt transcript goes in `transcript_file`."""
         t_start = time.perf_counter()
         task = task or self.cfg.task
         label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
-        clip, was_cached = self.features(video, transcript, audio)
+        clip, was_cached = self.features(video, transcript, audio, transcript_file)
         feats = clip.features.without(drop_modalities) if drop_modalities else clip.features
         t0 = time.perf_counter()
         with autocast(self.device, self.speed):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from . import backbone
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .config import MediaConfig
 from .inputs import collate_clips, truncation_note
 from .lsgmer import LSGMER, js_divergence
@@ -46,13 +46,15 @@ class LSGMERPredictor:
         device = torch.device(device) if device is not None else default_device()
         model = load_checkpoint(path, device=device)
         if not isinstance(model, LSGMER):
-            raise ValueError(f"'{path}' is not an LSGMER checkpoint")
+            raise CheckpointError(f"'{Path(path).name}' is not an LSGMER checkpoint")
         return cls(model, media_cfg, device)
 
     @torch.inference_mode()
-    def predict(self, video, transcript, audio=None) -> LSGMERResult:
+    def predict(self, video, transcript: str | None, audio=None, transcript_file=None) -> LSGMERResult:
+        """`transcript` is text (never opened); a .txt / .srt file goes in `transcript_file`."""
         t0 = time.perf_counter()
-        clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio, require_video=False)
+        clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio, require_video=False,
+                         transcript_file=transcript_file)
         timings = dict(clip.timings)
         notes = list(clip.notes)
         batch = collate_clips([clip], self.model.tokenizer)

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .errors import UserError
 from .export import load_embeddings
 
 METHODS = ("t-SNE", "UMAP")
@@ -56,10 +57,10 @@ def group_names(data: dict[str, np.ndarray]) -> list[str]:
 @lru_cache(maxsize=16)
 def fit(path: str, space: str, method: str, seed: int = 0) -> Projection:
     if method not in METHODS:
-        raise ValueError(f"unknown projection {method!r}; choose t-SNE or UMAP")
+        raise UserError(f"unknown projection {method!r}; choose t-SNE or UMAP")
     data = load_embeddings(path)
     if space not in data:
-        raise ValueError(f"the embeddings file has no '{space}' embeddings (has: {[s for s in SPACES if s in data]})")
+        raise UserError(f"the embeddings file has no '{space}' embeddings (has: {[s for s in SPACES if s in data]})")
     x = data[space].astype(np.float32)
     x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-8)
     with _lock:  # numba/sklearn fits are not worth running twice in parallel

@@ -6,7 +6,9 @@ every per-request choice (query word, labels, dropped modalities) is an argument
 """
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +19,8 @@ import plotly.graph_objects as go
 from . import viz
 from .checkpoint import read_config, read_metadata
 from .config import DEFAULT_QUERY_WORD, MODALITY_NAMES
-from .labels import LABEL_SETS, PAPER_LABEL_SETS, validate_labels
+from .errors import UserError
+from .labels import PAPER_LABEL_SETS, label_set, validate_labels
 from .predict import PredictionResult, Predictor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +32,7 @@ NO_WORD = "(none)"
 MAX_QUERY_WORDS = 8
 
 
-class StudioError(ValueError):
+class StudioError(UserError):
     """A user-facing problem with the request (shown in the page as-is)."""
 
 
@@ -40,6 +43,11 @@ class Analysis:
     similarity: go.Figure
     attention: go.Figure
     summary: str
+
+
+def _text(words: str) -> str:
+    """User-given words for markdown: HTML escaped and markdown's own markers backslashed, so they show as typed."""
+    return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", html.escape(words, quote=False))
 
 
 def parse_labels(text: str) -> list[str]:
@@ -73,6 +81,7 @@ class Studio:
         self._lsgmer = None
         self._zero_shot = None
         self._lock = threading.RLock()  # re-entrant: zero_shot() reads self.predictor while holding it
+        self.ready = threading.Event()  # set by warm_up(): the page says "warming up" until then
 
     # -- lazy, shared models ------------------------------------------------------------------------
     @property
@@ -87,20 +96,36 @@ class Studio:
             return self._predictor
 
     def warm_up(self, projections: bool = True) -> None:
-        """Pay one-off costs before the first user does: model load, the built-in label sets' and query words'
-        embeddings, librosa's first STFT, numba JIT of UMAP."""
-        import numpy as np
+        """Pay one-off costs before the first user does, by running the whole request path once on a shipped
+        example: model load, the built-in label sets' and query words' embeddings, the first video and audio
+        decode (PyAV and librosa/numba start-up: measured at ~7 s of a first request without it), the towers,
+        the figures, and numba JIT of UMAP. `ready` is set when done (also after a failure, which is logged:
+        warming up is an optimisation, never a reason not to serve)."""
+        import logging
 
-        from .config import MediaConfig
-        from .media import log_mel_images
+        try:
+            self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
+            example = next(iter(sorted(EXAMPLES_DIR.glob("*.mp4"))), None)
+            if example is not None:
+                sidecar = example.with_suffix(".txt")
+                text = sidecar.read_text().strip() if sidecar.is_file() else ""
+                self.analyse(str(example), text, task=self.config.task)
+            if projections and self.embeddings is not None:
+                from .projection import METHODS, fit
 
-        self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
-        log_mel_images(np.zeros(16000, np.float32), MediaConfig())
-        if projections and self.embeddings is not None:
-            from .projection import METHODS, fit
+                for method in METHODS:
+                    fit(str(self.embeddings), "fused", method)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the app serves regardless
+            logging.getLogger("merclip.studio").exception("warm-up failed (the app still serves; first requests are slower)")
+        finally:
+            self.ready.set()
 
-            for method in METHODS:
-                fit(str(self.embeddings), "fused", method)
+    def status(self) -> str:
+        """What the page shows about start-up: a warming-up line until `warm_up` has run, then nothing."""
+        if self.ready.is_set():
+            return ""
+        return ("⏳ **Warming up** (loading the model and decoding an example): the first analysis may take a few "
+                "seconds longer until this line disappears.")
 
     def zero_shot_source(self) -> str | None:
         from .zeroshot import real_weights_source
@@ -109,35 +134,57 @@ class Studio:
 
     # -- request parsing -----------------------------------------------------------------------------
     def labels_for(self, task: str, kind: str, custom: str = "") -> list[str]:
+        label_set(task)  # an unknown task is the user's error (LabelError), not a KeyError deep inside
         if kind == "custom":
             labels = parse_labels(custom)
             if not labels:
                 raise StudioError("the custom label set is empty: write one label per line")
         else:
-            labels = list(LABEL_SETS[task][kind])
-        try:
-            return list(validate_labels(labels, task))
-        except ValueError as exc:
-            raise StudioError(str(exc)) from None
+            labels = list(label_set(task, kind))
+        return list(validate_labels(labels, task))  # LabelError: a UserError, shown as-is
 
-    def _check_allowed(self, path) -> None:
-        if self.allowed_roots is None or not path:
+    def _check_head(self, head) -> None:
+        if head in ("mean", "all"):
             return
-        resolved = Path(path).resolve()
-        if not any(resolved.is_relative_to(root) for root in self.allowed_roots):
-            raise StudioError(f"'{Path(path).name}' is not an uploaded file: only uploads and the app's examples can be read")
+        try:
+            ok = 0 <= int(head) < self.config.cmd_heads
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise StudioError(f"heads must be 'mean', 'all' or a head number from 0 to {self.config.cmd_heads - 1}")
+
+    def _check_allowed(self, path) -> str | None:
+        """The one gate every file parameter passes: a path outside the allowed roots is refused before anything
+        opens it. Returns the path (None for an empty parameter)."""
+        if not path:
+            return None
+        if not isinstance(path, (str, Path)):
+            raise StudioError(f"expected a file, got {type(path).__name__}")
+        if self.allowed_roots is not None:
+            resolved = Path(path).resolve()
+            if not any(resolved.is_relative_to(root) for root in self.allowed_roots):
+                raise StudioError(f"'{Path(path).name}' is not an uploaded file: only uploads and the app's examples "
+                                  "can be read")
+        return str(path)
 
     def _clip_args(self, video, transcript: str | None, transcript_file, audio) -> dict:
+        """The request's clip, by type: three file parameters (each through the allow-list) and one text parameter.
+
+        The transcript text is only ever text: it is never opened, whatever it looks like. An uploaded transcript
+        file takes the place of the typed text.
+        """
         if not video:
             raise StudioError("upload or record a video clip first")
-        for path in (video, transcript_file, audio):
-            self._check_allowed(path)
-        text = transcript_file if transcript_file else (transcript or "")
-        return {"video": video, "transcript": text, "audio": audio or None}
+        video, transcript_file, audio = (self._check_allowed(p) for p in (video, transcript_file, audio))
+        if transcript is not None and not isinstance(transcript, str):
+            raise StudioError("the transcript must be text")
+        return {"video": video, "transcript": None if transcript_file else (transcript or ""),
+                "transcript_file": transcript_file, "audio": audio}
 
     def _predict(self, clip: dict, task: str, labels: Sequence[str], query_word, dropped: Sequence[str] = ()) -> PredictionResult:
         return self.predictor.predict(clip["video"], clip["transcript"], labels=labels, query_word=query_word, task=task,
-                                      drop_modalities=list(dropped), audio=clip["audio"])
+                                      drop_modalities=list(dropped), audio=clip["audio"],
+                                      transcript_file=clip["transcript_file"])
 
     # -- panels --------------------------------------------------------------------------------------
     def analyse(self, video, transcript=None, transcript_file=None, audio=None, task="emotion", label_kind="word",
@@ -145,6 +192,7 @@ class Studio:
         """Main panel: prediction bars, per-modality similarities, CMD attention, timings and notes."""
         clip = self._clip_args(video, transcript, transcript_file, audio)
         labels = self.labels_for(task, label_kind, custom_labels)
+        self._check_head(head)
         if progress:
             progress(0.1, desc="decoding and encoding the clip")
         dropped_letters = [m for m, name in MODALITY_NAMES.items() if name in dropped or m in dropped]
@@ -156,17 +204,19 @@ class Studio:
                         viz.attention_maps(result, head), self.summary(result))
 
     def summary(self, result: PredictionResult) -> str:
+        """The summary markdown. User-given words (labels, query word) are escaped: they are shown as text, never
+        as markup."""
         present = ", ".join(f"{k} {'✓' if v else '✗ absent'}" for k, v in result.present.items())
         timing = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in result.timings.items())
         lines = [
-            f"**Predicted:** {', '.join(result.predicted) or 'none above threshold'}",
-            f"**Query word:** {result.query_word or '(none)'} · **Modalities:** {present}",
+            f"**Predicted:** {', '.join(_text(p) for p in result.predicted) or 'none above threshold'}",
+            f"**Query word:** {_text(result.query_word or '(none)')} · **Modalities:** {present}",
             f"**Timings:** {timing}" + (" (modality features from cache)" if result.features_cached else ""),
         ]
         if self.config.task != result.task:
             lines.append(f"_Note: this model was trained for {self.config.task}; {result.task} labels are scored zero-shot "
                          "through its label encoder._")
-        lines += [f"- {n}" for n in result.notes]
+        lines += [f"- {_text(n)}" for n in result.notes]
         return "\n\n".join(lines)
 
     def sweep_query_words(self, video, transcript=None, transcript_file=None, audio=None, task="emotion",
@@ -227,7 +277,8 @@ class Studio:
                 self._lsgmer = LSGMERPredictor.from_checkpoint(
                     self.lsgmer_checkpoint, device=self.device,
                     media_cfg=MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb))
-        r = self._lsgmer.predict(clip["video"], clip["transcript"], audio=clip["audio"])
+        r = self._lsgmer.predict(clip["video"], clip["transcript"], audio=clip["audio"],
+                                 transcript_file=clip["transcript_file"])
         timing = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in r.timings.items())
         summary = "\n\n".join([f"**LSGMER predicts:** {r.predicted} · **APC:** {r.apc:.3f} "
                                  f"(0 when the attribution agrees with the prediction)",
@@ -250,7 +301,7 @@ class Studio:
         with self._lock:
             if self._zero_shot is None:
                 self._zero_shot = ZeroShotCLIP(self.zero_shot_arch, source, device=self.predictor.device)
-        zs = self._zero_shot.predict(clip["video"], clip["transcript"], labels)
+        zs = self._zero_shot.predict(clip["video"], clip["transcript"], labels, transcript_file=clip["transcript_file"])
         fig = go.Figure()
         fig.add_trace(go.Bar(name="vision", x=labels, y=[zs.vision[l] for l in labels]))
         if zs.language:

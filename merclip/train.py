@@ -250,6 +250,25 @@ def selection_metric(task: str) -> str:
     return {"emotion": "micro_f1", "sentiment": "acc2_non0", "single": "weighted_f1"}[task]
 
 
+def _check_ranks_in_sync(model: nn.Module, seen: list[str], out: Path, epoch: int, rank: int) -> None:
+    """DDP: after an epoch on different data, every rank must hold the same weights (the gradients were averaged).
+
+    Gathers a float64 checksum of the trainable weights and the clip ids each rank trained on (a barrier, too);
+    rank 0 records them in ddp_sync.json, and a divergence is an error, not a silently wrong model.
+    """
+    checksum = float(sum(p.detach().double().sum().item() for p in model.parameters() if p.requires_grad))
+    gathered: list = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, {"checksum": checksum, "ids": sorted(seen)})
+    if rank == 0:
+        path = out / "ddp_sync.json"
+        log = json.loads(path.read_text()) if path.is_file() else {}
+        log[str(epoch + 1)] = gathered
+        path.write_text(json.dumps(log))
+    if len({g["checksum"] for g in gathered}) != 1:
+        raise RuntimeError(f"DDP ranks' weights diverged after epoch {epoch + 1}: checksums "
+                           f"{[g['checksum'] for g in gathered]}")
+
+
 def _write_logs(out: Path, history: list[dict]) -> None:
     keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
     with open(out / "metrics.csv", "w", newline="") as f:
@@ -310,7 +329,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
         model.train()
         t0, total, count = time.perf_counter(), torch.zeros((), device=device), 0
         bar = tqdm(loaders["train"], desc=f"epoch {epoch + 1}/{train_cfg.epochs}", disable=not progress or rank != 0)
+        seen: list[str] = []  # this rank's clip ids this epoch (DDP: the check below shows they differ per rank)
         for inputs, target, ids in bar:
+            seen.extend(map(str, ids))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 loss = net(to_device(inputs, loaders["train"], device), target.to(device, non_blocking=True)).float()
             optimizer.zero_grad(set_to_none=True)
@@ -326,7 +347,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
         epoch_loss = total.item() / max(1, count)  # the epoch's one host sync, before the clock stops
         train_time = time.perf_counter() - t0
         if distributed:
-            dist.barrier()
+            _check_ranks_in_sync(model, seen, out, epoch, rank)
         if rank == 0:
             val = evaluate_model(model, loaders["valid"], device, scores, amp=amp)
             row = {"epoch": epoch + 1, "train_loss": epoch_loss, "valid_loss": val.loss,
@@ -370,7 +391,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
 def _tensorboard(out: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
-    except Exception:  # tensorboard not installed: CSV/JSON logs only
+    except ImportError:  # tensorboard not installed: CSV/JSON logs only (any other failure is a bug: raise it)
         return None
     return SummaryWriter(str(out / "tb"))
 

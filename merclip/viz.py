@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -17,8 +18,14 @@ ON_COLOUR, OFF_COLOUR = "#d62728", "#9ecae1"
 MODALITY_TITLES = {"L": "language (tokens)", "V": "vision (frames)", "A": "audio (2-s segments)"}
 
 
+def _plain(text: str) -> str:
+    """User-given words (labels, query words, transcript tokens) for plotly, which renders a subset of HTML in axis,
+    hover and title text: escaped, so that "<b>calm</b>" shows as typed instead of as markup."""
+    return html.escape(str(text), quote=False)
+
+
 def _wrap(text: str, width: int = 28) -> str:
-    """Long labels (sentences) wrapped onto several axis lines."""
+    """Long labels (sentences) wrapped onto several axis lines (each line escaped: see `_plain`)."""
     words, lines, line = text.split(), [], ""
     for w in words:
         if len(line) + len(w) + 1 > width and line:
@@ -27,7 +34,7 @@ def _wrap(text: str, width: int = 28) -> str:
         else:
             line = f"{line} {w}".strip()
     lines.append(line)
-    return "<br>".join(lines[:4]) + ("…" if len(lines) > 4 else "")
+    return "<br>".join(_plain(l) for l in lines[:4]) + ("…" if len(lines) > 4 else "")
 
 
 def image_data_uri(image) -> str:
@@ -52,8 +59,8 @@ def prediction_bars(result: PredictionResult, threshold: float = 0.6, title: str
     colours = [ON_COLOUR if result.decisions[l] else OFF_COLOUR for l in labels]
     fig = go.Figure(go.Bar(x=[_wrap(l) for l in labels], y=probs, marker_color=colours,
                            text=[f"{p:.2f}" for p in probs], textposition="outside",
-                           hovertext=labels, hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>"))
-    decided = ", ".join(result.predicted) or "none"
+                           hovertext=[_plain(l) for l in labels], hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>"))
+    decided = ", ".join(_plain(p) for p in result.predicted) or "none"
     fig.update_layout(title=title or f"{result.task}: {decided}", yaxis=dict(range=[0, 1.1], title="probability"),
                       margin=dict(t=50, b=10, l=10, r=75 if result.task == "emotion" else 10), height=340,
                       showlegend=False, **(threshold_line(threshold) if result.task == "emotion" else {}))
@@ -116,10 +123,10 @@ def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Fig
         else:
             h = int(head)
             z, ylabels = w[h : h + 1], [f"head {h + 1}"]
-        items = [f"{j}:{t}" for j, t in enumerate(a.items)]  # unique tick labels, even for repeated tokens
+        items = [f"{j}:{_plain(t)}" for j, t in enumerate(a.items)]  # unique tick labels, even for repeated tokens
         traces.append(go.Heatmap(z=z, x=items, y=ylabels, colorscale="Viridis", showscale=i == 1, zmin=0, xaxis=xref,
                                  yaxis=yref, hovertemplate="%{x}<br>%{y}: %{z:.3f}<extra></extra>"))
-        layout[f"xaxis{i if i > 1 else ''}"].update(tickangle=-45, ticktext=list(a.items), tickvals=items)
+        layout[f"xaxis{i if i > 1 else ''}"].update(tickangle=-45, ticktext=[_plain(t) for t in a.items], tickvals=items)
         if a.modality == "V" and result.thumbnails:
             # inside their own cells, on the bottom row: images outside an axis' range are clipped away
             images += [dict(source=image_data_uri(thumb), x=items[j], y=0, xref=xref, yref=yref, sizex=0.9,
@@ -145,7 +152,7 @@ def query_word_comparison(results: Mapping[str, PredictionResult]) -> go.Figure:
     """Grouped bars: the same clip's label probabilities under each query word."""
     fig = go.Figure()
     for word, r in results.items():
-        fig.add_trace(go.Bar(name=word, x=[_wrap(l) for l in r.labels], y=[r.probabilities[l] for l in r.labels]))
+        fig.add_trace(go.Bar(name=_plain(word), x=[_wrap(l) for l in r.labels], y=[r.probabilities[l] for l in r.labels]))
     first = next(iter(results.values()), None)
     if first is not None and first.task == "emotion":
         fig.add_hline(y=0.6, line_dash="dash", line_color="black")
@@ -162,7 +169,7 @@ def label_set_comparison(results: Mapping[str, PredictionResult], threshold: flo
         r = results[name]
         fig.add_trace(go.Bar(x=[_wrap(l, 20) for l in r.labels], y=[r.probabilities[l] for l in r.labels],
                              marker_color=[ON_COLOUR if r.decisions[l] else OFF_COLOUR for l in r.labels],
-                             hovertext=r.labels, hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>", showlegend=False),
+                             hovertext=[_plain(l) for l in r.labels], hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>", showlegend=False),
                       row=1, col=c)
         if r.task == "emotion":
             fig.add_hline(y=threshold, line_dash="dash", line_color="black", row=1, col=c)
@@ -217,9 +224,9 @@ def label_signal_maps(result) -> go.Figure:
         z = result.label_attention[m]
         if z.shape[1] == 0:
             continue
-        items = [f"{j}:{t}" for j, t in enumerate(result.items[m])]
+        items = [f"{j}:{_plain(t)}" for j, t in enumerate(result.items[m])]
         fig.add_trace(go.Heatmap(z=z, x=items, y=result.labels, colorscale="Viridis", zmin=0, showscale=col == 1,
                                  hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"), row=1, col=col)
-        fig.update_xaxes(tickangle=-45, tickvals=items, ticktext=result.items[m], row=1, col=col)
+        fig.update_xaxes(tickangle=-45, tickvals=items, ticktext=[_plain(t) for t in result.items[m]], row=1, col=col)
     fig.update_layout(height=360, margin=dict(t=40, b=20, l=10, r=10), title_text="LSGMER label-signal attention")
     return fig

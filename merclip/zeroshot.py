@@ -39,7 +39,7 @@ def real_weights_source(weights_path: str | None = None, arch: str = "ViT-B-32",
                 hit = try_to_load_from_cache(hub, name)
                 if isinstance(hit, str):
                     return tag
-    except Exception:  # no hub library or odd cache: treat as unavailable
+    except ImportError:  # no hub library: no cached weights to find. Anything else is a bug, and is raised
         return None
     return None
 
@@ -66,9 +66,11 @@ class ZeroShotCLIP:
         return F.normalize(self.clip.encode_text(self.tokenizer(list(texts)).to(self.device)), dim=-1)
 
     @torch.inference_mode()
-    def predict(self, video, transcript, labels: Sequence[str], media_cfg: MediaConfig | None = None) -> ZeroShotResult:
+    def predict(self, video, transcript: str | None, labels: Sequence[str], media_cfg: MediaConfig | None = None,
+                transcript_file=None) -> ZeroShotResult:
+        """`transcript` is text (never opened); a .txt / .srt file goes in `transcript_file`."""
         cfg = media_cfg or MediaConfig(image_size=self.pp["image_size"])
-        clip = load_clip(video, transcript, cfg, self.pp["mean"], self.pp["std"])
+        clip = load_clip(video, transcript, cfg, self.pp["mean"], self.pp["std"], transcript_file=transcript_file)
         image = F.normalize(self.clip.encode_image(clip.frames.to(self.device)).mean(0, keepdim=True), dim=-1)
         vision = (100 * image @ self._text([IMAGE_TEMPLATE.format(l) for l in labels]).T).softmax(-1)[0]
         language = None

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from merclip.predict import Predictor
+from merclip.errors import UserError
 from merclip.studio import Studio, StudioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def test_projection_places_the_clip(studio, method):
 def test_studio_errors_are_messages(studio, kwargs, text):
     args = dict(video=str(EXAMPLE), transcript="hi")
     args.update(kwargs)
-    with pytest.raises(StudioError, match=text):
+    with pytest.raises(UserError, match=text):
         studio.analyse(**args)
 
 
@@ -138,7 +139,7 @@ def test_bad_input_over_http_is_a_message_and_the_server_stays_up(served, clips)
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (.ci/run installs it)")
-def test_browser_runs_an_example_and_renders_plots(served):
+def test_browser_runs_an_example_and_renders_plots(served, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -161,9 +162,10 @@ def test_browser_runs_an_example_and_renders_plots(served):
         assert "layer 1" in page.locator("#attention").inner_text()
         page.get_by_role("tab", name="Modalities").click()
         time.sleep(0.5)
-        (ROOT / "docs").mkdir(exist_ok=True)
-        page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
+        shot = tmp_path / "screenshot.png"  # never into the repository (docs/screenshot.png is refreshed by hand)
+        page.screenshot(path=str(shot), full_page=True)
         browser.close()
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_max_seconds_and_file_size_limits_are_enforced(tiny_ckpt, embeddings, clips):
@@ -223,3 +225,29 @@ def test_python_app_py_starts_on_the_shipped_defaults(clips):
         assert "LSGMER predicts" in ls[2]
     finally:
         demo.close()
+
+
+def test_warm_up_runs_the_whole_path_and_the_page_says_so_until_done(tiny_ckpt, embeddings, monkeypatch, caplog):
+    """Issue 13 item 4: the first request used to pay ~7 s of first decode; warm-up now decodes and predicts an example."""
+    s = Studio(tiny_ckpt, embeddings, device="cpu")
+    assert "Warming up" in s.status() and not s.ready.is_set()
+    s.warm_up(projections=False)
+    assert s.ready.is_set() and s.status() == ""
+    assert len(s.predictor._cache) == 1  # a shipped example was decoded and run through the towers
+    broken = Studio(tiny_ckpt, embeddings, device="cpu")
+    monkeypatch.setattr(broken, "analyse", lambda *a, **k: 1 / 0)
+    broken.warm_up(projections=False)  # a failing warm-up is logged, and the page stops saying "warming up"
+    assert broken.ready.is_set() and "warm-up failed" in caplog.text
+
+
+def test_page_shows_warming_up_until_ready(tiny_ckpt, embeddings):
+    import gradio as gr
+
+    from app import build_app
+
+    s = Studio(tiny_ckpt, embeddings, device="cpu")
+    demo = build_app(s)
+    warming = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "warming-up")
+    assert "Warming up" in warming.value
+    timers = [b for b in demo.blocks.values() if isinstance(b, gr.Timer)]
+    assert len(timers) == 1 and timers[0].active

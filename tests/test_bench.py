@@ -26,10 +26,14 @@ def test_cpu_latency_bench_smoke(tmp_path, capsys):
     results = bench.main(["--smoke", "--out", str(tmp_path / "r.json")])
     out = capsys.readouterr().out
     assert "frame sampling" in out and "app latency [demo]" in out and "faster than fresh" in out
-    assert "batched inference [demo], 4 clips" in out and results["demo_batch_clips_per_s"] > 0
-    # timing ratios of a 1-repeat smoke run are noise on a shared 2-core machine; only the structural one is asserted
-    assert results["frames_speedup"] > 0 and results["demo_batch_speedup"] > 0
+    assert "batched inference [demo], 4 clips" in out
+    # timing ratios of a 1-repeat smoke run are noise on a shared 2-core machine: assert what a wrong result breaks
+    assert results["frames_count"] == 12 and results["frames_seek_matches"] is True  # seeking picks the same frames
+    assert results["demo_batch_results"] == 4 and results["demo_batch_max_prob_diff"] < 1e-5  # batch == per clip
     assert results["demo_swap_speedup"] > 1.0  # a cached swap skips decoding and the towers entirely
+    assert "first request after start-up [demo, app]" in out
+    # warm-up pays the first decode's one-off costs (seconds: PyAV, librosa/numba start-up) that a cold first request pays
+    assert results["first_request_warm_s"] < results["first_request_cold_s"]
     assert (tmp_path / "r.json").is_file()
 
 
@@ -40,18 +44,18 @@ def test_throughput_bench_smoke(capsys):
     results = bench.main(["--smoke", "--device", "cpu"])
     out = capsys.readouterr().out
     assert "image tower, batch 4" in out and "training step, batch 2" in out and "implied CMU-MOSEI epoch" in out
-    assert results["gflop_per_clip"] > 0 and results["step_ours_clips_s"] > 0
-    assert "data pipeline [plain]" in out and "data pipeline [ours]" in out and "(target >= 80%)" in out
-    assert 0 < results["pipeline_plain_busy"] <= 1 and 0 < results["pipeline_ours_busy"] <= 1
-    assert results["pipeline_ours_clips_s"] > 0
+    assert results["tower_rel_diff"] < 1e-5  # on a CPU the fast path is fp32 eager: the same image embeddings
+    assert results["gflop_per_clip"] > 0  # counted by torch's FlopCounterMode: zero would mean nothing ran
+    assert "data pipeline [plain]" in out and "data pipeline [ours]" in out
+    assert results["pipeline_plain_clips"] == results["pipeline_ours_clips"] > 0  # both loaders deliver every clip
 
 
 def test_batched_inference_bench_smoke(capsys):
     results = load_bench("batched_inference").main(["--smoke", "--device", "cpu", "--check"])
     out = capsys.readouterr().out
     assert "check passed: within fp32 tolerance" in out
-    assert "naive per-clip fp32 loop" in out and "(target >= 10x on a GPU)" in out
-    assert results["clips"] == 8 and results["naive_clips_s"] > 0 and results["fast_clips_s"] > 0
+    assert "naive per-clip fp32 loop" in out
+    assert results["clips"] == 8
     # on a CPU the fast path is the plain fp32 path, batched: the same predictions up to float rounding
     assert results["decision_agreement"] == 1.0 and results["max_prob_diff"] < 1e-5
 
@@ -59,9 +63,10 @@ def test_batched_inference_bench_smoke(capsys):
 def test_scaling_bench_and_plot_smoke(tmp_path, capsys):
     results = load_bench("scaling").main(["--smoke", "--device", "cpu", "--out", str(tmp_path / "s.json")])
     assert results["by_batch"]["batch"] == [1, 2, 4] and results["by_length"]["seconds"] == [2, 6]
-    for sweep in ("by_batch", "by_length"):
+    for sweep, sizes in (("by_batch", [1, 2, 4]), ("by_length", [2, 6])):
+        assert results[sweep]["clips_per_s"]  # at least one speed setting measured
         for rates in results[sweep]["clips_per_s"].values():
-            assert all(r > 0 for r in rates)
+            assert len(rates) == len(sizes)  # one rate per size, none dropped
     png = shutil.which("chromium") is not None or Path("/usr/bin/chromium").exists()
     written = load_bench("plot_scaling").main([str(tmp_path / "s.json"), "--out", str(tmp_path / "docs")]
                                               + ([] if png else ["--no-png"]))
@@ -71,8 +76,22 @@ def test_scaling_bench_and_plot_smoke(tmp_path, capsys):
         assert (tmp_path / "docs" / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and len(written) == 2
 
 
+def test_gpu_all_runs_the_interpreter_it_was_given(tmp_path):
+    """From a virtualenv that is not activated, `python3` on PATH is another interpreter (without open_clip)."""
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    (shims / "python3").write_text("#!/bin/sh\necho 'wrong interpreter' >&2\nexit 1\n")
+    (shims / "python3").chmod(0o755)
+    env = os.environ | {"OUT": str(tmp_path / "out"), "PATH": f"{shims}:{os.environ['PATH']}", "PYTHON": sys.executable}
+    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_all.sh"), "machine"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    machine = (tmp_path / "out" / "machine.txt").read_text()
+    assert proc.returncode == 0 and "wrong interpreter" not in proc.stderr + machine, proc.stderr
+    assert sys.executable in machine and "torch" in machine
+
+
 def test_gpu_all_script_runs_its_parts_and_writes_results(tmp_path):
-    env = os.environ | {"OUT": str(tmp_path), "BENCH_ARGS": "--smoke --device cpu"}
+    env = os.environ | {"OUT": str(tmp_path), "BENCH_ARGS": "--smoke --device cpu", "PYTHON": sys.executable}
     proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_all.sh"), "inference"], env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -84,7 +103,7 @@ def test_gpu_all_session_runs_every_part_under_one_deadline(tmp_path):
     """The one-call GPU session (benchmarks, profile, scaling, and the scripted ViT-B-32 run on generated data),
     shrunk to smoke sizes and a tiny eager model on the CPU."""
     out = tmp_path / "out"
-    env = os.environ | {"OUT": str(out), "BENCH_ARGS": "--smoke --device cpu", "SESSION_SECONDS": "500",
+    env = os.environ | {"OUT": str(out), "BENCH_ARGS": "--smoke --device cpu", "SESSION_SECONDS": "500", "PYTHON": sys.executable,
                         "TRAIN_DATA": str(tmp_path / "data"), "TRAIN_RUN": str(tmp_path / "run"), "TRAIN_N": "24",
                         "TRAIN_EPOCHS": "1", "TRAIN_MODEL": "merclip-tiny", "TRAIN_DEVICE": "cpu",
                         "TRAIN_WORKERS": "1", "TRAIN_ARGS": "--num-frames 2"}

@@ -76,8 +76,10 @@ def test_truncated_checkpoint_is_named_and_nothing_is_loaded(tmp_path, tiny_mode
     weights.write_bytes(data[: max(8, int(len(data) * cut))])
     target = build_model(tiny_config())
     before = {k: v.clone() for k, v in target.state_dict().items()}
-    with pytest.raises(CheckpointError, match=r"model.safetensors' is corrupt or truncated"):
+    with pytest.raises(CheckpointError, match=r"model.safetensors' is corrupt or truncated") as err:
         load_weights(target, tmp_path / "ck")
+    assert err.value.__cause__ is not None  # the library's own error is kept as the cause, for the log
     assert all(torch.equal(before[k], v) for k, v in target.state_dict().items())  # no partial load
-    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+    with pytest.raises(CheckpointError, match="corrupt or truncated") as err:
         load_checkpoint(tmp_path / "ck")
+    assert err.value.__cause__ is not None

@@ -143,6 +143,20 @@ def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
     loaders, scores = build_loaders(result["model"], args, ("test",), shuffle=False)
     ev = evaluate_model(result["model"], loaders["test"], torch.device("cpu"), scores)
     assert {"accuracy", "weighted_f1", "f1_joy", "f1_disgust"} <= set(ev.metrics)
+    # values, not only keys: the metrics are those of the model's own predictions on every test clip
+    from sklearn.metrics import f1_score
+
+    truth = ev.targets if ev.targets.ndim == 1 else ev.targets.argmax(1)
+    pred = ev.probs.argmax(1)
+    assert len(ev.ids) == len(set(ev.ids)) == len(loaders["test"].dataset) == len(pred) > 0
+    assert np.allclose(ev.probs.sum(1), 1.0, atol=1e-4)
+    assert ev.metrics["accuracy"] == pytest.approx(float((pred == truth).mean()))
+    assert ev.metrics["weighted_f1"] == pytest.approx(float(f1_score(truth, pred, average="weighted")))
+    joy = cfg.labels.index("joy")
+    assert ev.metrics["f1_joy"] == pytest.approx(float(f1_score(truth == joy, pred == joy, zero_division=0)))
+    for row in result["history"]:
+        assert np.isfinite(row["train_loss"]) and row["train_loss"] > 0 and 0.0 <= row["valid_weighted_f1"] <= 1.0
+    assert result["best"] == max(r["valid_weighted_f1"] for r in result["history"])
     args.out, args.epochs, args.lr, args.seed = str(tmp_path / "abl"), 1, 1e-3, 0
     table = run_grid("lsgmer", args, cells=["LSGMER", "w/o APC"])
     assert "| LSGMER |" in table and "| w/o APC |" in table and "weighted_f1" in table
@@ -162,4 +176,8 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     cfg = model_config_from_args(args)
     assert cfg.labels == ("happy", "sad", "neutral", "angry", "excited", "frustrated")
     result = train(cfg, TrainConfig(lr=1e-3, batch_size=2, epochs=1), args, tmp_path / "run", progress=False)
-    assert np.isfinite(result["history"][0]["train_loss"])
+    row = result["history"][0]
+    assert np.isfinite(row["train_loss"]) and row["train_loss"] > 0
+    assert 0.0 <= row["valid_accuracy"] <= 1.0 and 0.0 <= row["valid_weighted_f1"] <= 1.0
+    n_train = sum(u.split == "train" for u in split)
+    assert row["clips_per_second"] == pytest.approx(n_train / row["train_seconds"], rel=1e-6)  # every train clip seen

@@ -131,19 +131,45 @@ def test_transcripts_from_string_txt_and_srt(tmp_path):
     (tmp_path / "t.txt").write_text("  I really\nloved it  ")
     (tmp_path / "t.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nI really\n\n2\n00:00:01,000 --> 00:00:02,000\nloved it\n")
     assert media.read_transcript("I  really loved it") == "I really loved it"
-    assert media.read_transcript(tmp_path / "t.txt") == "I really loved it"
-    assert media.read_transcript(str(tmp_path / "t.srt")) == "I really loved it"
+    assert media.read_transcript_file(tmp_path / "t.txt") == "I really loved it"
+    assert media.read_transcript_file(str(tmp_path / "t.srt")) == "I really loved it"
     assert media.read_transcript(None) == ""
+    assert media.transcript_from(None, tmp_path / "t.srt") == "I really loved it"
+
+
+def test_transcript_text_is_never_opened_whatever_it_looks_like(tmp_path):
+    """Issue 13: text ending in .txt / .srt used to be read as a file (an arbitrary file read from the text box)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET WORDS")
+    for text in (str(secret), f"  {secret}  ", "I saved it as notes.txt", "/etc/hostname.txt", "clip.mp4"):
+        assert media.read_transcript(text) == " ".join(text.split())
+        assert "SECRET" not in media.transcript_from(text, None)
+    with pytest.raises(TypeError, match="transcript_file"):
+        media.read_transcript(secret)  # a Path is a file: it must come as transcript_file
 
 
 def test_transcript_errors(tmp_path):
     with pytest.raises(media.TranscriptError, match=r"too long \(6000 characters; the limit is 5000\)"):
         media.read_transcript("a" * 6000, max_chars=5000)
-    with pytest.raises(media.TranscriptError, match="transcript file not found"):
-        media.read_transcript(tmp_path / "missing.txt")
+    with pytest.raises(media.TranscriptError, match="transcript file not found: 'missing.txt'"):
+        media.read_transcript_file(tmp_path / "missing.txt")
     (tmp_path / "bad.srt").write_text("this is not\na subtitle file")
     with pytest.raises(media.TranscriptError, match="not a valid .srt"):
-        media.read_transcript(tmp_path / "bad.srt")
+        media.read_transcript_file(tmp_path / "bad.srt")
+    (tmp_path / "broken_times.srt").write_text("1\n00:00:0x,000 --> 00:00:02,000\nhello\n\n")
+    with pytest.raises(media.TranscriptError, match="broken_times.srt' is not a valid .srt"):
+        media.read_transcript_file(tmp_path / "broken_times.srt")
+    (tmp_path / "zero.txt").write_bytes(b"")
+    with pytest.raises(media.TranscriptError, match=r"'zero.txt' is empty \(0 bytes\)"):
+        media.read_transcript_file(tmp_path / "zero.txt")
+    (tmp_path / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" * 20)
+    with pytest.raises(media.TranscriptError, match="'binary.txt' is a binary file"):
+        media.read_transcript_file(tmp_path / "binary.txt")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(media.UnsupportedFileTypeError, match="'.pdf'"):
+        media.read_transcript_file(tmp_path / "notes.pdf")
+    with pytest.raises(media.TranscriptError, match="not both"):
+        media.transcript_from("typed words", tmp_path / "zero.txt")
 
 
 def test_empty_transcript_means_language_absent(clips):

@@ -95,8 +95,14 @@ def test_predict_batch_matches_per_clip_predict(tiny_ckpt, clips):
     single = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
     batched = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
     one_by_one = [single.predict(clips[n], t) for n, t in zip(names, texts)]
-    together = batched.predict_batch([clips[n] for n in names], texts, batch_size=3, query_word="Mood")
+    mood = batched.predict_batch([clips[n] for n in names], texts, batch_size=3, query_word="Mood")
+    mood_one_by_one = [single.predict(clips[n], t, query_word="Mood") for n, t in zip(names, texts)]
+    for a, b in zip(mood_one_by_one, mood):  # the query word reaches the batched path, and changes the result
+        assert b.query_word == "Mood"
+        assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)
     together = batched.predict_batch([clips[n] for n in names], texts, batch_size=3)  # now all cached
+    assert all(r.features_cached for r in together)
+    assert not np.allclose(mood[0].fused, together[0].fused, atol=1e-4)  # "Mood" is not the config's query word
     for a, b in zip(one_by_one, together):
         assert a.present == b.present and a.predicted == b.predicted
         assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-5)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from merclip import media
 from merclip.config import MediaConfig
@@ -42,7 +43,9 @@ def corpus(tmp_path_factory, clips):
     good = clips["5s"].read_bytes()
     (d / "zero.mp4").write_bytes(b"")
     (d / "truncated.mp4").write_bytes(good[: len(good) // 3])
-    (d / "image.mp4").write_bytes((Path(__file__).parent.parent / "docs" / "screenshot.png").read_bytes()[:20000])
+    Image.fromarray(rng.integers(0, 255, (120, 160, 3), np.uint8)).save(d / "still.png")  # a still image, generated
+    (d / "image.mp4").write_bytes((d / "still.png").read_bytes())
+    (d / "still.png").unlink()
     (d / "notes.pdf").write_bytes(b"%PDF-1.4\n")
     (d / "cp1252.txt").write_bytes("it was na\xefve and \x93great\x94".encode("latin-1"))
     out = {p.stem: p for p in d.iterdir()}
@@ -104,7 +107,7 @@ def test_separate_8bit_and_float_audio(predictor, corpus, clips, wav):
 
 def test_transcripts_non_utf8_and_ten_thousand_words(predictor, corpus, clips):
     with pytest.raises(media.TranscriptError, match="cp1252.txt' is not UTF-8 text"):
-        predictor.predict(clips["2s"], corpus["cp1252"])
+        predictor.predict(clips["2s"], transcript_file=corpus["cp1252"])
     r = predictor.predict(clips["2s"], " ".join(["word"] * 10_000))
     assert any("77-token context" in n for n in r.notes)
 

@@ -115,6 +115,11 @@ def test_ddp_gloo_two_processes(gen_root, tmp_path):
     history = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert len(history) == 1 and np.isfinite(history[0]["train_loss"])
     assert (tmp_path / "ddp" / "best" / "model.safetensors").is_file()
+    # the gradients were averaged: after steps on different clips, both ranks hold the same weights
+    ranks = json.loads((tmp_path / "ddp" / "ddp_sync.json").read_text())["1"]
+    assert len(ranks) == 2 and ranks[0]["ids"] and ranks[1]["ids"]
+    assert ranks[0]["ids"] != ranks[1]["ids"]  # different data on each rank (DistributedSampler)
+    assert ranks[0]["checksum"] == ranks[1]["checksum"]
 
 
 def test_evaluate_export_and_ablate(gen_root, tmp_path):

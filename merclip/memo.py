@@ -1,0 +1,68 @@
+"""A bounded, thread-safe least-recently-used memo: the model's label/query embeddings, shared by every user.
+
+The app serves many users from one model, each with their own custom label sets, so the memo is read and written
+from several threads at once and must neither grow without bound nor ever fail a lookup that raced an eviction.
+One lock guards the dict; the value is computed outside it (a text-tower pass must not serialise every request), and
+the caller always gets the value it computed or found, never a second read that an eviction could have emptied.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class LockedLRU(Generic[V]):
+    """At most `maxsize` entries; the least recently used one is evicted first."""
+
+    def __init__(self, maxsize: int = 256):
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The memoised value for `key`, computing (outside the lock) and storing it on a miss."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    def snapshot(self) -> dict[Hashable, V]:
+        """A copy of the entries, least recently used first (for inspection; does not touch the order)."""
+        with self._lock:
+            return dict(self._data)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._data
+
+    # A memo is not state: copies and pickles of its owner (copy.deepcopy(model), DDP, torch.save) start empty,
+    # which also keeps the lock out of them.
+    def __deepcopy__(self, memo: dict) -> "LockedLRU[V]":
+        return LockedLRU(self.maxsize)
+
+    def __getstate__(self) -> dict:
+        return {"maxsize": self.maxsize}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["maxsize"])
