@@ -112,3 +112,22 @@ def face_crop(image: np.ndarray, cfg: DetectorConfig = DetectorConfig()) -> Face
     if boxes:
         return FaceCrop(crop_box(grey, boxes[0]), boxes[0], True)
     return FaceCrop(centre_square(grey), None, False, NO_FACE_NOTE)
+
+
+def crop_face_images(frames: list, size: int) -> tuple[list, list[str]]:
+    """PIL frames -> (size x size face crops as RGB PIL images (grey replicated), notes), for the media pipeline.
+
+    Each frame is cropped to its own largest face (faces move); frames without one keep their centre square,
+    and a note says how many.
+    """
+    from PIL import Image
+
+    out, missed = [], 0
+    for frame in frames:
+        grey = to_grey(np.asarray(frame.convert("RGB")))
+        boxes = detect_faces(grey)
+        face = crop_box(grey, boxes[0], size) if boxes else centre_square(grey, size)
+        missed += not boxes
+        out.append(Image.fromarray(face).convert("RGB"))
+    notes = [f"no face found in {missed} of {len(frames)} frames: their centre squares were used"] if missed else []
+    return out, notes

@@ -126,6 +126,10 @@ class MERCLIP(nn.Module):
             from .wordllama_text import use_wordllama_text
 
             use_wordllama_text(self, dim)
+        if cfg.vision_backbone == "fer":  # issue #15 hook: the frozen FER2013 network replaces the image tower
+            from .face_vision import use_face_vision
+
+            use_face_vision(self, dim, clip.visual)
         if cfg.use_cmd:
             self.cmd = CrossModalDecoder(
                 dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.cmd_layers, cfg.modality_order, cfg.dropout
@@ -264,4 +268,8 @@ def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_wei
         from .wordllama_text import load_wordllama_embeddings
 
         load_wordllama_embeddings(model)
+    if cfg.vision_backbone == "fer" and load_clip_weights:  # issue #15 hook: shipped weights (checkpoints hold them too)
+        from .face_vision import load_face_vision
+
+        load_face_vision(model)
     return model
