@@ -131,13 +131,17 @@ class OfflineZeroShot:
         combined = torch.stack(parts).mean(dim=0)
         return OfflineZeroShotResult(labels, language, face, as_dict(labels, combined), fer, found, len(frames), notes)
 
-    def predict_media(self, video, transcript, labels: Sequence[str], num_frames: int = 8) -> OfflineZeroShotResult:
-        """Decode `num_frames` frames of a video file (and read a transcript file or string), then predict."""
-        from .config import MediaConfig
-        from .media import probe, read_frames, read_transcript
+    def predict_media(self, video, transcript, labels: Sequence[str], num_frames: int = 8,
+                      media_cfg=None) -> OfflineZeroShotResult:
+        """Decode `num_frames` frames of a video file (and read a transcript file or string), then predict.
 
-        cfg = MediaConfig()
+        The media limits of `media_cfg` (file size, transcript length, seconds read) apply as in load_clip."""
+        from .config import MediaConfig
+        from .media import check_size, probe, read_frames, read_transcript
+
+        cfg = media_cfg or MediaConfig()
         text = read_transcript(transcript, cfg.max_transcript_chars)
+        check_size(video, cfg.max_file_mb)
         info = probe(video)
         frames = [np.asarray(im.convert("RGB")) for im in read_frames(info.path, num_frames, info.duration, cfg.max_seconds)] \
             if info.has_video else []

@@ -72,3 +72,19 @@ def test_predict_media_on_a_written_clip(ref, tmp_path):
     video = write_video(tmp_path / "astronaut.mp4", frames, fps=2, audio=None)
     result = ref.predict_media(video, "I am so happy today, everything went wonderfully", LABELS, num_frames=2)
     assert result.faces_found == 2 and _top(result.combined) == "happy"
+
+
+def test_studio_shows_the_offline_reference_without_clip_weights(studio, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    monkeypatch.delenv("MERCLIP_CLIP_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    example = Path(__file__).resolve().parents[1] / "assets" / "examples" / "happy_surprised.mp4"
+    fig, text = studio.zero_shot(str(example), "I am so happy today, everything went wonderfully")
+    assert "needs real ViT-B-32 weights" in text and "offline zero-shot reference" in text
+    names = [t.name for t in fig.data]
+    assert names == ["face (FER2013)", "language (wordllama)", "combined"]
+    combined = fig.data[-1]
+    assert len(combined.y) == 6 and sum(combined.y) == pytest.approx(1.0, abs=1e-4)
+    language = dict(zip(fig.data[1].x, fig.data[1].y))
+    assert max(language, key=language.get) == "happy"

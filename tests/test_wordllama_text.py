@@ -90,3 +90,14 @@ def test_config_default_and_validation():
     assert ModelConfig.from_json(ModelConfig(text_backbone="wordllama").to_json()).text_backbone == "wordllama"
     with pytest.raises(ValueError, match="text_backbone"):
         ModelConfig(text_backbone="bert")
+
+
+def test_checkpoints_saved_before_the_option_load_as_clip_and_refuse_wordllama(wl_model):
+    from pathlib import Path
+
+    from merclip.checkpoint import CheckpointError, load_weights
+
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "merclip-tiny-synthetic"  # config has no text_backbone
+    assert load_checkpoint(shipped).cfg.text_backbone == "clip"
+    with pytest.raises(CheckpointError, match="text_backbone: checkpoint 'clip' vs model 'wordllama'"):
+        load_weights(wl_model, shipped)
