@@ -7,6 +7,7 @@ kill during saving never leaves a half-written checkpoint behind.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -113,6 +114,9 @@ def load_weights(model, path: str | Path):
         saved = json.loads(saved_cfg)
         current = json.loads(model.cfg.to_json())
         saved.setdefault("model", "merclip")
+        for f in dataclasses.fields(model.cfg):  # #15: a field added after the checkpoint was saved has its default
+            if f.default is not dataclasses.MISSING:
+                saved.setdefault(f.name, json.loads(json.dumps(f.default)))
         current.setdefault("model", "merclip")
         differing = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         structural = [k for k in differing if k not in ("clip_pretrained", "labels", "query_word", "emotion_threshold",

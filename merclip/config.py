@@ -14,6 +14,8 @@ from typing import Any, Literal
 Task = Literal["emotion", "sentiment"]
 Modality = Literal["L", "V", "A"]
 CMDMode = Literal["sequence", "pooled"]
+TextBackbone = Literal["clip", "wordllama"]
+VisionBackbone = Literal["clip", "fer"]
 
 MODALITIES: tuple[str, ...] = ("L", "V", "A")
 MODALITY_NAMES = {"L": "language", "V": "vision", "A": "audio"}
@@ -44,12 +46,22 @@ class ModelConfig:
     logit_scale_init: float = 1 / 0.07
     emotion_threshold: float = 0.6
     dropout: float = 0.1
+    # Issue #15: "wordllama" puts the language tower and the frozen label encoder on wordllama's pretrained,
+    # frozen word embeddings (merclip/wordllama_text.py), which ship with that package; "clip" is the paper's.
+    text_backbone: TextBackbone = "clip"
+    # Issue #15: "fer" makes the vision tower the frozen FER2013 face-expression network on face crops
+    # (merclip/face_vision.py) with a trainable projection; the audio tower stays a CLIP image tower.
+    vision_backbone: VisionBackbone = "clip"
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.labels)
         self.modality_order = tuple(self.modality_order)
         if self.task not in ("emotion", "sentiment"):
             raise ValueError(f"task must be 'emotion' or 'sentiment', got {self.task!r}")
+        if self.text_backbone not in ("clip", "wordllama"):
+            raise ValueError(f"text_backbone must be 'clip' or 'wordllama', got {self.text_backbone!r}")
+        if self.vision_backbone not in ("clip", "fer"):
+            raise ValueError(f"vision_backbone must be 'clip' or 'fer', got {self.vision_backbone!r}")
         if self.cmd_mode not in ("sequence", "pooled"):
             raise ValueError(f"cmd_mode must be 'sequence' or 'pooled', got {self.cmd_mode!r}")
         bad = [m for m in self.modality_order if m not in MODALITIES]
@@ -103,6 +115,7 @@ class MediaConfig:
     long_clip: Literal["refuse", "window"] = "refuse"
     max_transcript_chars: int = 100_000  # ~15k words: longer texts are refused; beyond 77 tokens CLIP truncates
     max_file_mb: float = 500.0  # larger files are refused before any decoding
+    face_crop: bool = False  # issue #15: crop frames to the face (merclip.faces), for vision_backbone="fer"
 
 
 @dataclass

@@ -404,6 +404,11 @@ def load_clip(
     has_audio = probe(audio_source).has_audio if audio is not None else info.has_audio
 
     frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds) if info.has_video else []
+    if cfg.face_crop and frames:  # issue #15 hook: face crops for the FER vision tower
+        from .faces import crop_face_images
+
+        frames, face_notes = crop_face_images(frames, cfg.image_size)
+        notes.extend(face_notes)
     frames_t = frames_to_tensor(frames, cfg.image_size, mean, std) if frames else None
     thumbnails = [_thumbnail(f) for f in frames]
     timings["decode_video"] = time.perf_counter() - t0

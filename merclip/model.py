@@ -127,6 +127,14 @@ class MERCLIP(nn.Module):
         self.audio = ImageSequenceEncoder(copy.deepcopy(clip.visual))  # audio tower starts from image weights
         self.language = LanguageEncoder(TextTower(clip))
         self.label_encoder = LabelEncoder(frozen_text, tokenizer, cfg.n_ctx)
+        if cfg.text_backbone == "wordllama":  # issue #15 hook: pretrained word embeddings replace CLIP's text towers
+            from .wordllama_text import use_wordllama_text
+
+            use_wordllama_text(self, dim)
+        if cfg.vision_backbone == "fer":  # issue #15 hook: the frozen FER2013 network replaces the image tower
+            from .face_vision import use_face_vision
+
+            use_face_vision(self, dim, clip.visual)
         if cfg.use_cmd:
             self.cmd = CrossModalDecoder(
                 dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.cmd_layers, cfg.modality_order, cfg.dropout
@@ -256,4 +264,13 @@ def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_wei
         clip = backbone.create_clip(cfg.clip_model, cfg.clip_pretrained, clip_weights)
     else:
         clip = backbone.create_clip(cfg.clip_model, None, None)
-    return MERCLIP(cfg, clip, backbone.get_tokenizer(cfg.clip_model))
+    model = MERCLIP(cfg, clip, backbone.get_tokenizer(cfg.clip_model))
+    if cfg.text_backbone == "wordllama":  # issue #15 hook: the frozen table ships with wordllama, not in checkpoints
+        from .wordllama_text import load_wordllama_embeddings
+
+        load_wordllama_embeddings(model)
+    if cfg.vision_backbone == "fer" and load_clip_weights:  # issue #15 hook: shipped weights (checkpoints hold them too)
+        from .face_vision import load_face_vision
+
+        load_face_vision(model)
+    return model

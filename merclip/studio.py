@@ -290,10 +290,11 @@ class Studio:
                   custom_labels="") -> tuple[go.Figure, str]:
         source = self.zero_shot_source()
         if source is None:
-            return viz.message_figure("zero-shot CLIP needs real weights"), (
-                f"Zero-shot CLIP needs real {self.zero_shot_arch} weights, which are not on this machine: put open_clip's "
-                f"`openai` weights in the Hugging Face cache, or start the app with `--clip-weights FILE` "
-                f"(or set `MERCLIP_CLIP_WEIGHTS`).")
+            note = (f"Zero-shot CLIP needs real {self.zero_shot_arch} weights, which are not on this machine: put open_clip's "
+                    f"`openai` weights in the Hugging Face cache, or start the app with `--clip-weights FILE` "
+                    f"(or set `MERCLIP_CLIP_WEIGHTS`).")
+            # issue #15 hook: without CLIP weights, the offline reference built from packaged pretrained parts
+            return self._offline_zero_shot(video, transcript, transcript_file, task, label_kind, custom_labels, note)
         from .zeroshot import ZeroShotCLIP
 
         clip = self._clip_args(video, transcript, transcript_file, None)
@@ -309,6 +310,31 @@ class Studio:
         fig.add_trace(go.Bar(name="combined", x=labels, y=[zs.combined[l] for l in labels]))
         fig.update_layout(barmode="group", title=f"zero-shot CLIP {self.zero_shot_arch} (no training)", height=360)
         return fig, f"Zero-shot CLIP from `{source}`: label prompts scored against the frames and the transcript."
+
+    def _offline_zero_shot(self, video, transcript, transcript_file, task, label_kind, custom_labels, note: str):
+        """Issue #15: wordllama (language) + FER2013 (face) zero-shot, no training (merclip.offline_zeroshot)."""
+        try:
+            from .offline_zeroshot import OfflineZeroShot
+        except ImportError:  # wordllama or OpenCV not installed: say what is missing as before
+            return viz.message_figure("zero-shot CLIP needs real weights"), note
+        clip = self._clip_args(video, transcript, transcript_file, None)
+        labels = self.labels_for(task, label_kind, custom_labels)
+        with self._lock:
+            if getattr(self, "_offline_zs", None) is None:
+                self._offline_zs = OfflineZeroShot.from_packages()
+        from .config import MediaConfig
+
+        media_cfg = MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb)
+        zs = self._offline_zs.predict_media(clip["video"], clip["transcript"], labels, media_cfg=media_cfg)
+        fig = go.Figure()
+        for name, scores in (("face (FER2013)", zs.face), ("language (wordllama)", zs.language), ("combined", zs.combined)):
+            if scores:
+                fig.add_trace(go.Bar(name=name, x=labels, y=[scores[l] for l in labels]))
+        fig.update_layout(barmode="group", title="offline zero-shot reference (no training)", height=360)
+        found = f"faces found in {zs.faces_found} of {zs.frames} frames. " + " ".join(zs.notes)
+        return fig, (note + " Shown instead: an offline zero-shot reference from pretrained parts that ship with "
+                     "packages: the transcript's wordllama similarity to each label, and the FER2013 face network's "
+                     f"expression probabilities mapped onto the labels by the similarity of their names; {found}")
 
     def about(self) -> str:
         cfg = self.config

@@ -127,7 +127,8 @@ def model_config_from_args(args: argparse.Namespace):
 # ---- data -----------------------------------------------------------------------------------------
 def media_config_for(model, pp: dict) -> MediaConfig:
     """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames)."""
-    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"])
+    face_crop = getattr(model.cfg, "vision_backbone", "clip") == "fer"  # issue #15: the FER tower reads face crops
+    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"], face_crop=face_crop)
 
 
 def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args=None):

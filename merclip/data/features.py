@@ -29,7 +29,8 @@ _UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 
 
 
 def cache_path(cache_dir: Path, sample: Sample, cfg: MediaConfig) -> Path:
-    key = hashlib.sha1(f"{sample.clip_id}|{sample.video}|{sorted(asdict(cfg).items())}".encode()).hexdigest()[:16]
+    fields = {k: v for k, v in asdict(cfg).items() if not (k == "face_crop" and not v)}  # #15: old cache keys hold
+    key = hashlib.sha1(f"{sample.clip_id}|{sample.video}|{sorted(fields.items())}".encode()).hexdigest()[:16]
     return cache_dir / f"{sample.clip_id}.{key}.safetensors"
 
 
