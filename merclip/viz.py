@@ -92,6 +92,15 @@ def modality_similarity(result: PredictionResult) -> go.Figure:
     return fig
 
 
+VALUES_IN_CELLS_UP_TO = 16  # items per row up to which each cell also prints its value
+
+
+def shared_colour_axis(top: float, title: str) -> dict:
+    """A Viridis colour axis from 0 to `top` (the largest value any subplot shows), so that every subplot reads
+    on the same scale and its one colour bar tells the truth about all of them."""
+    return dict(colorscale="Viridis", cmin=0.0, cmax=max(top, 1e-6), colorbar=dict(title=dict(text=title)))
+
+
 def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Figure:
     """One heatmap per CMD layer: the query's cross-attention over that modality's items.
 
@@ -109,6 +118,9 @@ def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Fig
     # update_xaxes(row=...) / add_layout_image call re-validates it, which made this panel the slowest part of a
     # query-word swap (26 ms of plotly for 2 ms of model).
     traces, images, notes = [], [], []
+    # One colour scale for every layer, from 0 to the largest weight shown: per-layer min-max scaling drew four
+    # near-equal weights (0.2505 / 0.2505 / 0.2502 / 0.2487) as yellow, yellow, green and black.
+    top = max((float(a.weights.max()) for a in maps if a.weights.size), default=1.0)
     for i, a in enumerate(maps, start=1):
         xref, yref = f"x{i if i > 1 else ''}", f"y{i if i > 1 else ''}"
         w = a.weights  # (heads, T)
@@ -124,8 +136,10 @@ def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Fig
             h = int(head)
             z, ylabels = w[h : h + 1], [f"head {h + 1}"]
         items = [f"{j}:{_plain(t)}" for j, t in enumerate(a.items)]  # unique tick labels, even for repeated tokens
-        traces.append(go.Heatmap(z=z, x=items, y=ylabels, colorscale="Viridis", showscale=i == 1, zmin=0, xaxis=xref,
-                                 yaxis=yref, hovertemplate="%{x}<br>%{y}: %{z:.3f}<extra></extra>"))
+        fits = len(items) <= VALUES_IN_CELLS_UP_TO and a.modality != "V"  # frames' cells hold their thumbnails
+        traces.append(go.Heatmap(z=z, x=items, y=ylabels, coloraxis="coloraxis", xaxis=xref, yaxis=yref,
+                                 texttemplate="%{z:.2f}" if fits else None,
+                                 hovertemplate="%{x}<br>%{y}: %{z:.3f}<extra></extra>"))
         layout[f"xaxis{i if i > 1 else ''}"].update(tickangle=-45, ticktext=[_plain(t) for t in a.items], tickvals=items)
         if a.modality == "V" and result.thumbnails:
             # inside their own cells, on the bottom row: images outside an axis' range are clipped away
@@ -133,7 +147,8 @@ def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Fig
                             sizey=0.7, xanchor="center", yanchor="middle", layer="above")
                        for j, thumb in enumerate(result.thumbnails[: len(items)])]
     layout.update(height=230 * len(maps) + 60, margin=dict(t=40, b=20, l=10, r=10), title=dict(text="CMD attention"),
-                  images=images, annotations=layout.get("annotations", []) + notes)
+                  images=images, annotations=layout.get("annotations", []) + notes,
+                  coloraxis=shared_colour_axis(top, "attention"))
     return go.Figure(data=traces, layout=layout)
 
 
@@ -220,13 +235,18 @@ def label_signal_maps(result) -> go.Figure:
         return message_figure("this LSGMER was trained without label signal enhancement (ablation): no label attention")
     names = {"L": "labels × transcript tokens", "A": "labels × audio segments"}
     fig = make_subplots(rows=1, cols=2, subplot_titles=[names["L"], names["A"]], column_widths=[0.7, 0.3])
+    top = max((float(np.max(z)) for z in result.label_attention.values() if np.size(z)), default=1.0)
     for col, m in enumerate(("L", "A"), start=1):
         z = result.label_attention[m]
         if z.shape[1] == 0:
+            fig.add_annotation(text="modality absent in this clip", showarrow=False, x=0.5, y=0.5,
+                               xref=f"x{col if col > 1 else ''} domain", yref=f"y{col if col > 1 else ''} domain")
             continue
         items = [f"{j}:{_plain(t)}" for j, t in enumerate(result.items[m])]
-        fig.add_trace(go.Heatmap(z=z, x=items, y=result.labels, colorscale="Viridis", zmin=0, showscale=col == 1,
+        fig.add_trace(go.Heatmap(z=z, x=items, y=result.labels, coloraxis="coloraxis",
+                                 texttemplate="%{z:.2f}" if len(items) <= VALUES_IN_CELLS_UP_TO else None,
                                  hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"), row=1, col=col)
         fig.update_xaxes(tickangle=-45, tickvals=items, ticktext=[_plain(t) for t in result.items[m]], row=1, col=col)
-    fig.update_layout(height=360, margin=dict(t=40, b=20, l=10, r=10), title_text="LSGMER label-signal attention")
+    fig.update_layout(height=360, margin=dict(t=40, b=20, l=10, r=10), title_text="LSGMER label-signal attention",
+                      coloraxis=shared_colour_axis(top, "attention"))
     return fig
