@@ -1,8 +1,6 @@
 """Cross-modal decoder (CMD).
 
 A stack of layers, each: self-attention over the query, cross-attention to one modality's
-features, feed-forward (pre-norm residual blocks). Layer i attends to modality order[i % len(order)],
-so the default 3 layers with order (L, V, A) fuse language, then vision, then audio (paper, Fig. 2).
 
 Keys/values come in two modes: `pooled` (one vector per modality, as in the paper) or `sequence`
 (per-token, per-frame, per-audio-segment features), so attention maps show which items the query used.

@@ -124,7 +124,7 @@ class MERCLIP(nn.Module):
         self.label_encoder = LabelEncoder(frozen_text, tokenizer, cfg.n_ctx)
         if cfg.use_cmd:
             self.cmd = CrossModalDecoder(
-                dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.cmd_layers, cfg.modality_order, cfg.dropout
+                dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.num_cmd_layers, cfg.modality_order, cfg.dropout
             )
             if not cfg.use_label_encoder:
                 self.learned_query = nn.Parameter(torch.randn(dim) * 0.02)
@@ -201,10 +201,11 @@ class MERCLIP(nn.Module):
         if not self.cfg.use_cmd:
             stacked = torch.cat([feats.pooled[m] for m in self.cfg.modality_order], dim=-1)  # (B, M*D)
             return self.fusion(stacked), []
-        if self.cfg.cmd_mode == "pooled":
-            memory = {m: (feats.pooled[m].unsqueeze(1), feats.present(m).unsqueeze(1)) for m in self.cfg.modality_order}
-        else:
-            memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}
+        if self.cfg.cmd_mode == "pooled":  # Algorithm 1: X^L (EOS), X^V (mean of frames), X^A (mean of segments)
+            memory = {m: (feats.pooled[m].unsqueeze(1), feats.present(m).unsqueeze(1))  # (B, 1, D), (B, 1)
+                      for m in self.cfg.modality_order}
+        else:  # this project's extension: every token / frame / segment is a key
+            memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}  # (B, T_m, D), (B, T_m)
         return self.cmd(self.query_embedding(query_word), memory)
 
     def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):

@@ -86,7 +86,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
     g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${backbone.WEIGHTS_ENV_VAR})")
     g.add_argument("--modalities", default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
-    g.add_argument("--cmd-mode", default="sequence", choices=["sequence", "pooled"])
+    g.add_argument("--cmd-mode", default="pooled", choices=["pooled", "sequence"],
+                   help="pooled: the paper's CMD (one key per modality); sequence: this project's extension "
+                        "(keys over tokens, frames, audio segments; attention maps in the app)")
+    g.add_argument("--cmd-layers", type=int,
+                   help="CMD layers (default: one per modality, the paper's |m|; more cycle over the order)")
     g.add_argument("--no-cmd", action="store_true", help="ablation: FC fusion instead of the CMD")
     g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
     g.add_argument("--query-word", help="emotion-query word; 'none' for no word (default: Emotion / Sentiment)")
@@ -118,6 +122,7 @@ def model_config_from_args(args: argparse.Namespace):
         cmd_hidden=64 if tiny and args.cmd_hidden == 512 else args.cmd_hidden,
         cmd_heads=4 if tiny and args.cmd_heads == 8 else args.cmd_heads,
         cmd_mode=args.cmd_mode,
+        cmd_layers=getattr(args, "cmd_layers", None),
         modality_order=tuple(args.modalities.upper()),
         use_cmd=not args.no_cmd,
         use_label_encoder=not args.no_le,
