@@ -23,6 +23,11 @@ SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
 DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
 
 
+# Values for fields a config saved by an older version lacks: what that version's model did, so an old checkpoint
+# rebuilds the model it was trained as (the dataclass defaults are for new models).
+LEGACY_DEFAULTS: dict[str, Any] = {"fc_activation": "none"}
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
@@ -47,6 +52,9 @@ class ModelConfig:
     modality_order: tuple[str, ...] = ("L", "V", "A")
     use_cmd: bool = True
     use_label_encoder: bool = True
+    # Table 4 "w/o CMD, LE": concatenation -> FC -> this nonlinearity -> FC classifier ("fully connected layers").
+    # Configs saved before the field existed load as "none" (they were trained as one linear map).
+    fc_activation: Literal["relu", "none"] = "relu"
     logit_scale_init: float = 1 / 0.07
     emotion_threshold: float = 0.6
     dropout: float = 0.1
@@ -65,6 +73,8 @@ class ModelConfig:
             )
         if len(self.labels) < 2:
             raise ValueError(f"a label set needs at least 2 labels, got {list(self.labels)!r}")
+        if self.fc_activation not in ("relu", "none"):
+            raise ValueError(f"fc_activation must be 'relu' or 'none', got {self.fc_activation!r}")
         if self.cmd_layers is not None and self.cmd_layers < 1:
             raise ValueError(f"cmd_layers must be >= 1 (or None: one per modality), got {self.cmd_layers!r}")
         if self.cmd_hidden % self.cmd_heads:
@@ -89,7 +99,7 @@ class ModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown ModelConfig fields {unknown}: was this config written by another version?")
-        return cls(**data)
+        return cls(**{**LEGACY_DEFAULTS, **data})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)

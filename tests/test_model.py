@@ -243,3 +243,32 @@ def test_trimmed_text_tower_equals_the_full_length_tower(tiny_model):
     assert plain.attentions[0].cross_attn.shape[-1] == 77 > fast.attentions[0].cross_attn.shape[-1]
     assert torch.allclose(fast.probs, plain.probs, atol=1e-5) and torch.allclose(fast.fused, plain.fused, atol=1e-5)
     assert torch.allclose(fast_labels, plain_labels, atol=1e-5)
+
+
+def test_without_cmd_and_le_is_fc_relu_fc_not_one_linear_map():
+    """Table 4 'w/o CMD, LE': concatenation -> fully connected layers with a nonlinearity between them."""
+    model = build_model(tiny_config(use_cmd=False, use_label_encoder=False)).eval()
+    x = batch(model)
+    with torch.no_grad():
+        feats = model.encode_modalities(x)
+        out = model.predict_from_features(feats)
+        stacked = torch.cat([feats.pooled[m] for m in "LVA"], dim=-1)  # (B, 3D)
+        expected = model.classifier(torch.relu(model.fusion(stacked)))  # (B, C)
+        linear = model.classifier(model.fusion(stacked))
+    assert torch.allclose(out.logits, expected, atol=1e-6) and not torch.allclose(out.logits, linear, atol=1e-4)
+
+
+def test_without_cmd_with_le_is_one_fc_layer_then_cosine():
+    model = build_model(tiny_config(use_cmd=False)).eval()
+    with torch.no_grad():
+        feats = model.encode_modalities(batch(model))
+        out = model.predict_from_features(feats)
+        fused = model.fusion(torch.cat([feats.pooled[m] for m in "LVA"], dim=-1))
+    assert torch.allclose(out.fused, fused, atol=1e-6) and (out.fused < 0).any()  # no ReLU here
+
+
+def test_configs_older_than_fc_activation_rebuild_the_linear_map_they_were_trained_as():
+    old = tiny_config(use_cmd=False, use_label_encoder=False).to_dict()
+    del old["fc_activation"]
+    assert ModelConfig.from_dict(old).fc_activation == "none"
+    assert ModelConfig().fc_activation == "relu"
