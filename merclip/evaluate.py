@@ -35,7 +35,11 @@ class EvalResult:
 @torch.no_grad()
 def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, scores: dict[str, float] | None = None,
                    progress: bool = False, amp: bool = False) -> EvalResult:
-    """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions)."""
+    """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions).
+
+    Sentiment: has0 is over every clip of the loader and non0 over those with a non-zero score, so the loader
+    must keep zero-score clips (train.build_loaders does for every split but train).
+    """
     model.eval()
     task = model.cfg.task
     probs, targets, ids = [], [], []

@@ -66,7 +66,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
-                   help="sentiment 0: dropped (paper's certain classes) or counted as non-negative")
+                   help="sentiment 0 in training: dropped (paper's certain classes) or counted as non-negative; "
+                        "evaluation keeps zero-score clips and reports Acc2 both ways (non0, has0)")
     g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
     g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=int,
@@ -179,6 +180,16 @@ def loader_options(args) -> dict:
     return options
 
 
+def neutral_policy_for(split: str, train_policy: str) -> str:
+    """Zero-score clips: training follows --neutral; evaluation always keeps them (as 'non-negative').
+
+    Acc2 is reported both ways (metrics.sentiment_metrics): has0 needs every test clip, zeros included, and non0
+    removes the zeros itself from the clip scores. Dropping them from the evaluation splits made the two columns
+    identical.
+    """
+    return train_policy if split == "train" else "nonnegative"
+
+
 def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True, distributed=False, seed=0,
                   batch_size: int | None = None):
     """DataLoaders per split over the decoded-media cache (built here when missing)."""
@@ -200,7 +211,7 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
     loaders = {}
     for split in splits:
         ds = CachedClipDataset([s for s in samples if s.split == split], cache_dir, media_cfg, model.cfg.task,
-                               pp["mean"], pp["std"], args.neutral, labels=model.cfg.labels)
+                               pp["mean"], pp["std"], neutral_policy_for(split, args.neutral), labels=model.cfg.labels)
         sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed) if distributed and split == "train" else None
         loaders[split] = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None and split == "train",
                                     sampler=sampler, collate_fn=Collate(model.tokenizer), **loader_options(args))

@@ -79,3 +79,33 @@ def test_single_label_metrics_hand_computed():
     assert m["accuracy"] == pytest.approx(0.75)
     assert m["f1_a"] == pytest.approx(2 / 3) and m["f1_c"] == pytest.approx(1.0)
     assert m["weighted_f1"] == pytest.approx((2 * 2 / 3 + 2 / 3 + 1) / 4)
+
+
+def test_acc2_has0_and_non0_differ_when_zero_scores_are_kept():
+    """MMSA metricsTop.py: has0 = (truth < 0) vs (pred < 0) over all clips; non0 drops the zero-score clips."""
+    scores = np.array([0.0, 0.0, 0.0, 1.0, -1.0, 2.0])
+    pred_negative = np.array([True, True, False, False, True, False])
+    m = sentiment_metrics(pred_negative, scores)
+    assert m["acc2_non0"] == pytest.approx(1.0)  # the three non-zero clips are all right
+    assert m["acc2_has0"] == pytest.approx(4 / 6)  # two zeros predicted negative: wrong under has0
+    assert m["f1_has0"] < m["f1_non0"] == pytest.approx(1.0)
+
+
+def test_evaluation_splits_keep_zero_score_clips_even_when_training_drops_them(tmp_path):
+    from pathlib import Path
+
+    from merclip.config import MediaConfig
+    from merclip.data.features import CachedClipDataset, cache_path
+    from merclip.data.mosi_mosei import Sample
+    from merclip.train import neutral_policy_for
+
+    samples = [Sample(f"c{i}", "v", "test", Path(f"/x/{i}.mp4"), None, "t", score, None)
+               for i, score in enumerate([0.0, 1.5, -2.0])]
+    cfg = MediaConfig()
+    for s in samples:
+        cache_path(tmp_path, s, cfg).touch()  # the dataset only checks that the cached clip exists
+    kept = {split: len(CachedClipDataset(samples, tmp_path, cfg, "sentiment", None, None,
+                                         neutral_policy_for(split, "drop")))
+            for split in ("train", "valid", "test")}
+    assert kept == {"train": 2, "valid": 3, "test": 3}
+    assert neutral_policy_for("train", "nonnegative") == "nonnegative"
