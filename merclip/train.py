@@ -65,6 +65,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
+    g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids (MMSA label.csv, or one <video>_<segment> a "
+                                      "line) to use exactly; default: every labelled segment of the fold videos")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
                    help="sentiment 0 in training: dropped (paper's certain classes) or counted as non-negative; "
                         "evaluation keeps zero-score clips and reports Acc2 both ways (non0, has0)")
@@ -132,8 +134,13 @@ def model_config_from_args(args: argparse.Namespace):
 
 # ---- data -----------------------------------------------------------------------------------------
 def media_config_for(model, pp: dict) -> MediaConfig:
-    """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames)."""
-    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"])
+    """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames).
+
+    Training and evaluation keep clips longer than the 60-s media cap (long_clip='window': their first 60 s),
+    so no labelled segment is dropped for its length; the app still refuses long uploads.
+    """
+    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"],
+                       long_clip="window")
 
 
 def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args=None):
@@ -144,7 +151,7 @@ def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args
     if dataset == "iemocap":
         return [u for u in iemocap_split(root, getattr(args, "iemocap_setup", "4class"), getattr(args, "fold", 1))
                 if u.split in splits]
-    return load_samples(dataset, root, splits)
+    return load_samples(dataset, root, splits, segments=getattr(args, "segments", None))
 
 
 def iemocap_split(root: Path, setup: str, fold: int, valid_fraction: float = 0.1, seed: int = 0):
@@ -203,8 +210,11 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
     rank0 = not distributed or dist.get_rank() == 0
     if rank0:
         errors = build_cache(samples, cache_dir, media_cfg, workers=args.workers, progress=True)
+        if errors:
+            print(f"skipped {len(errors)} of {len(samples)} clips whose media could not be decoded "
+                  f"(the count per split goes into metrics.json as *_skipped_clips); the first 10:")
         for e in errors[:10]:
-            print(f"skipped {e}")
+            print(f"  skipped {e}")
     if distributed:
         dist.barrier()
     batch_size = batch_size or args.batch_size or train_config_for(args.dataset).batch_size
@@ -347,7 +357,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
             val = evaluate_model(model, loaders["valid"], device, scores, amp=amp)
             row = {"epoch": epoch + 1, "train_loss": epoch_loss, "valid_loss": val.loss,
                    "train_seconds": train_time, "clips_per_second": count / train_time * (dist.get_world_size() if distributed else 1),
-                   **{f"valid_{k}": v for k, v in val.metrics.items()}}
+                   **{f"valid_{k}": v for k, v in val.metrics.items()},
+                   "train_skipped_clips": len(getattr(loaders["train"].dataset, "uncached", ())),
+                   "valid_skipped_clips": val.skipped}
             history.append(row)
             improved = val.metrics[metric_name] > best
             if improved:
