@@ -75,7 +75,7 @@ EMOTION_COLUMNS = ["model", "accuracy", "precision", "recall", "micro_f1"]
 SENTIMENT_COLUMNS = ["model", "acc2_non0", "f1_non0", "acc2_has0", "f1_has0"]
 
 
-SINGLE_COLUMNS = ["model", "accuracy", "weighted_f1"]
+SINGLE_COLUMNS = ["model", "accuracy", "ua", "weighted_f1"]  # accuracy = IEMOCAP's WA
 
 
 def columns_for(task: str) -> list[str]:

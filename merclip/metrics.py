@@ -66,10 +66,13 @@ def sentiment_metrics(pred_negative: np.ndarray, scores: np.ndarray) -> dict[str
 
 
 def single_label_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, float]:
-    """Single-label emotion (IEMOCAP, MELD): accuracy, weighted F1, and F1 per class (as the field reports)."""
+    """Single-label emotion (IEMOCAP, MELD): accuracy (IEMOCAP's WA), UA = mean per-class recall over the classes
+    present in the truth (IEMOCAP's unweighted accuracy), weighted F1, and F1 per class (as the field reports)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     per_class = f1_score(y_true, y_pred, labels=list(range(len(labels))), average=None, zero_division=0)
+    recalls = [float((y_pred[y_true == c] == c).mean()) for c in np.unique(y_true)]
     out = {"accuracy": float((y_true == y_pred).mean()),
+           "ua": float(np.mean(recalls)) if recalls else 0.0,
            "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0))}
     out.update({f"f1_{name}": float(v) for name, v in zip(labels, per_class)})
     return out

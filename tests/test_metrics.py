@@ -79,6 +79,10 @@ def test_single_label_metrics_hand_computed():
     assert m["accuracy"] == pytest.approx(0.75)
     assert m["f1_a"] == pytest.approx(2 / 3) and m["f1_c"] == pytest.approx(1.0)
     assert m["weighted_f1"] == pytest.approx((2 * 2 / 3 + 2 / 3 + 1) / 4)
+    # UA: mean per-class recall (a 1/2, b 1, c 1) = 5/6, as sklearn's balanced accuracy
+    from sklearn.metrics import balanced_accuracy_score
+
+    assert m["ua"] == pytest.approx(5 / 6) == balanced_accuracy_score([0, 0, 1, 2], [0, 1, 1, 2])
 
 
 def test_acc2_has0_and_non0_differ_when_zero_scores_are_kept():
