@@ -67,7 +67,8 @@ def run_cell(base_args: argparse.Namespace, overrides: dict, root: Path, train_c
     device = select_device(args.device)
     model = load_checkpoint(out / "best", device=device)
     loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
-    metrics = evaluate_model(model, loaders["test"], device, scores).metrics
+    result = evaluate_model(model, loaders["test"], device, scores)
+    metrics = {**result.metrics, "skipped_clips": result.skipped}
     result_file.write_text(json.dumps(metrics, indent=1))
     return metrics, out
 
@@ -83,7 +84,8 @@ def run_grid(grid: str, args: argparse.Namespace, cells: list[str] | None = None
         overrides = GRIDS[grid][name]
         metrics, run_dir = run_cell(args, overrides, out, train_cfg)
         rows.append({"model": name, **metrics, "run_dir": str(run_dir)})
-        print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items()), flush=True)
+        print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items() if isinstance(v, float))
+              + (f", {metrics['skipped_clips']} clips skipped" if metrics.get("skipped_clips") else ""), flush=True)
     task = "single" if getattr(args, "model", "merclip") == "lsgmer" else args.task
     table = markdown_table(rows, columns_for(task), title=f"{grid} ({args.dataset}, {task}, test split)")
     (out / f"{grid}.md").write_text(table)

@@ -111,7 +111,8 @@ def load_weights(model, path: str | Path):
     weights = _weights_path(path)
     saved_cfg = read_metadata(weights).get("config")
     if saved_cfg:
-        saved = json.loads(saved_cfg)
+        # through the config class, so fields an older version did not write compare as what that version built
+        saved = json.loads(config_from_json(saved_cfg).to_json())
         current = json.loads(model.cfg.to_json())
         saved.setdefault("model", "merclip")
         for f in dataclasses.fields(model.cfg):  # #15: a field added after the checkpoint was saved has its default

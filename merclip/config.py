@@ -25,6 +25,11 @@ SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
 DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
 
 
+# Values for fields a config saved by an older version lacks: what that version's model did, so an old checkpoint
+# rebuilds the model it was trained as (the dataclass defaults are for new models).
+LEGACY_DEFAULTS: dict[str, Any] = {"fc_activation": "none"}
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
@@ -36,13 +41,22 @@ class ModelConfig:
     query_word: str | None = "Emotion"  # None: the query is the learnable context alone
     num_frames: int = 12
     n_ctx: int = 8  # learnable context vectors for label prompts and for the query prompt
-    cmd_layers: int = 3
+    # None: one CMD layer per modality in `modality_order` (the paper's |m| layers: 3 for LVA, 1 for V alone).
+    # An explicit count cycles over the order (layer i -> order[i % |m|]); checkpoints saved before this field
+    # could be None store 3, and keep their cycling layers.
+    cmd_layers: int | None = None
     cmd_hidden: int = 512
     cmd_heads: int = 8
-    cmd_mode: CMDMode = "sequence"
+    # "pooled": the paper's CMD (Algorithm 1), one key/value vector per modality (language EOS embedding, mean of
+    # the frame embeddings, mean of the audio-segment embeddings). "sequence": this project's extension, keys over
+    # tokens / frames / audio segments, so the app can show which items the query attended to.
+    cmd_mode: CMDMode = "pooled"
     modality_order: tuple[str, ...] = ("L", "V", "A")
     use_cmd: bool = True
     use_label_encoder: bool = True
+    # Table 4 "w/o CMD, LE": concatenation -> FC -> this nonlinearity -> FC classifier ("fully connected layers").
+    # Configs saved before the field existed load as "none" (they were trained as one linear map).
+    fc_activation: Literal["relu", "none"] = "relu"
     logit_scale_init: float = 1 / 0.07
     emotion_threshold: float = 0.6
     dropout: float = 0.1
@@ -71,8 +85,22 @@ class ModelConfig:
             )
         if len(self.labels) < 2:
             raise ValueError(f"a label set needs at least 2 labels, got {list(self.labels)!r}")
+        if self.fc_activation not in ("relu", "none"):
+            raise ValueError(f"fc_activation must be 'relu' or 'none', got {self.fc_activation!r}")
+        if self.cmd_layers is not None and self.cmd_layers < 1:
+            raise ValueError(f"cmd_layers must be >= 1 (or None: one per modality), got {self.cmd_layers!r}")
         if self.cmd_hidden % self.cmd_heads:
             raise ValueError(f"cmd_hidden ({self.cmd_hidden}) must be divisible by cmd_heads ({self.cmd_heads})")
+
+    @property
+    def num_cmd_layers(self) -> int:
+        """How many CMD layers the model builds: cmd_layers, or |m| (one per modality) when it is None."""
+        return self.cmd_layers if self.cmd_layers is not None else len(self.modality_order)
+
+    @property
+    def is_paper_cmd(self) -> bool:
+        """True for the CMD of Algorithm 1: pooled keys, one layer per modality in the given order."""
+        return self.use_cmd and self.cmd_mode == "pooled" and self.num_cmd_layers == len(self.modality_order)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,7 +111,7 @@ class ModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown ModelConfig fields {unknown}: was this config written by another version?")
-        return cls(**data)
+        return cls(**{**LEGACY_DEFAULTS, **data})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -94,8 +122,13 @@ class ModelConfig:
 
 
 def tiny_config(**overrides: Any) -> ModelConfig:
-    """The tiny random-init configuration used by tests and the offline demo."""
-    base = dict(clip_model="merclip-tiny", clip_pretrained=None, cmd_hidden=64, cmd_heads=4, num_frames=4)
+    """The tiny random-init configuration used by tests and the offline demo.
+
+    It uses the `sequence` CMD (this project's extension, 3 layers for LVA) like the shipped demo checkpoint, whose
+    attention maps show which frames, segments and tokens the query used; pass cmd_mode="pooled" for the paper's.
+    """
+    base = dict(clip_model="merclip-tiny", clip_pretrained=None, cmd_hidden=64, cmd_heads=4, num_frames=4,
+                cmd_mode="sequence", cmd_layers=3)
     base.update(overrides)
     return ModelConfig(**base)
 

@@ -1,11 +1,15 @@
 """Cross-modal decoder (CMD).
 
 A stack of layers, each: self-attention over the query, cross-attention to one modality's
-features, feed-forward (pre-norm residual blocks). Layer i attends to modality order[i % len(order)],
-so the default 3 layers with order (L, V, A) fuse language, then vision, then audio (paper, Fig. 2).
+features, feed-forward (pre-norm residual blocks). The paper's CMD has |m| layers, one per modality in the
+given order (Algorithm 1; L, V, A by default: language, then vision, then audio, Fig. 2); a subset such as VL
+has 2 layers (V then L). An explicit larger layer count (ModelConfig.cmd_layers, e.g. checkpoints saved before
+issue #14) cycles: layer i attends to order[i % len(order)].
 
-Keys/values come in two modes: `pooled` (one vector per modality, as in the paper) or `sequence`
-(per-token, per-frame, per-audio-segment features), so attention maps show which items the query used.
+Keys/values come in two modes (ModelConfig.cmd_mode): `pooled` (the paper's: one vector per modality) or
+`sequence` (this project's extension: per-token, per-frame, per-audio-segment features, so attention maps show
+which items the query used). With one pooled key the attention weight is 1, so each layer adds a learned map of
+that modality's vector to the query.
 Every layer's attention weights are returned. A modality absent for a sample (no audio track, say)
 leaves that sample's query unchanged in that layer's cross-attention.
 """

@@ -30,12 +30,17 @@ class EvalResult:
     targets: np.ndarray
     ids: list[str]
     loss: float
+    skipped: int = 0  # clips of the split left out because their media could not be decoded
 
 
 @torch.no_grad()
 def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, scores: dict[str, float] | None = None,
                    progress: bool = False, amp: bool = False) -> EvalResult:
-    """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions)."""
+    """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions).
+
+    Sentiment: has0 is over every clip of the loader and non0 over those with a non-zero score, so the loader
+    must keep zero-score clips (train.build_loaders does for every split but train).
+    """
     model.eval()
     task = model.cfg.task
     probs, targets, ids = [], [], []
@@ -51,25 +56,26 @@ def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, sco
         targets.append(target)
         ids.extend(clip_ids)
     mean_loss = loss_sum.item() / max(1, len(ids))
+    skipped = len(getattr(loader.dataset, "uncached", ()))
     P = torch.cat(probs).cpu()
     T = torch.cat(targets).numpy()
     if task == "single":
         metrics = single_label_metrics(T, P.argmax(-1).numpy(), list(model.cfg.labels))
-        return EvalResult(metrics, P.numpy(), T, ids, mean_loss)
+        return EvalResult(metrics, P.numpy(), T, ids, mean_loss, skipped)
     pred = decisions(task, P, model.cfg.emotion_threshold).numpy()
     if task == "emotion":
         metrics = emotion_metrics(T, pred)
     else:
         truth_scores = np.array([scores[i] for i in ids]) if scores else np.where(T == 1, -1.0, 1.0)
         metrics = sentiment_metrics(pred[:, 1], truth_scores)
-    return EvalResult(metrics, P.numpy(), T, ids, mean_loss)
+    return EvalResult(metrics, P.numpy(), T, ids, mean_loss, skipped)
 
 
 EMOTION_COLUMNS = ["model", "accuracy", "precision", "recall", "micro_f1"]
 SENTIMENT_COLUMNS = ["model", "acc2_non0", "f1_non0", "acc2_has0", "f1_has0"]
 
 
-SINGLE_COLUMNS = ["model", "accuracy", "weighted_f1"]
+SINGLE_COLUMNS = ["model", "accuracy", "ua", "weighted_f1"]  # accuracy = IEMOCAP's WA
 
 
 def columns_for(task: str) -> list[str]:
@@ -96,7 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     row = {"model": Path(args.checkpoint).name, **result.metrics}
     print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))
     if args.out:
-        Path(args.out).write_text(json.dumps({"split": args.split, "n": len(result.ids), **result.metrics}, indent=2))
+        Path(args.out).write_text(json.dumps({"split": args.split, "n": len(result.ids), "skipped_clips": result.skipped,
+                                              **result.metrics}, indent=2))
+    if result.skipped:
+        print(f"{result.skipped} clip(s) of the {args.split} split were left out: their media could not be decoded")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,28 @@
-"""LSGMER: label-signal-guided audio-text emotion recognition (seeds/002, a summary; equations ours).
+"""LSGMER: label-signal-guided audio-text emotion recognition (seeds/002 names LSE and JOO/APC; no code is public).
 
 Shares MER-CLIP's parts: the CLIP audio tower (log-mel images) and text tower as sequence encoders, and the
-label encoder (frozen text tower + learnable context) for the label embeddings E (C, D).
+label encoder (frozen text tower + learnable context) for the label embeddings L' (C, D).
 
-Label Signal Enhancement (LSE), for each modality m in {A, L} with token features X (B, T, D), mask M:
-    Q = E W_q,  K = X W_k,  V = X W_v                                       (projections per modality)
-    S = Q K^T / sqrt(d)                          (B, C, T)  label-token affinity, masked where M = 0
-    label -> modality:  alpha = softmax_T(S),   R_m = alpha V              (B, C, D)  label-specific summaries
-    modality re-weighted by label relevance:
-                        beta  = softmax_T(max_c S),  h_m = sum_t beta_t X_t  (B, D)
-Fusion and classifier:
-    z   = W_f [h_A ; h_L] + b                                               (B, D)
-    logits_c = exp(s) * cos(z, e_c)             (learnable scale s, init log(1/0.07)), p_pred = softmax(logits)
-Joint objective (JOO) with the Attribution-Prediction Consistency constraint (APC):
-    attribution over classes from the fused features' affinity to each label-specific summary:
-        p_attr(c) = softmax_c( <z, R_A,c + R_L,c> / (sqrt(D) * tau) )
-    APC = JS(p_attr || p_pred)   (Jensen-Shannon: 0 exactly when the two agree, > 0 otherwise, symmetric, bounded)
-    L   = CE(p_pred, y) + lambda * APC      (lambda = apc_weight, default 0.5)
-Ablations: use_lse=False -> h_m = masked mean of X (no label attention) and R_m,c = e_c (attribution from the
-label embeddings themselves); use_apc=False -> lambda = 0.
+Two sets of equations, chosen by LSGMERConfig.equations (docs/lsgmer.md says which parts are ours):
+
+"summary" (default; a secondary summary of the paper, arXiv 2504.05158):
+  Label embeddings, moving average over training steps:  L_t = alpha L_{t-1} + (1 - alpha) L'     (C, D)
+  Label Signal Enhancement (LSE), for each modality m in {A, L} with token features H_m1 (B, T, D), mask M:
+      H_m2 = Attn(L_t, H_m1, H_m1) = softmax_T(L_t W_q (H_m1 W_k)^T / sqrt(d)) H_m1 W_v          (B, C, D)
+      w_m  = sigmoid(H_m2);   H_m = w_m * H_m0 + H_m2                                            (B, C, D)
+      with H_m0 the modality's utterance feature (masked mean of H_m1, broadcast over labels), and
+      h_m  = mean over labels of H_m                                                             (B, D)
+  Fusion and prediction:  z = W_f [h_A ; h_L] + b (B, D);  p = softmax(W_c z + b_c)              (B, C)
+  APC: q = softmax_c(exp(s) cos(z, L_t,c) / tau) (learnable scale s, init log(1/0.07));  APC = JS(q || p)
+  L = CE(p, y) + lambda * APC   (lambda = apc_weight, default 0.5)
+
+"v1" (this project's first equations; checkpoints saved before `equations` existed, e.g. the shipped demo):
+  S = L' W_q (X W_k)^T / sqrt(d) (B, C, T);  R_m = softmax_T(S) X W_v (B, C, D);
+  h_m = sum_t softmax_T(max_c S)_t X_t (B, D);  z = W_f [h_A ; h_L] + b;  p = softmax(exp(s) cos(z, L'_c));
+  q = softmax_c(<z, R_A,c + R_L,c> / (sqrt(D) tau));  L = CE(p, y) + lambda * JS(q || p)
+
+Ablations: use_lse=False -> h_m = masked mean of the tokens (no label attention; "v1": R_m,c = L'_c);
+use_apc=False -> lambda = 0.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +43,8 @@ from .labels import LabelEncoder, validate_labels
 from .model import ModalityInputs
 
 MELD_LABELS = ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")
+# What a config saved before a field existed means (the model that version built); dataclass defaults are for new ones.
+LSGMER_LEGACY_DEFAULTS = {"equations": "v1"}
 
 
 @dataclass
@@ -52,9 +59,15 @@ class LSGMERConfig:
     use_lse: bool = True
     use_apc: bool = True
     logit_scale_init: float = 1 / 0.07
+    equations: Literal["summary", "v1"] = "summary"  # see the module docstring
+    label_momentum: float = 0.9  # alpha of L_t = alpha L_{t-1} + (1 - alpha) L' ("summary" only; our choice)
 
     def __post_init__(self) -> None:
         self.labels = tuple(validate_labels(self.labels, "emotion"))
+        if self.equations not in ("summary", "v1"):
+            raise ValueError(f"equations must be 'summary' or 'v1', got {self.equations!r}")
+        if not 0.0 <= self.label_momentum < 1.0:
+            raise ValueError(f"label_momentum must be in [0, 1), got {self.label_momentum!r}")
 
     def to_json(self) -> str:
         return json.dumps({"model": "lsgmer", **asdict(self)}, indent=2, sort_keys=True)
@@ -65,7 +78,7 @@ class LSGMERConfig:
         unknown = sorted(set(data) - known - {"model"})
         if unknown:
             raise ValueError(f"unknown LSGMERConfig fields {unknown}: was this config written by another version?")
-        return cls(**{k: v for k, v in data.items() if k != "model"})
+        return cls(**{**LSGMER_LEGACY_DEFAULTS, **{k: v for k, v in data.items() if k != "model"}})
 
     @property
     def task(self) -> str:
@@ -75,8 +88,8 @@ class LSGMERConfig:
 @dataclass
 class LSGMEROutput:
     logits: torch.Tensor  # (B, C)
-    probs: torch.Tensor  # (B, C) p_pred
-    attribution: torch.Tensor  # (B, C) p_attr
+    probs: torch.Tensor  # (B, C) p, the prediction
+    attribution: torch.Tensor  # (B, C) q, APC's distribution from the label embeddings
     fused: torch.Tensor  # (B, D)
     label_attention: dict[str, torch.Tensor]  # m -> (B, C, T) alpha (labels x tokens)
     token_weights: dict[str, torch.Tensor]  # m -> (B, T) beta
@@ -113,6 +126,34 @@ class LabelSignalEnhancement(nn.Module):
         return pooled * keep[:, None], summaries * keep[:, None, None], alpha, beta
 
 
+class LabelGuidedGate(nn.Module):
+    """LSE of the summary: labels query the modality, a sigmoid gate mixes the answer into the utterance feature.
+
+    H2 = Attn(L_t, H1, H1) (B, C, D); w = sigmoid(H2); H = w * H0 + H2, H0 = masked mean of H1 broadcast over labels
+    (the summary does not give H0's shape: one utterance vector per modality is our reading); h = mean_c H (B, D).
+    """
+
+    def __init__(self, dim: int, attn_dim: int):
+        super().__init__()
+        self.q = nn.Linear(dim, attn_dim)
+        self.k = nn.Linear(dim, attn_dim)
+        self.v = nn.Linear(dim, dim)
+        self.scale = 1 / math.sqrt(attn_dim)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):
+        # tokens H1 (B, T, D); mask (B, T); labels L_t (C, D)
+        s = torch.einsum("cd,btd->bct", self.q(labels), self.k(tokens)) * self.scale  # (B, C, T)
+        s = s.masked_fill(~mask[:, None, :], float("-inf"))
+        has = mask.any(1)  # (B,) rows without any token (absent modality) contribute zeros
+        s = torch.where(has[:, None, None], s, torch.zeros_like(s))
+        alpha = s.softmax(-1)  # (B, C, T) each label's attention over the items
+        h2 = alpha @ self.v(tokens)  # (B, C, D)
+        h0 = masked_mean(tokens, mask).unsqueeze(1)  # (B, 1, D)
+        h = torch.sigmoid(h2) * h0 + h2  # (B, C, D)
+        keep = has.to(tokens.dtype)
+        return h.mean(1) * keep[:, None], h * keep[:, None, None], alpha, alpha.mean(1)  # (B, D), (B, C, D), .., (B, T)
+
+
 class LSGMER(nn.Module):
     MODALITIES = ("A", "L")
 
@@ -125,10 +166,15 @@ class LSGMER(nn.Module):
         self.label_encoder = LabelEncoder(TextTower(copy.deepcopy(clip)), tokenizer, cfg.n_ctx)
         self.audio = ImageSequenceEncoder(clip.visual)  # audio tower initialised from the image weights
         self.language = LanguageEncoder(TextTower(clip))
+        lse = LabelGuidedGate if cfg.equations == "summary" else LabelSignalEnhancement
         if cfg.use_lse:
-            self.lse = nn.ModuleDict({m: LabelSignalEnhancement(dim, cfg.attn_dim) for m in self.MODALITIES})
+            self.lse = nn.ModuleDict({m: lse(dim, cfg.attn_dim) for m in self.MODALITIES})
         self.fusion = nn.Linear(2 * dim, dim)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(cfg.logit_scale_init)))
+        if cfg.equations == "summary":
+            self.classifier = nn.Linear(dim, len(cfg.labels))  # p = softmax(W_c z + b_c)
+            self.register_buffer("label_ema", torch.zeros(len(cfg.labels), dim))  # L_{t-1} (C, D)
+            self.register_buffer("label_ema_steps", torch.zeros((), dtype=torch.long))
 
     def encode(self, inputs: ModalityInputs) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         tokens, _, mask = self.language(inputs.text_ids)
@@ -143,7 +189,47 @@ class LSGMER(nn.Module):
             out["A"] = (tokens.new_zeros(B, 1, self.embed_dim), torch.zeros(B, 1, dtype=torch.bool, device=tokens.device))
         return out
 
+    def smoothed_labels(self, current: torch.Tensor) -> torch.Tensor:
+        """L_t = alpha L_{t-1} + (1 - alpha) L' (C, D); gradients reach the label context through (1 - alpha) L'.
+
+        The average starts at L' on the first step and advances once per training forward; evaluation reads it
+        without moving it.
+        """
+        alpha = self.cfg.label_momentum
+        previous = self.label_ema if bool(self.label_ema_steps > 0) else current.detach()
+        smoothed = alpha * previous + (1 - alpha) * current
+        if self.training:
+            with torch.no_grad():
+                self.label_ema.copy_(smoothed)
+                self.label_ema_steps += 1
+        return smoothed
+
     def forward(self, inputs: ModalityInputs, labels: Sequence[str] | None = None) -> LSGMEROutput:
+        if self.cfg.equations == "summary":
+            return self._forward_summary(inputs, labels)
+        return self._forward_v1(inputs, labels)
+
+    def _forward_summary(self, inputs: ModalityInputs, labels: Sequence[str] | None) -> LSGMEROutput:
+        if labels is not None and tuple(labels) != self.cfg.labels:
+            raise ValueError(f"this LSGMER predicts with an FC layer over its trained labels {list(self.cfg.labels)}")
+        label_emb = self.smoothed_labels(self.label_encoder.labels(list(self.cfg.labels)))  # L_t (C, D)
+        feats = self.encode(inputs)
+        pooled, alphas, weights = [], {}, {}
+        for m in self.MODALITIES:
+            tokens, mask = feats[m]  # (B, T, D), (B, T)
+            if self.cfg.use_lse:
+                h, _, alphas[m], weights[m] = self.lse[m](tokens, mask, label_emb)
+            else:
+                h = masked_mean(tokens, mask)
+            pooled.append(h)
+        z = self.fusion(torch.cat(pooled, dim=-1))  # (B, D)
+        logits = self.classifier(z)  # (B, C)
+        sims = F.normalize(z, dim=-1) @ F.normalize(label_emb, dim=-1).T  # (B, C)
+        q = (sims * self.logit_scale.exp().clamp(max=100.0) / self.cfg.apc_temperature).softmax(-1)
+        return LSGMEROutput(logits=logits, probs=logits.softmax(-1), attribution=q, fused=z,
+                            label_attention=alphas, token_weights=weights)
+
+    def _forward_v1(self, inputs: ModalityInputs, labels: Sequence[str] | None) -> LSGMEROutput:
         labels = list(labels) if labels is not None else list(self.cfg.labels)
         label_emb = self.label_encoder.labels(labels)  # (C, D)
         feats = self.encode(inputs)
@@ -165,7 +251,7 @@ class LSGMER(nn.Module):
                             label_attention=alphas, token_weights=betas)
 
     def loss(self, out: LSGMEROutput, targets: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """Joint objective: cross-entropy + apc_weight * JS(p_attr || p_pred)."""
+        """Joint objective: cross-entropy of the prediction + apc_weight * JS(q || p)."""
         ce = F.cross_entropy(out.logits, targets)
         apc = js_divergence(out.attribution, out.probs).mean()
         total = ce + (self.cfg.apc_weight * apc if self.cfg.use_apc else 0.0)

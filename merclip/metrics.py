@@ -1,14 +1,18 @@
-"""The paper's metrics.
+"""The paper's metrics, computed as its references compute them.
 
-Emotion (multi-label, example-based, as in the multi-label MER literature the paper compares with):
-  Accuracy  = mean_i |Y_i ∩ Ŷ_i| / |Y_i ∪ Ŷ_i|
-  Precision = mean_i |Y_i ∩ Ŷ_i| / |Ŷ_i|
-  Recall    = mean_i |Y_i ∩ Ŷ_i| / |Y_i|
-  Micro-F1  = 2 TP / (2 TP + FP + FN) over all (sample, label) pairs
-  A ratio with an empty denominator counts as 1 when both sets are empty (nothing to find, nothing
-  claimed) and as 0 otherwise.
-Sentiment: Acc2 and weighted F1, in two conventions (DESIGN.md): `non0` = negative vs positive with
-neutral (score 0) dropped, the paper's 'certain classes'; `has0` = negative vs non-negative.
+Emotion (multi-label, CMU-MOSEI's six labels). The paper (sec. 4.1) cites TAILOR [45] and compares with its
+numbers, so the metrics are TAILOR's (`eval.py`):
+  Accuracy  = mean over clips of |Y_i ∩ Ŷ_i| / |Y_i ∪ Ŷ_i| (Jaccard); a clip with empty truth AND empty
+              prediction counts 0 (TAILOR's 0/0 -> 0), not 1.
+  Precision, Recall, Micro-F1 = micro-averaged over the N x 6 matrix of (clip, label) decisions:
+              P = TP / (TP + FP), R = TP / (TP + FN), F1 = 2PR / (P + R) = 2TP / (2TP + FP + FN),
+              i.e. sklearn `precision_recall_fscore_support(average='micro')`.
+  Why micro and not per clip: every row of the paper's Tables 1, 7 and 9 satisfies F1 = 2PR/(P+R)
+  (53.1, 63.4 -> 57.8), which holds for micro-averaged P/R/F1 but not for example-based ones.
+  An empty denominator gives 0 (sklearn's zero_division=0).
+Sentiment: Acc2 and weighted F1, in two conventions (CMU-MultimodalSDK README, MMSA `metricsTop.py`):
+  `has0` = negative (< 0) vs non-negative (>= 0) over all clips; `non0` = negative vs positive with the
+  zero-score clips removed. The paper reports 'certain classes' (positive / negative): `non0`.
 """
 from __future__ import annotations
 
@@ -16,24 +20,33 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, both_empty: np.ndarray) -> np.ndarray:
-    out = np.where(den > 0, num / np.maximum(den, 1), 0.0)
-    return np.where(both_empty, 1.0, out)
+def _safe_div(num: float, den: float) -> float:
+    """num / den, 0 when den is 0 (sklearn's zero_division=0, TAILOR's convention)."""
+    return float(num / den) if den else 0.0
+
+
+def jaccard_accuracy(t: np.ndarray, p: np.ndarray) -> float:
+    """TAILOR's accuracy: mean_i |T_i ∩ P_i| / |T_i ∪ P_i|, a clip with an empty union counting 0.
+
+    t, p: (N, C) bool. TAILOR divides with 0/0 -> 0, so an all-negative clip predicted all-negative scores 0:
+    that matches the paper's numbers, though it is not the 'both empty = perfect' of some other papers.
+    """
+    inter = (t & p).sum(1).astype(float)  # (N,)
+    union = (t | p).sum(1).astype(float)  # (N,)
+    return float(np.where(union > 0, inter / np.maximum(union, 1), 0.0).mean()) if len(t) else 0.0
+
+
+def micro_prf(t: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+    """Micro-averaged (precision, recall, F1) over every (clip, label) cell of the (N, C) bool matrices."""
+    tp, fp, fn = int((t & p).sum()), int((~t & p).sum()), int((t & ~p).sum())
+    return _safe_div(tp, tp + fp), _safe_div(tp, tp + fn), _safe_div(2 * tp, 2 * tp + fp + fn)
 
 
 def emotion_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """y_true, y_pred: (N, C) 0/1 arrays."""
+    """y_true, y_pred: (N, C) 0/1 arrays -> accuracy (Jaccard), micro precision / recall / F1."""
     t, p = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
-    inter = (t & p).sum(1).astype(float)
-    union = (t | p).sum(1).astype(float)
-    both_empty = (t.sum(1) == 0) & (p.sum(1) == 0)
-    tp, fp, fn = (t & p).sum(), (~t & p).sum(), (t & ~p).sum()
-    return {
-        "accuracy": float(_ratio(inter, union, both_empty).mean()),
-        "precision": float(_ratio(inter, p.sum(1).astype(float), both_empty).mean()),
-        "recall": float(_ratio(inter, t.sum(1).astype(float), both_empty).mean()),
-        "micro_f1": float(2 * tp / (2 * tp + fp + fn)) if (2 * tp + fp + fn) else 1.0,
-    }
+    precision, recall, f1 = micro_prf(t, p)
+    return {"accuracy": jaccard_accuracy(t, p), "precision": precision, "recall": recall, "micro_f1": f1}
 
 
 def sentiment_metrics(pred_negative: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -53,10 +66,13 @@ def sentiment_metrics(pred_negative: np.ndarray, scores: np.ndarray) -> dict[str
 
 
 def single_label_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, float]:
-    """Single-label emotion (IEMOCAP, MELD): accuracy, weighted F1, and F1 per class (as the field reports)."""
+    """Single-label emotion (IEMOCAP, MELD): accuracy (IEMOCAP's WA), UA = mean per-class recall over the classes
+    present in the truth (IEMOCAP's unweighted accuracy), weighted F1, and F1 per class (as the field reports)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     per_class = f1_score(y_true, y_pred, labels=list(range(len(labels))), average=None, zero_division=0)
+    recalls = [float((y_pred[y_true == c] == c).mean()) for c in np.unique(y_true)]
     out = {"accuracy": float((y_true == y_pred).mean()),
+           "ua": float(np.mean(recalls)) if recalls else 0.0,
            "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0))}
     out.update({f"f1_{name}": float(v) for name, v in zip(labels, per_class)})
     return out

@@ -4,10 +4,10 @@ Read top to bottom: inputs -> `encode_modalities` (the expensive part, cached pe
 Predictor) -> `fuse` (CMD with the emotion query, or FC fusion) -> `head` (cosine with label
 embeddings, or an FC classifier in the w/o-LE ablation) -> probabilities.
 
-Ablation switches (paper, Table 4):
-  use_cmd=False                           FC fusion of pooled modality embeddings -> cosine with labels
-  use_label_encoder=False                 CMD (with a learnable query) -> FC classifier
-  use_cmd=False, use_label_encoder=False  concatenation -> FC fusion -> FC classifier
+Ablation switches (paper, Table 4, sec. 4.5.2):
+  use_cmd=False                           concatenated pooled embeddings -> one FC layer -> cosine with labels
+  use_label_encoder=False                 CMD (with a learnable query: there is no LE to embed 'Emotion') -> FC
+  use_cmd=False, use_label_encoder=False  concatenation -> FC -> ReLU (cfg.fc_activation) -> FC classifier
 Modality subset and order (Table 3) come from `modality_order`.
 """
 from __future__ import annotations
@@ -137,7 +137,7 @@ class MERCLIP(nn.Module):
             use_face_vision(self, dim, clip.visual)
         if cfg.use_cmd:
             self.cmd = CrossModalDecoder(
-                dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.cmd_layers, cfg.modality_order, cfg.dropout
+                dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.num_cmd_layers, cfg.modality_order, cfg.dropout
             )
             if not cfg.use_label_encoder:
                 self.learned_query = nn.Parameter(torch.randn(dim) * 0.02)
@@ -209,11 +209,15 @@ class MERCLIP(nn.Module):
     def fuse(self, feats: ModalityFeatures, query_word=USE_CONFIG) -> tuple[torch.Tensor, list[LayerAttention]]:
         if not self.cfg.use_cmd:
             stacked = torch.cat([feats.pooled[m] for m in self.cfg.modality_order], dim=-1)  # (B, M*D)
-            return self.fusion(stacked), []
-        if self.cfg.cmd_mode == "pooled":
-            memory = {m: (feats.pooled[m].unsqueeze(1), feats.present(m).unsqueeze(1)) for m in self.cfg.modality_order}
-        else:
-            memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}
+            fused = self.fusion(stacked)  # (B, D)
+            if not self.cfg.use_label_encoder and self.cfg.fc_activation == "relu":
+                fused = F.relu(fused)  # "fully connected layers" with a nonlinearity between fusion and classifier
+            return fused, []
+        if self.cfg.cmd_mode == "pooled":  # Algorithm 1: X^L (EOS), X^V (mean of frames), X^A (mean of segments)
+            memory = {m: (feats.pooled[m].unsqueeze(1), feats.present(m).unsqueeze(1))  # (B, 1, D), (B, 1)
+                      for m in self.cfg.modality_order}
+        else:  # this project's extension: every token / frame / segment is a key
+            memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}  # (B, T_m, D), (B, T_m)
         return self.cmd(self.query_embedding(query_word), memory)
 
     def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):

@@ -32,6 +32,18 @@ NO_WORD = "(none)"
 MAX_QUERY_WORDS = 8
 
 
+def cmd_keys_description(cfg) -> str:
+    """Says which CMD the checkpoint has: the paper's (pooled keys) or this project's `sequence` extension."""
+    if not cfg.use_cmd:
+        return "no CMD (Table 4 ablation)"
+    if cfg.is_paper_cmd:
+        return "`pooled` keys (the paper's CMD, Algorithm 1: one vector per modality)"
+    if cfg.cmd_mode == "pooled":
+        return f"`pooled` keys, {cfg.num_cmd_layers} layers cycling over the order (not the paper's |m| layers)"
+    return ("`sequence` keys (this project's extension, not the paper's CMD: keys over tokens, frames and audio "
+            "segments, so the attention maps show which items the query used)")
+
+
 class StudioError(UserError):
     """A user-facing problem with the request (shown in the page as-is)."""
 
@@ -346,8 +358,8 @@ class Studio:
             f"**Checkpoint:** `{self.checkpoint.name}` · **backbone:** open_clip `{cfg.clip_model}`"
             f" ({'random init, tiny' if cfg.clip_pretrained is None else cfg.clip_pretrained})",
             f"**Task:** {cfg.task} · **labels:** {', '.join(cfg.labels)} · **query word:** {cfg.query_word}",
-            f"**CMD:** {cfg.cmd_layers} layers, hidden {cfg.cmd_hidden}, {cfg.cmd_heads} heads, order "
-            f"{''.join(cfg.modality_order)}, {cfg.cmd_mode} keys · **frames:** {cfg.num_frames}",
+            f"**CMD:** {cfg.num_cmd_layers} layers, hidden {cfg.cmd_hidden}, {cfg.cmd_heads} heads, order "
+            f"{''.join(cfg.modality_order)}, {cmd_keys_description(cfg)} · **frames:** {cfg.num_frames}",
             f"**Device:** {self._predictor.device if self._predictor else 'loads on first request'}",
         ]
         if extra.get("trained_on"):

@@ -65,8 +65,11 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
+    g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids (MMSA label.csv, or one <video>_<segment> a "
+                                      "line) to use exactly; default: every labelled segment of the fold videos")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
-                   help="sentiment 0: dropped (paper's certain classes) or counted as non-negative")
+                   help="sentiment 0 in training: dropped (paper's certain classes) or counted as non-negative; "
+                        "evaluation keeps zero-score clips and reports Acc2 both ways (non0, has0)")
     g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
     g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=int,
@@ -86,7 +89,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
     g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${backbone.WEIGHTS_ENV_VAR})")
     g.add_argument("--modalities", default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
-    g.add_argument("--cmd-mode", default="sequence", choices=["sequence", "pooled"])
+    g.add_argument("--cmd-mode", default="pooled", choices=["pooled", "sequence"],
+                   help="pooled: the paper's CMD (one key per modality); sequence: this project's extension "
+                        "(keys over tokens, frames, audio segments; attention maps in the app)")
+    g.add_argument("--cmd-layers", type=int,
+                   help="CMD layers (default: one per modality, the paper's |m|; more cycle over the order)")
     g.add_argument("--no-cmd", action="store_true", help="ablation: FC fusion instead of the CMD")
     g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
     g.add_argument("--query-word", help="emotion-query word; 'none' for no word (default: Emotion / Sentiment)")
@@ -118,6 +125,7 @@ def model_config_from_args(args: argparse.Namespace):
         cmd_hidden=64 if tiny and args.cmd_hidden == 512 else args.cmd_hidden,
         cmd_heads=4 if tiny and args.cmd_heads == 8 else args.cmd_heads,
         cmd_mode=args.cmd_mode,
+        cmd_layers=getattr(args, "cmd_layers", None),
         modality_order=tuple(args.modalities.upper()),
         use_cmd=not args.no_cmd,
         use_label_encoder=not args.no_le,
@@ -126,9 +134,14 @@ def model_config_from_args(args: argparse.Namespace):
 
 # ---- data -----------------------------------------------------------------------------------------
 def media_config_for(model, pp: dict) -> MediaConfig:
-    """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames)."""
+    """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames).
+
+    Training and evaluation keep clips longer than the 60-s media cap (long_clip='window': their first 60 s),
+    so no labelled segment is dropped for its length; the app still refuses long uploads.
+    """
     face_crop = getattr(model.cfg, "vision_backbone", "clip") == "fer"  # issue #15: the FER tower reads face crops
-    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"], face_crop=face_crop)
+    return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"],
+                       long_clip="window", face_crop=face_crop)
 
 
 def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args=None):
@@ -139,7 +152,7 @@ def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args
     if dataset == "iemocap":
         return [u for u in iemocap_split(root, getattr(args, "iemocap_setup", "4class"), getattr(args, "fold", 1))
                 if u.split in splits]
-    return load_samples(dataset, root, splits)
+    return load_samples(dataset, root, splits, segments=getattr(args, "segments", None))
 
 
 def iemocap_split(root: Path, setup: str, fold: int, valid_fraction: float = 0.1, seed: int = 0):
@@ -175,6 +188,16 @@ def loader_options(args) -> dict:
     return options
 
 
+def neutral_policy_for(split: str, train_policy: str) -> str:
+    """Zero-score clips: training follows --neutral; evaluation always keeps them (as 'non-negative').
+
+    Acc2 is reported both ways (metrics.sentiment_metrics): has0 needs every test clip, zeros included, and non0
+    removes the zeros itself from the clip scores. Dropping them from the evaluation splits made the two columns
+    identical.
+    """
+    return train_policy if split == "train" else "nonnegative"
+
+
 def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True, distributed=False, seed=0,
                   batch_size: int | None = None):
     """DataLoaders per split over the decoded-media cache (built here when missing)."""
@@ -188,15 +211,18 @@ def build_loaders(model: MERCLIP, args, splits=("train", "valid"), shuffle=True,
     rank0 = not distributed or dist.get_rank() == 0
     if rank0:
         errors = build_cache(samples, cache_dir, media_cfg, workers=args.workers, progress=True)
+        if errors:
+            print(f"skipped {len(errors)} of {len(samples)} clips whose media could not be decoded "
+                  f"(the count per split goes into metrics.json as *_skipped_clips); the first 10:")
         for e in errors[:10]:
-            print(f"skipped {e}")
+            print(f"  skipped {e}")
     if distributed:
         dist.barrier()
     batch_size = batch_size or args.batch_size or train_config_for(args.dataset).batch_size
     loaders = {}
     for split in splits:
         ds = CachedClipDataset([s for s in samples if s.split == split], cache_dir, media_cfg, model.cfg.task,
-                               pp["mean"], pp["std"], args.neutral, labels=model.cfg.labels)
+                               pp["mean"], pp["std"], neutral_policy_for(split, args.neutral), labels=model.cfg.labels)
         sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed) if distributed and split == "train" else None
         loaders[split] = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None and split == "train",
                                     sampler=sampler, collate_fn=Collate(model.tokenizer), **loader_options(args))
@@ -353,7 +379,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, args, out_dir: str | P
             val = evaluate_model(model, loaders["valid"], device, scores, amp=amp)
             row = {"epoch": epoch + 1, "train_loss": epoch_loss, "valid_loss": val.loss,
                    "train_seconds": train_time, "clips_per_second": count / train_time * (dist.get_world_size() if distributed else 1),
-                   **{f"valid_{k}": v for k, v in val.metrics.items()}}
+                   **{f"valid_{k}": v for k, v in val.metrics.items()},
+                   "train_skipped_clips": len(getattr(loaders["train"].dataset, "uncached", ())),
+                   "valid_skipped_clips": val.skipped}
             history.append(row)
             improved = val.metrics[metric_name] > best
             if improved:

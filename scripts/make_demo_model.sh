@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=data/synthetic
 RUNS=runs/demo
-COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny --num-frames 4 --batch-size 16 --lr 5e-4 --epochs 30)
+# --cmd-mode sequence: the demo uses this project's extension of the CMD (keys over frames, audio segments and
+# tokens) so the app can draw attention maps; the paper's CMD is the default, --cmd-mode pooled.
+COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny --num-frames 4 --batch-size 16 --lr 5e-4 --epochs 30
+        --cmd-mode sequence)
 [ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0
 python -m merclip.ablate --grid modalities --cells LVA "${COMMON[@]}" --out "$RUNS"   # the demo model itself
 python - <<'PY'

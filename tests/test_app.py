@@ -94,6 +94,18 @@ def test_zero_shot_with_a_local_weights_file(tiny_ckpt, embeddings, tmp_path):
 def test_about_panel_labels_the_demo_model(studio):
     about = studio.about()
     assert "Demo model" in about and "not** a real-world emotion detector" in about and "merclip-tiny" in about
+    # the shipped demo uses the `sequence` CMD: the panel must not pass it off as the paper's
+    assert "`sequence` keys (this project's extension, not the paper's CMD" in about
+
+
+def test_cmd_description_names_the_paper_cmd_and_the_extension():
+    from merclip.config import ModelConfig
+    from merclip.studio import cmd_keys_description
+
+    assert "the paper's CMD" in cmd_keys_description(ModelConfig())
+    assert "extension" in cmd_keys_description(ModelConfig(cmd_mode="sequence"))
+    assert "not the paper's |m| layers" in cmd_keys_description(ModelConfig(modality_order=("V", "L"), cmd_layers=3))
+    assert "no CMD" in cmd_keys_description(ModelConfig(use_cmd=False))
 
 
 def test_shipped_demo_checkpoints_and_examples_load():

@@ -175,3 +175,50 @@ def test_uint8_batches_normalised_on_the_device_equal_the_float_path(clips, tmp_
     assert torch.equal(from_uint8.audio_mask, from_float.audio_mask)
     assert from_float.normalised(mean, std) is not None and torch.equal(from_float.normalised(mean, std).frames,
                                                                          from_float.frames)
+
+
+def test_segments_file_filters_to_exactly_that_set_and_reports_absent_ids(tmp_path, synthetic_root, capsys):
+    """--segments: a processed release's ids (plain list or MMSA label.csv) pin the loaded set exactly."""
+    samples = mm.load_mosei(synthetic_root)
+    chosen = sorted(s.clip_id for s in samples)[:5]
+    plain = tmp_path / "ids.txt"
+    plain.write_text("# MulT ids\n" + "\n".join(chosen + ["noSuchVideo_3"]) + "\n")
+    got = mm.load("synthetic", synthetic_root, segments=plain)
+    assert sorted(s.clip_id for s in got) == chosen
+    assert "1 segment id(s) of 'ids.txt' are not in the labelled raw data" in capsys.readouterr().err
+    by_id = {s.clip_id: s for s in samples}
+    mmsa = tmp_path / "label.csv"  # MMSA: video_id, clip_id, text, label, ..., mode
+    mmsa.write_text("video_id,clip_id,text,label,mode\n" + "".join(
+        f"{by_id[c].video_id},{c[len(by_id[c].video_id) + 1:]},\"some, text\",0.0,train\n" for c in chosen[:3]))
+    assert sorted(s.clip_id for s in mm.load("synthetic", synthetic_root, segments=mmsa)) == chosen[:3]
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(mm.DatasetFormatError, match="video_id and clip_id"):
+        mm.read_segment_ids(tmp_path / "bad.csv")
+
+
+def test_check_command_says_which_set_and_compares_with_the_paper(tmp_path, synthetic_root, capsys):
+    from merclip.data import check
+
+    check.main(["--dataset", "synthetic", "--root", str(synthetic_root)])
+    out = capsys.readouterr().out
+    assert "set loaded: every labelled segment of the standard folds' videos" in out
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(sorted(s.clip_id for s in mm.load_mosei(synthetic_root))[:4]))
+    check.main(["--dataset", "synthetic", "--root", str(synthetic_root), "--segments", str(ids)])
+    out = capsys.readouterr().out
+    assert "set loaded: the 4 segment ids of" in out and "4 segments in all" in out
+
+
+def test_fold_videos_without_labels_are_named_not_silently_missing(tmp_path):
+    """MOSEI's test fold lists 7l3BNtSE0xc and dZFV0lyedX4, which have no labels: reported per split."""
+    folds = mm.standard_folds("mosei")
+    assert {"7l3BNtSE0xc", "dZFV0lyedX4"} <= folds["test"]
+    labelled = sorted(folds["test"] - {"7l3BNtSE0xc", "dZFV0lyedX4"})
+    with h5py.File(tmp_path / "CMU_MOSEI_Labels.csd", "w") as f:
+        data = f.create_group("All Labels").create_group("data")
+        for vid in [*labelled, *folds["train"], *folds["valid"]]:
+            g = data.create_group(vid)
+            g.create_dataset("features", data=np.zeros((1, 7), np.float32))
+            g.create_dataset("intervals", data=np.array([[0.0, 1.0]]))
+    missing = mm.unlabelled_fold_videos("mosei", tmp_path)
+    assert missing == {"train": [], "valid": [], "test": ["7l3BNtSE0xc", "dZFV0lyedX4"]}

@@ -99,3 +99,13 @@ def test_meld_errors(tmp_path):
     (tmp_path / "test_sent_emo.csv").write_text("a,b\n1,2\n")
     with pytest.raises(DatasetFormatError, match="lacks MELD columns"):
         erc.load_meld(tmp_path, splits=("test",))
+
+
+def test_meld_utterance_without_media_is_a_counted_skip(tmp_path, capsys):
+    """The official MELD release lacks some clips: they are skipped by name, not a TypeError in the decoder."""
+    _meld(tmp_path)
+    folder = erc.MELD_SPLITS["train"][1]
+    (tmp_path / folder / "dia0_utt1.mp4").unlink()
+    utts = erc.load_meld(tmp_path)
+    assert [u.clip_id for u in utts] == ["train_dia0_utt0", "valid_dia3_utt0", "test_dia0_utt0"]
+    assert f"MELD: skipped 1 utterance(s) with no media file: {folder}/dia0_utt1.mp4" in capsys.readouterr().err

@@ -1,4 +1,6 @@
 """LSGMER: LSE shapes and gradients, the APC constraint, ablation switches, a tiny run that beats chance."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -181,3 +183,52 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     assert 0.0 <= row["valid_accuracy"] <= 1.0 and 0.0 <= row["valid_weighted_f1"] <= 1.0
     n_train = sum(u.split == "train" for u in split)
     assert row["clips_per_second"] == pytest.approx(n_train / row["train_seconds"], rel=1e-6)  # every train clip seen
+
+
+def test_summary_gate_equation():
+    """H2 = Attn(L_t, H1, H1); H = sigmoid(H2) * H0 + H2, H0 the utterance feature; h = mean over labels."""
+    from merclip.lsgmer import LabelGuidedGate
+
+    torch.manual_seed(0)
+    gate = LabelGuidedGate(8, 4)
+    tokens, labels = torch.randn(2, 5, 8), torch.randn(3, 8)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    pooled, h, alpha, weights = gate(tokens, mask, labels)
+    s = (gate.q(labels) @ gate.k(tokens[1, :2]).T) / 2.0  # (C, 2) the valid items of clip 1, sqrt(4) = 2
+    h2 = s.softmax(-1) @ gate.v(tokens[1, :2])  # (C, D)
+    expected = torch.sigmoid(h2) * tokens[1, :2].mean(0) + h2
+    assert torch.allclose(h[1], expected, atol=1e-5) and torch.allclose(pooled[1], expected.mean(0), atol=1e-5)
+    assert alpha.shape == (2, 3, 5) and alpha[1, :, 2:].abs().max() == 0 and weights.shape == (2, 5)
+
+
+def test_label_embeddings_follow_a_moving_average_and_apc_uses_their_cosines():
+    model = tiny(label_momentum=0.75).train()
+    x = batch(model)
+    current = model.label_encoder.labels(list(LABELS)).detach()
+    model(x)  # first step: the average starts at L'
+    assert torch.allclose(model.label_ema, current, atol=1e-6) and model.label_ema_steps.item() == 1
+    with torch.no_grad():
+        model.label_encoder.label_ctx.add_(0.5)  # L' moves
+    moved = model.label_encoder.labels(list(LABELS)).detach()
+    out = model(x)
+    assert torch.allclose(model.label_ema, 0.75 * current + 0.25 * moved, atol=1e-5)
+    sims = torch.nn.functional.normalize(out.fused, dim=-1) @ torch.nn.functional.normalize(model.label_ema, dim=-1).T
+    assert torch.allclose(out.attribution, (sims / 0.07).softmax(-1), atol=1e-4)  # q, at the initial scale
+    assert torch.allclose(out.probs, model.classifier(out.fused).softmax(-1), atol=1e-6)  # p from the FC head
+    model.eval()
+    steps = model.label_ema_steps.item()
+    model(x)
+    assert model.label_ema_steps.item() == steps  # evaluation reads the average without moving it
+
+
+def test_configs_before_the_summary_equations_rebuild_v1():
+    from merclip.checkpoint import read_config
+
+    assert LSGMERConfig().equations == "summary"
+    old = json.loads(LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None).to_json())
+    del old["equations"], old["label_momentum"]
+    assert LSGMERConfig.from_dict(old).equations == "v1"
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "lsgmer-tiny-synthetic"
+    assert read_config(shipped).equations == "v1"  # the shipped demo

@@ -7,12 +7,51 @@ from merclip.metrics import emotion_metrics, markdown_table, sentiment_metrics
 def test_emotion_metrics_hand_computed():
     y_true = np.array([[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]])
     y_pred = np.array([[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
-    # per sample |∩|/|∪|: 1/3, 1, 1 (both empty), 0      -> accuracy 7/12
-    # precision |∩|/|Ŷ|: 1/2, 1, 1, 0 (nothing predicted) -> 5/8
-    # recall    |∩|/|Y|: 1/2, 1, 1, 0                     -> 5/8
-    # micro: TP 2, FP 1, FN 3 -> F1 = 4 / (4 + 1 + 3) = 0.5
+    # per clip |∩|/|∪|: 1/3, 1, 0 (both empty counts 0, as TAILOR), 0 -> accuracy (1/3 + 1) / 4 = 1/3
+    # micro over the 4x4 matrix: TP 2, FP 1, FN 3 -> P 2/3, R 2/5, F1 = 4 / (4 + 1 + 3) = 0.5
     m = emotion_metrics(y_true, y_pred)
-    assert m == pytest.approx({"accuracy": 7 / 12, "precision": 5 / 8, "recall": 5 / 8, "micro_f1": 0.5})
+    assert m == pytest.approx({"accuracy": 1 / 3, "precision": 2 / 3, "recall": 2 / 5, "micro_f1": 0.5})
+
+
+def test_both_empty_clip_counts_zero_and_empty_denominators_give_zero():
+    assert emotion_metrics(np.zeros((3, 6)), np.zeros((3, 6))) == {
+        "accuracy": 0.0, "precision": 0.0, "recall": 0.0, "micro_f1": 0.0}
+
+
+# (precision, recall, micro-F1) in percent: MER-CLIP's own rows of the paper's Tables 1, 7 and 9, and the
+# baselines of Table 1 it copies from TAILOR (DFG's row, 53.4 / 45.6 / 49.4, is the one that does not fit: 49.2).
+PAPER_PRF_ROWS = [
+    (53.1, 63.4, 57.8),  # Table 1, MER-CLIP
+    (63.3, 42.9, 51.1), (63.6, 44.5, 52.3), (48.2, 48.6, 48.4), (37.1, 57.1, 45.0), (59.1, 47.6, 52.8),
+    (63.9, 45.2, 52.9),  # Table 1, RAVEN, MulT, SIMM, MISA, HHMPN, TAILOR
+    (54.8, 59.2, 56.9),  # Table 7, sentence labels
+    (55.1, 59.5, 57.2), (52.3, 64.3, 57.7), (54.7, 59.0, 56.8), (53.3, 61.9, 57.3), (55.5, 59.6, 57.5),
+    (52.7, 62.8, 57.3),  # Table 9, query words
+]
+
+
+@pytest.mark.parametrize("precision,recall,f1", PAPER_PRF_ROWS)
+def test_paper_tables_satisfy_the_micro_identity(precision, recall, f1):
+    """F1 = 2PR/(P+R) holds for micro-averaged P/R/F1 (not for per-clip averages): the paper's rows obey it,
+    to the rounding of one decimal (P and R +-0.05 each, F1 +-0.05), which is why metrics.py micro-averages."""
+    assert 2 * precision * recall / (precision + recall) == pytest.approx(f1, abs=0.1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_emotion_metrics_match_sklearn_on_random_data(seed):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    t = rng.random((200, 6)) < rng.uniform(0.05, 0.5)
+    p = rng.random((200, 6)) < rng.uniform(0.05, 0.5)
+    t[:5] = p[:5] = False  # a few all-negative clips
+    m = emotion_metrics(t, p)
+    P, R, F, _ = precision_recall_fscore_support(t, p, average="micro", zero_division=0)
+    assert (m["precision"], m["recall"], m["micro_f1"]) == pytest.approx((P, R, F))
+    assert m["micro_f1"] == pytest.approx(2 * P * R / (P + R))
+    inter, union = (t & p).sum(1), (t | p).sum(1)
+    expected_acc = np.mean([i / u if u else 0.0 for i, u in zip(inter, union)])
+    assert m["accuracy"] == pytest.approx(expected_acc)
 
 
 def test_sentiment_metrics_both_conventions():
@@ -40,3 +79,37 @@ def test_single_label_metrics_hand_computed():
     assert m["accuracy"] == pytest.approx(0.75)
     assert m["f1_a"] == pytest.approx(2 / 3) and m["f1_c"] == pytest.approx(1.0)
     assert m["weighted_f1"] == pytest.approx((2 * 2 / 3 + 2 / 3 + 1) / 4)
+    # UA: mean per-class recall (a 1/2, b 1, c 1) = 5/6, as sklearn's balanced accuracy
+    from sklearn.metrics import balanced_accuracy_score
+
+    assert m["ua"] == pytest.approx(5 / 6) == balanced_accuracy_score([0, 0, 1, 2], [0, 1, 1, 2])
+
+
+def test_acc2_has0_and_non0_differ_when_zero_scores_are_kept():
+    """MMSA metricsTop.py: has0 = (truth < 0) vs (pred < 0) over all clips; non0 drops the zero-score clips."""
+    scores = np.array([0.0, 0.0, 0.0, 1.0, -1.0, 2.0])
+    pred_negative = np.array([True, True, False, False, True, False])
+    m = sentiment_metrics(pred_negative, scores)
+    assert m["acc2_non0"] == pytest.approx(1.0)  # the three non-zero clips are all right
+    assert m["acc2_has0"] == pytest.approx(4 / 6)  # two zeros predicted negative: wrong under has0
+    assert m["f1_has0"] < m["f1_non0"] == pytest.approx(1.0)
+
+
+def test_evaluation_splits_keep_zero_score_clips_even_when_training_drops_them(tmp_path):
+    from pathlib import Path
+
+    from merclip.config import MediaConfig
+    from merclip.data.features import CachedClipDataset, cache_path
+    from merclip.data.mosi_mosei import Sample
+    from merclip.train import neutral_policy_for
+
+    samples = [Sample(f"c{i}", "v", "test", Path(f"/x/{i}.mp4"), None, "t", score, None)
+               for i, score in enumerate([0.0, 1.5, -2.0])]
+    cfg = MediaConfig()
+    for s in samples:
+        cache_path(tmp_path, s, cfg).touch()  # the dataset only checks that the cached clip exists
+    kept = {split: len(CachedClipDataset(samples, tmp_path, cfg, "sentiment", None, None,
+                                         neutral_policy_for(split, "drop")))
+            for split in ("train", "valid", "test")}
+    assert kept == {"train": 2, "valid": 3, "test": 3}
+    assert neutral_policy_for("train", "nonnegative") == "nonnegative"

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -47,7 +48,8 @@ def test_every_stage_has_the_documented_shape(tiny_model):
 def test_paper_hyperparameters_by_default():
     cfg = ModelConfig()
     assert (cfg.clip_model, cfg.clip_pretrained, cfg.num_frames, cfg.n_ctx) == ("ViT-B-32", "openai", 12, 8)
-    assert (cfg.cmd_layers, cfg.cmd_hidden, cfg.cmd_heads, cfg.modality_order) == (3, 512, 8, ("L", "V", "A"))
+    assert (cfg.num_cmd_layers, cfg.cmd_hidden, cfg.cmd_heads, cfg.modality_order) == (3, 512, 8, ("L", "V", "A"))
+    assert cfg.cmd_mode == "pooled" and cfg.is_paper_cmd  # Algorithm 1's CMD is the default
     assert cfg.emotion_threshold == 0.6 and math.isclose(cfg.logit_scale_init, 1 / 0.07)
 
 
@@ -130,12 +132,45 @@ def test_ablation_switches(use_cmd, use_le):
 
 
 def test_modality_subset_order_and_pooled_mode():
-    model = build_model(tiny_config(modality_order=("A", "L"), cmd_mode="pooled")).eval()
+    model = build_model(tiny_config(modality_order=("A", "L"), cmd_mode="pooled", cmd_layers=None)).eval()
     with torch.no_grad():
         out = model(batch(model))
-    assert [a.modality for a in out.attentions] == ["A", "L", "A"]
+    assert [a.modality for a in out.attentions] == ["A", "L"]  # |m| = 2 layers, one per modality, in order
     assert out.attentions[0].cross_attn.shape == (2, 4, 1, 1)
     assert not hasattr(model.cmd.modality_in, "V")
+
+
+@pytest.mark.parametrize("order,layers", [("V", ["V"]), ("VL", ["V", "L"]), ("LVA", ["L", "V", "A"]),
+                                          ("ALV", ["A", "L", "V"])])
+def test_paper_cmd_has_one_layer_per_modality_in_order(order, layers):
+    """Algorithm 1 / Table 3: |m| layers; V alone is one layer, VL is V then L (no cycling)."""
+    cfg = tiny_config(modality_order=tuple(order), cmd_mode="pooled", cmd_layers=None)
+    assert cfg.is_paper_cmd and cfg.num_cmd_layers == len(order)
+    model = build_model(cfg).eval()
+    assert len(model.cmd.layers) == len(order) and model.cmd.layer_modalities() == layers
+
+
+def test_an_explicit_layer_count_still_cycles_for_old_checkpoints():
+    cfg = tiny_config(modality_order=("V", "L"), cmd_layers=3)
+    assert build_model(cfg).cmd.layer_modalities() == ["V", "L", "V"] and not cfg.is_paper_cmd
+
+
+def test_pooled_cmd_keys_are_the_eos_and_mean_pooled_vectors():
+    """The paper's CMD sees one vector per modality: the language EOS embedding, the mean frame and the mean
+    audio segment; per-token / per-frame features beyond those pools do not change its output."""
+    torch.manual_seed(0)
+    model = build_model(tiny_config(cmd_mode="pooled", cmd_layers=None, dropout=0.0)).eval()
+    x = batch(model)
+    with torch.no_grad():
+        feats = model.encode_modalities(x)
+        eos = x.text_ids.argmax(-1)  # (B,)
+        assert torch.allclose(feats.pooled["L"], feats.tokens["L"][torch.arange(2), eos], atol=1e-6)
+        assert torch.allclose(feats.pooled["V"], feats.tokens["V"].mean(1), atol=1e-5)
+        out = model.predict_from_features(feats)
+        shuffled = dataclasses.replace(feats, tokens={m: torch.randn_like(t) for m, t in feats.tokens.items()})
+        again = model.predict_from_features(shuffled)
+    assert [a.cross_attn.shape[-1] for a in out.attentions] == [1, 1, 1]
+    assert torch.allclose(out.fused, again.fused)
 
 
 def test_absent_modality_leaves_query_unchanged_in_its_layer(tiny_model):
@@ -208,3 +243,32 @@ def test_trimmed_text_tower_equals_the_full_length_tower(tiny_model):
     assert plain.attentions[0].cross_attn.shape[-1] == 77 > fast.attentions[0].cross_attn.shape[-1]
     assert torch.allclose(fast.probs, plain.probs, atol=1e-5) and torch.allclose(fast.fused, plain.fused, atol=1e-5)
     assert torch.allclose(fast_labels, plain_labels, atol=1e-5)
+
+
+def test_without_cmd_and_le_is_fc_relu_fc_not_one_linear_map():
+    """Table 4 'w/o CMD, LE': concatenation -> fully connected layers with a nonlinearity between them."""
+    model = build_model(tiny_config(use_cmd=False, use_label_encoder=False)).eval()
+    x = batch(model)
+    with torch.no_grad():
+        feats = model.encode_modalities(x)
+        out = model.predict_from_features(feats)
+        stacked = torch.cat([feats.pooled[m] for m in "LVA"], dim=-1)  # (B, 3D)
+        expected = model.classifier(torch.relu(model.fusion(stacked)))  # (B, C)
+        linear = model.classifier(model.fusion(stacked))
+    assert torch.allclose(out.logits, expected, atol=1e-6) and not torch.allclose(out.logits, linear, atol=1e-4)
+
+
+def test_without_cmd_with_le_is_one_fc_layer_then_cosine():
+    model = build_model(tiny_config(use_cmd=False)).eval()
+    with torch.no_grad():
+        feats = model.encode_modalities(batch(model))
+        out = model.predict_from_features(feats)
+        fused = model.fusion(torch.cat([feats.pooled[m] for m in "LVA"], dim=-1))
+    assert torch.allclose(out.fused, fused, atol=1e-6) and (out.fused < 0).any()  # no ReLU here
+
+
+def test_configs_older_than_fc_activation_rebuild_the_linear_map_they_were_trained_as():
+    old = tiny_config(use_cmd=False, use_label_encoder=False).to_dict()
+    del old["fc_activation"]
+    assert ModelConfig.from_dict(old).fc_activation == "none"
+    assert ModelConfig().fc_activation == "relu"

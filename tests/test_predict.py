@@ -16,7 +16,7 @@ def test_prediction_result_contents(predictor, clips):
     r = predictor.predict(clips["5s"], "I am thrilled about this")
     assert r.labels == ["happy", "sad", "angry", "surprise", "disgust", "fear"]
     assert set(r.probabilities) == set(r.labels) and all(0 <= p <= 1 for p in r.probabilities.values())
-    assert r.predicted == [l for l in r.labels if r.probabilities[l] >= 0.6]
+    assert r.predicted == [l for l in r.labels if r.probabilities[l] > 0.6]
     assert {k: v.shape for k, v in r.embeddings.items()} == {"language": (64,), "vision": (64,), "audio": (64,)}
     assert r.fused.shape == (64,) and r.label_embeddings.shape == (6, 64)
     assert r.present == {"language": True, "vision": True, "audio": True}

@@ -138,7 +138,11 @@ def test_evaluate_export_and_ablate(gen_root, tmp_path):
     out = run_cli("merclip.evaluate", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(gen_root),
                   "--limit", "16", "--workers", "1", "--out", str(tmp_path / "eval.json"))
     assert "| best |" in out.stdout and "micro_f1" in out.stdout
-    assert set(json.loads((tmp_path / "eval.json").read_text())) >= {"accuracy", "precision", "recall", "micro_f1"}
+    evaluated = json.loads((tmp_path / "eval.json").read_text())
+    assert set(evaluated) >= {"accuracy", "precision", "recall", "micro_f1", "skipped_clips"}
+    assert evaluated["skipped_clips"] == 0  # no clip left out silently: the count is always reported
+    assert all(r["skipped_clips"] == 0 for r in rows)
+    assert json.loads((Path(rows[0]["run_dir"]) / "model_config.json").read_text())["cmd_mode"] == "pooled"
     run_cli("merclip.export", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(gen_root),
             "--limit", "16", "--workers", "1", "--out", str(tmp_path / "emb.npz"))
     emb = load_embeddings(tmp_path / "emb.npz")

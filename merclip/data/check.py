@@ -7,15 +7,23 @@ from __future__ import annotations
 import argparse
 
 from ..config import EMOTION_LABELS
-from .mosi_mosei import EXPECTED_COUNTS, SPLITS, load, summarise
+from .mosi_mosei import EXPECTED_COUNTS, SPLITS, load, read_segment_ids, summarise, unlabelled_fold_videos
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Check a local CMU-MOSI / CMU-MOSEI (or generated) copy and print its counts.")
     parser.add_argument("--dataset", required=True, choices=["mosei", "mosi", "synthetic"])
     parser.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
+    parser.add_argument("--segments", help="file of segment ids (MMSA label.csv, or one <video>_<segment> a line): "
+                                           "load exactly those segments")
     args = parser.parse_args(argv)
-    samples = load(args.dataset, args.root)
+    samples = load(args.dataset, args.root, segments=args.segments)
+    if args.segments:
+        print(f"set loaded: the {len(read_segment_ids(args.segments))} segment ids of '{args.segments}' "
+              f"({len(samples)} found in the raw data)\n")
+    else:
+        print("set loaded: every labelled segment of the standard folds' videos (CMU-MultimodalSDK folds, or "
+              "folds.json); pass --segments for a processed release's exact set\n")
     counts = summarise(samples)
     cols = ["segments", "videos", "missing_video_files", "positive", "negative", "neutral",
             *(EMOTION_LABELS if args.dataset != "mosi" else ())]
@@ -29,7 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     if expected:
         got = tuple(counts[s]["segments"] for s in SPLITS)
         verdict = "matches" if got == expected else "differs from"
-        print(f"standard folds: {got} {verdict} the paper's {expected}")
+        print(f"train/valid/test segments: {got} {verdict} the paper's {expected} ({sum(expected)} in all)")
+    if args.dataset in ("mosei", "mosi"):
+        unlabelled = unlabelled_fold_videos(args.dataset, args.root)
+        for split in SPLITS:
+            if unlabelled[split]:
+                print(f"{split}: {len(unlabelled[split])} fold video(s) have no labels and give no segments: "
+                      f"{', '.join(unlabelled[split][:10])}")
 
 
 if __name__ == "__main__":

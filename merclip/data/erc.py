@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -111,8 +112,11 @@ def _read_meld_csv(path: Path) -> list[dict[str, str]]:
 
 
 def load_meld(root: str | Path, splits=("train", "valid", "test")) -> list[Utterance]:
+    """MELD utterances with a media file. Utterances whose mp4 is absent (the official release lacks at least one)
+    are skipped and counted on stderr with their names, instead of failing later inside the decoder."""
     root = Path(root)
     out = []
+    absent: list[str] = []
     for split in splits:
         csv_name, folder = MELD_SPLITS[split]
         path = root / csv_name
@@ -124,7 +128,13 @@ def load_meld(root: str | Path, splits=("train", "valid", "test")) -> list[Utter
                 raise DatasetFormatError(f"'{csv_name}' row {n}: unknown emotion {row['Emotion']!r}")
             d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
             video = root / folder / f"dia{d}_utt{u}.mp4"
+            if not video.is_file():
+                absent.append(f"{folder}/{video.name}")
+                continue
             out.append(Utterance(f"{split}_dia{d}_utt{u}", f"{split}_dia{d}", split, row["Speaker"].strip(),
-                                 " ".join(row["Utterance"].split()), emotion, video if video.is_file() else None, None,
+                                 " ".join(row["Utterance"].split()), emotion, video, None,
                                  sentiment=row["Sentiment"].strip().lower()))
+    if absent:
+        print(f"MELD: skipped {len(absent)} utterance(s) with no media file: {', '.join(absent[:10])}"
+              + (" ..." if len(absent) > 10 else ""), file=sys.stderr)
     return out

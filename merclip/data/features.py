@@ -107,10 +107,12 @@ class CachedClipDataset(Dataset):
         cache_dir = Path(cache_dir)
         self.task, self.mean, self.std = task, mean, std
         kept = []
+        self.uncached: list[str] = []  # clip ids left out because no cached media exist (decoding failed)
         for s in samples:
             path = cache_path(cache_dir, s, cfg)
             if not path.is_file():
-                continue  # failed to decode: reported by build_cache
+                self.uncached.append(s.clip_id)  # failed to decode: counted in logs and metrics JSON, never silent
+                continue
             if task == "sentiment" and s.sentiment_class(neutral) is None:
                 continue
             kept.append((s, path))

@@ -19,8 +19,10 @@ where no interval matches, row i of a video is its i-th segment in segment-id or
 from __future__ import annotations
 
 import ast
+import csv
 import importlib.util
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,11 +250,70 @@ def load_mosi(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample
     return samples
 
 
-def load(dataset: str, root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample]:
+def load(dataset: str, root: str | Path, splits: tuple[str, ...] = SPLITS,
+         segments: str | Path | None = None) -> list[Sample]:
+    """Every labelled segment of the videos in `splits`; with `segments` (a file of ids), exactly those segments.
+
+    The SDK's folds expanded to every labelled segment do not give the processed releases' 16,326 / 1,871 / 4,659
+    MOSEI segments exactly; a segments file (the processed release's ids) pins the set. Ids of the file the raw
+    copy lacks are reported on stderr, never dropped silently.
+    """
     loaders = {"mosei": load_mosei, "mosi": load_mosi, "synthetic": load_mosei}
     if dataset not in loaders:
         raise ValueError(f"unknown dataset {dataset!r}; choose from {sorted(loaders)}")
-    return loaders[dataset](root, splits)
+    samples = loaders[dataset](root, splits)
+    if segments is None:
+        return samples
+    kept, absent = select_segments(samples, read_segment_ids(segments))
+    if absent:
+        print(f"{len(absent)} segment id(s) of '{Path(segments).name}' are not in the labelled raw data of splits "
+              f"{list(splits)} (e.g. {sorted(absent)[:5]})", file=sys.stderr)
+    return kept
+
+
+def _normalise_id(video_id: str, clip_id: str) -> str:
+    """`<video>_<segment>`, the loader's clip id (MMSA's label.csv splits it into video_id and clip_id)."""
+    return f"{video_id.strip()}_{clip_id.strip()}"
+
+
+def read_segment_ids(path: str | Path) -> set[str]:
+    """Segment ids from a file: one `<video>_<segment>` per line (e.g. the `id` field of the processed MulT/MMSA
+    pickles, written out), or a CSV with a header holding `video_id` and `clip_id` (MMSA's label.csv) or an `id`
+    / `segment_id` column. Blank lines and lines starting with '#' are ignored."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"segments file '{path}' does not exist")
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    if not lines:
+        raise DatasetFormatError(f"segments file '{path}' holds no ids")
+    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    if len(header) > 1 or header[0] in ("id", "segment_id"):
+        rows = list(csv.DictReader(lines, fieldnames=header))[1:]
+        if {"video_id", "clip_id"} <= set(header):
+            return {_normalise_id(r["video_id"], r["clip_id"]) for r in rows}
+        column = next((c for c in ("segment_id", "id") if c in header), None)
+        if column is None:
+            raise DatasetFormatError(
+                f"segments file '{path}': a CSV needs video_id and clip_id columns (MMSA label.csv) or an id column; "
+                f"got {header}")
+        return {r[column].strip() for r in rows}
+    return {ln.strip() for ln in lines}
+
+
+def select_segments(samples: list[Sample], ids: set[str]) -> tuple[list[Sample], set[str]]:
+    """(the samples whose clip id is in `ids`, the ids no sample has)."""
+    kept = [s for s in samples if s.clip_id in ids]
+    return kept, ids - {s.clip_id for s in kept}
+
+
+def unlabelled_fold_videos(dataset: str, root: str | Path) -> dict[str, list[str]]:
+    """Fold videos with no row in the label file, per split (e.g. MOSEI's test videos 7l3BNtSE0xc, dZFV0lyedX4):
+    they contribute no segments, and `merclip.data.check` names them."""
+    root = Path(root)
+    name = "CMU_MOSI_Opinion_Labels.csd" if dataset == "mosi" else "CMU_MOSEI_Labels.csd"
+    labels = read_csd(_find_one(root, name))
+    folds = standard_folds("mosi" if dataset == "mosi" else "mosei", root)
+    return {s: sorted(v for v in folds[s] if v not in labels) for s in SPLITS}
 
 
 def summarise(samples: list[Sample]) -> dict[str, dict[str, int]]:

@@ -1,0 +1,46 @@
+"""The shipped checkpoints give the stored reference outputs on fixed inputs (scripts/make_reference_outputs.py).
+
+A failure here means a change moved a shipped model's outputs. If that was meant (a fix, a retrained checkpoint),
+rerun `python scripts/make_reference_outputs.py` and commit the new reference with the change.
+"""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from merclip.checkpoint import WEIGHTS_NAME, load_checkpoint
+from merclip.reference import SHIPPED, file_sha256, reference_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "tests" / "reference" / "shipped_outputs.safetensors"
+
+
+def stored(name: str) -> tuple[dict[str, torch.Tensor], str]:
+    with safe_open(str(REFERENCE), framework="pt") as f:
+        digest = json.loads(f.metadata()["checkpoint_sha256"])[name]
+        prefix = f"{name}/"
+        return {k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}, digest
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_reproduces_its_reference_outputs(name):
+    expected, digest = stored(name)
+    ckpt = ROOT / "checkpoints" / name
+    assert file_sha256(ckpt / WEIGHTS_NAME) == digest, (
+        f"checkpoints/{name} changed since the reference was made: rerun scripts/make_reference_outputs.py")
+    got = reference_outputs(load_checkpoint(ckpt))
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key].shape == value.shape, key
+        assert torch.allclose(got[key], value, atol=1e-4, rtol=1e-4), (
+            f"{name}/{key} moved by up to {(got[key] - value).abs().max():.2e}")
+
+
+def test_reference_decisions_follow_the_paper_rule():
+    """The stored emotion probabilities are sigmoid(unbiased standardised cosines), thresholded strictly at 0.6."""
+    expected, _ = stored("merclip-tiny-synthetic")
+    sims = expected["similarity"]  # (3, 6)
+    z = (sims - sims.mean(-1, keepdim=True)) / sims.std(-1, unbiased=True, keepdim=True)
+    assert torch.allclose(torch.sigmoid(z), expected["probs"], atol=1e-4)
