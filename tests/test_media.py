@@ -3,6 +3,7 @@ import math
 import numpy as np
 import open_clip
 import pytest
+import torch
 
 from merclip import media
 from merclip.config import MediaConfig
@@ -206,3 +207,20 @@ def test_seeking_frame_sampler_picks_exactly_the_frames_of_a_full_decode(tmp_pat
         assert [np.asarray(a).tobytes() == np.asarray(b).tobytes() for a, b in zip(seeking, full)] == [True] * num_frames
     if gop == 5:  # and seeking did happen: targets 1 s apart, keyframes every 0.5 s
         assert len(media._keyframe_times(path, info.duration)) >= 10
+
+
+def test_frames_to_tensor_matches_open_clips_eval_preprocessing():
+    """Against open_clip's own eval transform (resize shortest side, bicubic; centre crop; normalise): the same
+    pixels, also where the resized long side is fractional (320x240 -> 298.67) or the crop offset odd."""
+    import open_clip
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    transform = open_clip.image_transform(224, is_train=False, mean=mean, std=std)
+    for size in ((150, 112), (112, 112), (320, 240), (241, 320), (225, 224)):
+        frames = [Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)) for _ in range(3)]
+        ours = media.frames_to_tensor(frames, 224, mean, std)  # (3, 3, 224, 224)
+        theirs = torch.stack([transform(f) for f in frames])
+        assert ours.shape == theirs.shape == (3, 3, 224, 224) and ours.is_contiguous()
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
