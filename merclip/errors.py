@@ -13,3 +13,19 @@ class UserError(ValueError):
 
 class LabelError(UserError):
     """A label set cannot be used (too few, duplicates, too many, too long)."""
+
+
+class NothingToPredictError(UserError):
+    """Every modality the model reads is absent from the clip or dropped: a prediction would be the model's bias."""
+
+
+def ensure_something_left(present: dict[str, bool], dropped=(), reads=("L", "V", "A"), what: str = "the clip") -> None:
+    """Refuse a prediction with nothing behind it. `present` maps 'L'/'V'/'A' to whether `what` has that modality,
+    `dropped` lists those removed by request, `reads` those the model uses. Why: a model fed only absent inputs
+    still outputs its bias (MER-CLIP said disgust 0.69, fear 0.86; LSGMER said joy), which looks like an answer."""
+    names = {"L": "transcript", "V": "video frames", "A": "audio"}
+    if any(present.get(m, False) and m not in dropped for m in reads):
+        return
+    missing = [names[m] + (" (dropped)" if m in dropped else "") for m in reads]
+    raise NothingToPredictError(f"nothing left to predict from: {what} has no {', no '.join(missing)}; "
+                                "keep or add at least one of them")

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoint import load_checkpoint
+from .errors import ensure_something_left
 from .config import MODALITY_NAMES, MediaConfig
 from .inputs import collate_clips, truncation_note
 from .labels import validate_labels
@@ -253,6 +254,8 @@ class Predictor:
             if pending:
                 entries.update(zip(pending, self._encode_and_cache(list(pending.items()))))
             clips = [cached.get(k) or entries[k] for k in keys]
+            for i, clip in enumerate(clips):
+                ensure_something_left(clip.present, drop_modalities, what=f"clip {start + i + 1}")
             t0 = time.perf_counter()
             feats = _stack_features([c.features for c in clips])
             if drop_modalities:
@@ -284,6 +287,7 @@ class Predictor:
         task = task or self.cfg.task
         label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
         clip, was_cached = self.features(video, transcript, audio, transcript_file)
+        ensure_something_left(clip.present, drop_modalities)
         feats = clip.features.without(drop_modalities) if drop_modalities else clip.features
         t0 = time.perf_counter()
         with autocast(self.device, self.speed):

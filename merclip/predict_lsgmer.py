@@ -11,6 +11,7 @@ import torch
 from . import backbone
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import MediaConfig
+from .errors import ensure_something_left
 from .inputs import collate_clips, truncation_note
 from .lsgmer import LSGMER, js_divergence
 from .media import load_clip
@@ -55,6 +56,7 @@ class LSGMERPredictor:
         t0 = time.perf_counter()
         clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio, require_video=False,
                          transcript_file=transcript_file)
+        ensure_something_left(clip.present, reads=("L", "A"))  # LSGMER reads audio and transcript only
         timings = dict(clip.timings)
         notes = list(clip.notes)
         batch = collate_clips([clip], self.model.tokenizer)
