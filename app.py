@@ -51,6 +51,22 @@ def friendly(fn):
     return wrapper
 
 
+def only_with_a_clip(fn, n_outputs: int):
+    """For live controls: re-run `fn` when a clip is loaded; before any upload, change nothing on the page.
+
+    Without this, every control touched before an upload ran an analysis and stacked red "upload a clip first"
+    messages, for a request the user never made.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(video, *args, **kwargs):
+        if not video:
+            return tuple(gr.skip() for _ in range(n_outputs))
+        return fn(video, *args, **kwargs)
+
+    return wrapper
+
+
 def build_app(studio: Studio) -> gr.Blocks:
     # delete_cache: uploads older than an hour are removed every hour, so a long-running Space does not fill its disk
     with gr.Blocks(title="MER-CLIP Studio", delete_cache=(3600, 3600)) as demo:
@@ -127,8 +143,15 @@ def build_app(studio: Studio) -> gr.Blocks:
                     ls_bars = gr.Plot(label="LSGMER prediction and attribution")
                     ls_text = gr.Markdown()
                 ls_maps = gr.Plot(label="label-signal attention")
-            with gr.Tab("Zero-shot CLIP"):
-                zs_btn = gr.Button("Run zero-shot CLIP")
+            with gr.Tab("Zero-shot"):
+                if studio.zero_shot_source() is None:  # say why before the click, not after it
+                    gr.Markdown(f"No real {studio.zero_shot_arch} weights on this machine, so CLIP zero-shot cannot run "
+                                "here (start the app with `--clip-weights FILE` for it). The button runs the offline "
+                                "zero-shot reference instead: wordllama's pretrained word embeddings for the transcript "
+                                "and the FER2013 face network for the frames, neither trained on this project's data.")
+                    zs_btn = gr.Button("Run the offline zero-shot reference", elem_id="run-zero-shot")
+                else:
+                    zs_btn = gr.Button(f"Run zero-shot CLIP ({studio.zero_shot_arch})", elem_id="run-zero-shot")
                 zs_plot = gr.Plot()
                 zs_text = gr.Markdown()
             with gr.Tab("About"):
@@ -143,8 +166,10 @@ def build_app(studio: Studio) -> gr.Blocks:
 
         outputs = [bars, summary, probabilities, similarity, attention]
         run.click(analyse, inputs + [head], outputs, api_name="analyse")
+        live_analyse = only_with_a_clip(analyse, len(outputs))
+
         for control in (query_word, dropped, label_kind, task, head):  # live: cached features make these cheap
-            control.change(analyse, inputs + [head], outputs, api_visibility="private", show_progress="minimal",
+            control.change(live_analyse, inputs + [head], outputs, api_visibility="private", show_progress="minimal",
                            trigger_mode="always_last")
 
         sweep_btn.click(friendly(studio.sweep_query_words), inputs[:7] + [words, extra_word], sweep_plot, api_name="query_words")

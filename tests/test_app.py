@@ -263,3 +263,34 @@ def test_page_shows_warming_up_until_ready(tiny_ckpt, embeddings):
     assert "Warming up" in warming.value
     timers = [b for b in demo.blocks.values() if isinstance(b, gr.Timer)]
     assert len(timers) == 1 and timers[0].active
+
+
+def test_live_controls_change_nothing_before_a_clip_is_loaded():
+    """Touching a control before any upload must neither run an analysis nor raise 'upload a clip first'."""
+    import gradio as gr
+
+    import app
+
+    calls = []
+
+    def analyse(video, *rest, **kwargs):
+        calls.append(video)
+        raise AssertionError("no analysis without a clip")
+
+    live = app.only_with_a_clip(analyse, 5)
+    assert live(None, "text", None, None, "emotion") == tuple(gr.skip() for _ in range(5)) and calls == []
+    assert live("", "text") == tuple(gr.skip() for _ in range(5)) and calls == []
+    with pytest.raises(AssertionError):  # with a clip, it is the analysis that runs
+        live("/uploads/clip.mp4", "text")
+    assert calls == ["/uploads/clip.mp4"]
+
+
+def test_zero_shot_tab_says_why_clip_cannot_run_without_weights(studio):
+    import app
+
+    assert studio.zero_shot_source() is None  # no weights can be on this machine
+    demo = app.build_app(studio)
+    texts = [getattr(block, "value", None) for block in demo.blocks.values()]
+    assert any(isinstance(t, str) and "CLIP zero-shot cannot run here" in t for t in texts)
+    labels = [getattr(block, "value", None) for block in demo.blocks.values() if block.__class__.__name__ == "Button"]
+    assert "Run the offline zero-shot reference" in labels and not any("Run zero-shot CLIP" in str(l) for l in labels)
