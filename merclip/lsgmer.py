@@ -102,8 +102,8 @@ def js_divergence(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-8) -> torch.
     return 0.5 * kl(p, m) + 0.5 * kl(q, m)
 
 
-class LabelSignalEnhancement(nn.Module):
-    """Two-way label/token attention for one modality (equations in the module docstring)."""
+class _LabelAttention(nn.Module):
+    """Labels as queries over one modality's items: the scoring both LSE variants share (same parameter names)."""
 
     def __init__(self, dim: int, attn_dim: int):
         super().__init__()
@@ -112,12 +112,21 @@ class LabelSignalEnhancement(nn.Module):
         self.v = nn.Linear(dim, dim)
         self.scale = 1 / math.sqrt(attn_dim)
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):
-        # tokens (B, T, D); mask (B, T); labels (C, D)
+    def scores(self, tokens: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):
+        """(B, C, T) scaled label-item scores, masked items at -inf, and (B,) whether the modality has any item;
+        rows without any item (absent modality) score 0 everywhere, so their softmax stays finite."""
         s = torch.einsum("cd,btd->bct", self.q(labels), self.k(tokens)) * self.scale  # (B, C, T)
         s = s.masked_fill(~mask[:, None, :], float("-inf"))
-        has = mask.any(1)  # rows without any token (absent modality) get zero summaries
-        s = torch.where(has[:, None, None], s, torch.zeros_like(s))
+        has = mask.any(1)
+        return torch.where(has[:, None, None], s, torch.zeros_like(s)), has
+
+
+class LabelSignalEnhancement(_LabelAttention):
+    """Two-way label/token attention for one modality (equations in the module docstring)."""
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):
+        # tokens (B, T, D); mask (B, T); labels (C, D)
+        s, has = self.scores(tokens, mask, labels)  # absent modalities get zero summaries below
         alpha = s.softmax(-1)  # labels attend to the modality
         summaries = alpha @ self.v(tokens)  # (B, C, D)
         beta = s.max(dim=1).values.softmax(-1)  # (B, T) token relevance to the most relevant label
@@ -126,26 +135,16 @@ class LabelSignalEnhancement(nn.Module):
         return pooled * keep[:, None], summaries * keep[:, None, None], alpha, beta
 
 
-class LabelGuidedGate(nn.Module):
+class LabelGuidedGate(_LabelAttention):
     """LSE of the summary: labels query the modality, a sigmoid gate mixes the answer into the utterance feature.
 
     H2 = Attn(L_t, H1, H1) (B, C, D); w = sigmoid(H2); H = w * H0 + H2, H0 = masked mean of H1 broadcast over labels
     (the summary does not give H0's shape: one utterance vector per modality is our reading); h = mean_c H (B, D).
     """
 
-    def __init__(self, dim: int, attn_dim: int):
-        super().__init__()
-        self.q = nn.Linear(dim, attn_dim)
-        self.k = nn.Linear(dim, attn_dim)
-        self.v = nn.Linear(dim, dim)
-        self.scale = 1 / math.sqrt(attn_dim)
-
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):
         # tokens H1 (B, T, D); mask (B, T); labels L_t (C, D)
-        s = torch.einsum("cd,btd->bct", self.q(labels), self.k(tokens)) * self.scale  # (B, C, T)
-        s = s.masked_fill(~mask[:, None, :], float("-inf"))
-        has = mask.any(1)  # (B,) rows without any token (absent modality) contribute zeros
-        s = torch.where(has[:, None, None], s, torch.zeros_like(s))
+        s, has = self.scores(tokens, mask, labels)  # (B, C, T), (B,): absent modalities contribute zeros
         alpha = s.softmax(-1)  # (B, C, T) each label's attention over the items
         h2 = alpha @ self.v(tokens)  # (B, C, D)
         h0 = masked_mean(tokens, mask).unsqueeze(1)  # (B, 1, D)
