@@ -67,6 +67,16 @@ def only_with_a_clip(fn, n_outputs: int):
     return wrapper
 
 
+def stale_outputs(n_outputs: int):
+    """A handler that empties the main panel's `n_outputs` outputs: shown after the clip they describe changed,
+    they would be read as the new clip's results (a neutral face beside "happy, surprise")."""
+
+    def clear():
+        return tuple(None for _ in range(n_outputs))
+
+    return clear
+
+
 def build_app(studio: Studio) -> gr.Blocks:
     # delete_cache: uploads older than an hour are removed every hour, so a long-running Space does not fill its disk
     with gr.Blocks(title="MER-CLIP Studio", delete_cache=(3600, 3600)) as demo:
@@ -92,7 +102,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                                  sources=["microphone", "upload"], type="filepath")
                 transcript = gr.Textbox(label="transcript", lines=2, placeholder="what is said in the clip")
                 transcript_file = gr.File(label="…or a transcript file (.txt / .srt)", file_types=[".txt", ".srt"],
-                                          type="filepath")
+                                          type="filepath", elem_id="transcript-file")
                 with gr.Row():
                     task = gr.Radio(["emotion", "sentiment"], value=studio.config.task, label="task")
                     label_kind = gr.Radio(LABEL_KINDS, value="word", label="label set")
@@ -167,6 +177,17 @@ def build_app(studio: Studio) -> gr.Blocks:
         outputs = [bars, summary, probabilities, similarity, attention]
         run.click(analyse, inputs + [head], outputs, api_name="analyse")
         live_analyse = only_with_a_clip(analyse, len(outputs))
+
+        @friendly
+        def transcript_from_file(path):
+            return studio.transcript_file_text(path), None  # the words into the box; the file slot empties
+
+        # What is analysed is visible: a transcript file's words go into the (editable) box, so a typed text and a
+        # file never silently disagree.
+        transcript_file.upload(transcript_from_file, transcript_file, [transcript, transcript_file],
+                               api_visibility="private")
+        # No stale results: a new clip (or an example) clears the previous clip's prediction and panels.
+        video.change(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden")
 
         for control in (query_word, dropped, label_kind, task, head):  # live: cached features make these cheap
             control.change(live_analyse, inputs + [head], outputs, api_visibility="private", show_progress="minimal",

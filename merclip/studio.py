@@ -18,8 +18,9 @@ import plotly.graph_objects as go
 
 from . import viz
 from .checkpoint import read_config, read_metadata
-from .config import DEFAULT_QUERY_WORD, MODALITY_NAMES
+from .config import DEFAULT_QUERY_WORD, MODALITY_NAMES, MediaConfig
 from .errors import UserError
+from .media import read_transcript_file
 from .labels import PAPER_LABEL_SETS, label_set, validate_labels
 from .predict import PredictionResult, Predictor
 
@@ -192,6 +193,14 @@ class Studio:
             raise StudioError("the transcript must be text")
         return {"video": video, "transcript": None if transcript_file else (transcript or ""),
                 "transcript_file": transcript_file, "audio": audio}
+
+    def transcript_file_text(self, transcript_file) -> str:
+        """The words of an uploaded .txt / .srt transcript (through the allow-list), for the app to put into the
+        transcript box: what is analysed is then what the user sees and can edit, never a hidden file's text."""
+        path = self._check_allowed(transcript_file)
+        if path is None:
+            raise StudioError("no transcript file was given")
+        return read_transcript_file(path, MediaConfig().max_transcript_chars)
 
     def _predict(self, clip: dict, task: str, labels: Sequence[str], query_word, dropped: Sequence[str] = ()) -> PredictionResult:
         return self.predictor.predict(clip["video"], clip["transcript"], labels=labels, query_word=query_word, task=task,

@@ -174,8 +174,18 @@ def test_browser_runs_an_example_and_renders_plots(served, tmp_path):
         assert "layer 1" in page.locator("#attention").inner_text()
         page.get_by_role("tab", name="Modalities").click()
         time.sleep(0.5)
+        # a transcript file's words land in the box, where they can be read and edited
+        srt = tmp_path / "words.srt"
+        srt.write_text("1\n00:00:00,000 --> 00:00:02,000\nthe parcel finally arrived\n")
+        page.locator("#transcript-file input[type=file]").set_input_files(str(srt))
+        page.wait_for_function("() => [...document.querySelectorAll('textarea')]"
+                               ".some(t => t.value === 'the parcel finally arrived')", timeout=30000)
         shot = tmp_path / "screenshot.png"  # never into the repository (docs/screenshot.png is refreshed by hand)
         page.screenshot(path=str(shot), full_page=True)
+        # another clip: the previous clip's prediction must not stay on screen as if it were the new one's
+        page.get_by_text((EXAMPLE.parent / "neutral.txt").read_text().strip()).first.click()
+        page.get_by_text("Predicted:").wait_for(state="detached", timeout=30000)
+        assert "happy" not in page.locator("#bars").inner_text()
         browser.close()
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -294,3 +304,17 @@ def test_zero_shot_tab_says_why_clip_cannot_run_without_weights(studio):
     assert any(isinstance(t, str) and "CLIP zero-shot cannot run here" in t for t in texts)
     labels = [getattr(block, "value", None) for block in demo.blocks.values() if block.__class__.__name__ == "Button"]
     assert "Run the offline zero-shot reference" in labels and not any("Run zero-shot CLIP" in str(l) for l in labels)
+
+
+def test_a_transcript_file_goes_into_the_box_through_the_allow_list(tiny_ckpt, embeddings, tmp_path):
+    """Its words are shown (and editable) before analysis; a file outside the allowed folders is never read."""
+    uploads, outside = tmp_path / "uploads", tmp_path / "outside"
+    uploads.mkdir(), outside.mkdir()
+    (uploads / "talk.srt").write_text("1\n00:00:00,000 --> 00:00:01,500\nwhat a lovely day\n\n"
+                                      "2\n00:00:01,500 --> 00:00:03,000\nI am so happy\n")
+    (outside / "secret.txt").write_text("launch codes")
+    s = Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=[uploads])
+    assert s.transcript_file_text(str(uploads / "talk.srt")) == "what a lovely day I am so happy"
+    with pytest.raises(UserError, match="not an uploaded file") as refused:
+        s.transcript_file_text(str(outside / "secret.txt"))
+    assert "launch" not in str(refused.value) and str(outside) not in str(refused.value)
