@@ -29,7 +29,7 @@ from merclip.config import default_model_config, tiny_config  # noqa: E402
 from merclip.inputs import collate_clips  # noqa: E402
 from merclip.losses import decisions  # noqa: E402
 from merclip.model import build_model  # noqa: E402
-from merclip.train import select_device  # noqa: E402
+from merclip.device import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
 
 

@@ -29,7 +29,7 @@ from merclip import backbone  # noqa: E402
 from merclip.config import default_model_config, tiny_config  # noqa: E402
 from merclip.inputs import collate_clips  # noqa: E402
 from merclip.model import build_model  # noqa: E402
-from merclip.train import select_device  # noqa: E402
+from merclip.device import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, autocast  # noqa: E402
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)

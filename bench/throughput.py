@@ -34,7 +34,7 @@ from common import bench_parser, decoded_clips, device_name, sync, timed, write_
 from merclip import backbone  # noqa: E402
 from merclip.config import MediaConfig, default_model_config, tiny_config  # noqa: E402
 from merclip.model import ModalityInputs, build_model  # noqa: E402
-from merclip.train import select_device  # noqa: E402
+from merclip.device import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, apply_speed, autocast, patch_embeddings_as_matmul  # noqa: E402
 
 MOSEI_TRAIN_CLIPS = 16326

@@ -25,7 +25,8 @@ from .checkpoint import load_checkpoint
 from .evaluate import columns_for, evaluate_model
 from .labels import QUERY_WORDS
 from .metrics import markdown_table
-from .train import add_data_args, add_model_args, build_loaders, model_config_from_args, select_device, train, train_config_for
+from .device import select_device
+from .train import add_data_args, add_model_args, build_loaders, model_config_from_args, train, train_config_for
 
 TABLE3_ORDERS = ("V", "A", "L", "VA", "AV", "AL", "LA", "VL", "LV", "VAL", "AVL", "ALV", "LAV", "VLA", "LVA")
 GRIDS: dict[str, dict[str, dict]] = {

@@ -84,7 +84,8 @@ def columns_for(task: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     from .checkpoint import load_checkpoint
-    from .train import add_data_args, build_loaders, select_device
+    from .device import select_device
+    from .train import add_data_args, build_loaders
 
     parser = argparse.ArgumentParser(description="Evaluate a MER-CLIP checkpoint with the paper's metrics.")
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory (model.safetensors + config.json)")

@@ -57,7 +57,8 @@ def load_embeddings(path: str | Path) -> dict[str, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> None:
     from .checkpoint import load_checkpoint
-    from .train import add_data_args, build_loaders, select_device
+    from .device import select_device
+    from .train import add_data_args, build_loaders
 
     parser = argparse.ArgumentParser(description="Export per-modality, fused and label embeddings of a split (.npz).")
     parser.add_argument("--checkpoint", required=True)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .checkpoint import load_checkpoint
 from .errors import ensure_something_left
 from .config import MODALITY_NAMES, MediaConfig
+from .device import select_device
 from .inputs import collate_clips, truncation_note
 from .labels import validate_labels
 from .losses import decisions
@@ -29,10 +30,6 @@ from .media import load_clip
 from .model import MERCLIP, USE_CONFIG, ModalityFeatures
 from .speed import SpeedConfig, apply_speed, autocast
 from . import backbone
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass
@@ -118,7 +115,7 @@ class Predictor:
 
     def __init__(self, model: MERCLIP, media_cfg: MediaConfig | None = None, device=None, cache_size: int = 32,
                  speed: SpeedConfig | None = None):
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = select_device(device)
         self.speed = speed or SpeedConfig.interactive(self.device)
         self.model = apply_speed(model.to(self.device).eval(), self.speed)
         pp = backbone.image_preprocess_config(model.vision.visual)
@@ -134,7 +131,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None,
                         speed: SpeedConfig | None = None) -> "Predictor":
-        device = torch.device(device) if device is not None else default_device()
+        device = select_device(device)
         return cls(load_checkpoint(path, device=device), media_cfg=media_cfg, device=device, speed=speed)
 
     @property

@@ -15,7 +15,8 @@ from .errors import ensure_something_left
 from .inputs import collate_clips, truncation_note
 from .lsgmer import LSGMER, js_divergence
 from .media import load_clip
-from .predict import token_strings, default_device
+from .device import select_device
+from .predict import token_strings
 
 
 @dataclass
@@ -36,7 +37,7 @@ class LSGMERResult:
 
 class LSGMERPredictor:
     def __init__(self, model: LSGMER, media_cfg: MediaConfig | None = None, device=None):
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = select_device(device)
         self.model = model.to(self.device).eval()
         pp = backbone.image_preprocess_config(model.audio.visual)
         self._mean, self._std = pp["mean"], pp["std"]
@@ -44,7 +45,7 @@ class LSGMERPredictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None) -> "LSGMERPredictor":
-        device = torch.device(device) if device is not None else default_device()
+        device = select_device(device)
         model = load_checkpoint(path, device=device)
         if not isinstance(model, LSGMER):
             raise CheckpointError(f"'{Path(path).name}' is not an LSGMER checkpoint")

@@ -34,6 +34,7 @@ from .checkpoint import _atomic_write, build_from_config, load_weights, save_che
 from .config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig, TrainConfig, train_config_for
 from .data.features import CachedClipDataset, Collate, build_cache, to_device
 from .data.mosi_mosei import load as load_samples
+from .device import select_device
 from .evaluate import evaluate_model
 from .labels import label_set
 from .model import MERCLIP
@@ -48,12 +49,6 @@ def _maybe_die_during_save(epoch: int, stage: str) -> None:
     spec = os.environ.get(KILL_SAVE_ENV, "")
     if spec and spec == f"{epoch}:{stage}":
         os._exit(137)
-
-
-def select_device(name: str | None) -> torch.device:
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # ---- command line ---------------------------------------------------------------------------------
