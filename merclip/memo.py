@@ -16,7 +16,8 @@ V = TypeVar("V")
 
 
 class LockedLRU(Generic[V]):
-    """At most `maxsize` entries; the least recently used one is evicted first."""
+    """At most `maxsize` entries; the least recently used one is evicted first. None is not a storable value: it
+    means a miss."""
 
     def __init__(self, maxsize: int = 256):
         if maxsize < 1:
@@ -25,18 +26,28 @@ class LockedLRU(Generic[V]):
         self._data: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
-        """The memoised value for `key`, computing (outside the lock) and storing it on a miss."""
+    def get(self, key: Hashable) -> V | None:
+        """The value for `key` (now the most recently used), or None on a miss."""
         with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = compute()
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            return self._data[key]
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Store `value` as the most recently used entry, evicting the least recently used beyond `maxsize`."""
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The memoised value for `key`, computing (outside the lock) and storing it on a miss."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
         return value
 
     def clear(self) -> None:

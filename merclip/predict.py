@@ -7,9 +7,7 @@ re-runs only the label encoder and the CMD: milliseconds rather than seconds.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +25,7 @@ from .inputs import collate_clips, truncation_note
 from .labels import validate_labels
 from .losses import decisions
 from .media import load_clip
+from .memo import LockedLRU
 from .model import MERCLIP, USE_CONFIG, ModalityFeatures
 from .speed import SpeedConfig, apply_speed, autocast
 from . import backbone
@@ -125,8 +124,7 @@ class Predictor:
         if getattr(model.cfg, "vision_backbone", "clip") == "fer":  # issue #15 hook: the FER tower reads face crops
             self.media_cfg = replace(self.media_cfg, face_crop=True)
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, _CachedClip] = OrderedDict()
-        self._lock = threading.Lock()  # the app serves several users from one Predictor
+        self._cache: LockedLRU[_CachedClip] = LockedLRU(cache_size)  # shared by every user the app serves
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None,
@@ -167,10 +165,8 @@ class Predictor:
         `transcript` is text, never opened; `transcript_file` is a .txt / .srt file to read instead.
         """
         key = _clip_key(video, transcript, audio, self.media_cfg, transcript_file)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key], True
+        if (hit := self._cache.get(key)) is not None:
+            return hit, True
         clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio,
                          transcript_file=transcript_file)
         return self._encode_and_cache([(key, clip)])[0], False
@@ -214,10 +210,7 @@ class Predictor:
             }
             cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
                                  thumbnails=clip.thumbnails)
-            with self._lock:
-                self._cache[key] = cached
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            self._cache.put(key, cached)
             out.append(cached)
         return out
 
@@ -242,8 +235,7 @@ class Predictor:
             chunk = requests[start : start + batch_size]
             keys = [_clip_key(v, t, a, self.media_cfg) for v, t, a in chunk]
             entries: dict[str, _CachedClip] = {}
-            with self._lock:
-                cached = {k: self._cache[k] for k in keys if k in self._cache}
+            cached = {k: hit for k in keys if (hit := self._cache.get(k)) is not None}
             pending = {}
             for key, (v, t, a) in zip(keys, chunk):
                 if key not in cached and key not in pending:
