@@ -98,14 +98,16 @@ class Studio:
 
     # -- lazy, shared models ------------------------------------------------------------------------
     @property
+    def media_cfg(self) -> MediaConfig:
+        """The app's limits on what it decodes (clip length, file size), the same for every model and panel."""
+        return MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb)
+
+    @property
     def predictor(self) -> Predictor:
         with self._lock:
             if self._predictor is None:
-                from .config import MediaConfig
-
                 self._predictor = Predictor.from_checkpoint(self.checkpoint, device=self.device,
-                                                            media_cfg=MediaConfig(max_seconds=self.max_seconds,
-                                                                                      max_file_mb=self.max_file_mb))
+                                                            media_cfg=self.media_cfg)
             return self._predictor
 
     def warm_up(self, projections: bool = True) -> None:
@@ -200,7 +202,7 @@ class Studio:
         path = self._check_allowed(transcript_file)
         if path is None:
             raise StudioError("no transcript file was given")
-        return read_transcript_file(path, MediaConfig().max_transcript_chars)
+        return read_transcript_file(path, self.media_cfg.max_transcript_chars)
 
     def _predict(self, clip: dict, task: str, labels: Sequence[str], query_word, dropped: Sequence[str] = ()) -> PredictionResult:
         return self.predictor.predict(clip["video"], clip["transcript"], labels=labels, query_word=query_word, task=task,
@@ -292,12 +294,10 @@ class Studio:
         clip = self._clip_args(video, transcript, transcript_file, audio)
         with self._lock:
             if self._lsgmer is None:
-                from .config import MediaConfig
                 from .predict_lsgmer import LSGMERPredictor
 
-                self._lsgmer = LSGMERPredictor.from_checkpoint(
-                    self.lsgmer_checkpoint, device=self.device,
-                    media_cfg=MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb))
+                self._lsgmer = LSGMERPredictor.from_checkpoint(self.lsgmer_checkpoint, device=self.device,
+                                                               media_cfg=self.media_cfg)
         r = self._lsgmer.predict(clip["video"], clip["transcript"], audio=clip["audio"],
                                  transcript_file=clip["transcript_file"])
         timing = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in r.timings.items())
@@ -343,10 +343,7 @@ class Studio:
         with self._lock:
             if getattr(self, "_offline_zs", None) is None:
                 self._offline_zs = OfflineZeroShot.from_packages()
-        from .config import MediaConfig
-
-        media_cfg = MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb)
-        zs = self._offline_zs.predict_media(clip["video"], clip["transcript"], labels, media_cfg=media_cfg)
+        zs = self._offline_zs.predict_media(clip["video"], clip["transcript"], labels, media_cfg=self.media_cfg)
         fig = go.Figure()
         for name, scores in (("face (FER2013)", zs.face), ("language (wordllama)", zs.language), ("combined", zs.combined)):
             if scores:
