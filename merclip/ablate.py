@@ -19,6 +19,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterable
 
 
 from .checkpoint import load_checkpoint
@@ -47,6 +48,24 @@ GRIDS: dict[str, dict[str, dict]] = {
         "w/o LSE, APC": {"no_lse": True, "no_apc": True},
     },
 }
+
+
+def parse_cells(text: str, known: Iterable[str]) -> list[str]:
+    """Cell names from `--cells`, a comma-separated list in which a name that holds a comma itself ("w/o CMD, LE")
+    is matched whole (the longest known name first); an unknown piece is kept as it is, for run_grid to name."""
+    pieces, names = [p.strip() for p in text.split(",")], set(known)
+    cells, i = [], 0
+    while i < len(pieces):
+        for j in range(len(pieces), i, -1):
+            name = ", ".join(pieces[i:j])
+            if name in names:
+                cells.append(name)
+                i = j
+                break
+        else:
+            cells.append(pieces[i])
+            i += 1
+    return [c for c in cells if c]
 
 
 def cell_dir(root: Path, model_cfg, train_cfg) -> Path:
@@ -98,7 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", required=True, choices=sorted(GRIDS), action="append",
                         help="repeat to run several grids")
-    parser.add_argument("--cells", help="comma-separated cell names to run (default: the whole grid)")
+    parser.add_argument("--cells", help="comma-separated cell names to run (default: the whole grid); names with a "
+                                        "comma of their own are recognised whole, e.g. --cells 'w/o CMD, LE,MER-CLIP'")
     parser.add_argument("--out", required=True)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float)
@@ -106,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     add_data_args(parser)
     add_model_args(parser)
     args = parser.parse_args(argv)
-    cells = args.cells.split(",") if args.cells else None
+    cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
     for grid in args.grid:
         print(run_grid(grid, args, cells))
 
