@@ -110,7 +110,7 @@ def stale_outputs(n_outputs: int):
     (or after a failed request), they would be read as the new input's results."""
 
     def clear():
-        return tuple(None for _ in range(n_outputs))
+        return None if n_outputs == 1 else tuple(None for _ in range(n_outputs))
 
     return clear
 

@@ -158,30 +158,38 @@ class Studio:
     def warm_up(self, projections: bool = True) -> None:
         """Pay one-off costs before the first user does, by running the whole request path once on a shipped
         example: model load, the built-in label sets' and query words' embeddings, the first video and audio
-        decode (PyAV and librosa/numba start-up: measured at ~7 s of a first request without it), the towers,
-        the figures, and numba JIT of UMAP. `ready` is set when done (also after a failure, which is logged:
-        warming up is an optimisation, never a reason not to serve)."""
+        decode (PyAV and librosa/numba start-up: measured at ~7 s of a first request without it), the towers and
+        the figures. `ready` is set then (the page stops saying "warming up"); the projections are prepared after
+        it: each method's fit and the placing of a clip among the points (UMAP's transform is JIT-compiled on
+        first use: ~5 s of the first UMAP request otherwise). A failure is logged and ends the warm-up: warming up
+        is an optimisation, never a reason not to serve."""
         import logging
 
+        log = logging.getLogger("merclip.studio")
+        example, text = next(iter(sorted(EXAMPLES_DIR.glob("*.mp4"))), None), ""
         try:
             self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
-            example = next(iter(sorted(EXAMPLES_DIR.glob("*.mp4"))), None)
             if example is not None:
                 sidecar = example.with_suffix(".txt")
                 text = sidecar.read_text().strip() if sidecar.is_file() else ""
                 self.analyse(str(example), text, task=self.config.task)
-            if projections and self.embeddings is not None:
-                from .projection import METHODS, fit
-
-                for method in METHODS:  # the fit, and placing a clip among the points (UMAP's transform JIT)
-                    if example is not None:
-                        self.projection(str(example), text, space="fused", method=method)
-                    else:
-                        fit(str(self.embeddings), "fused", method)
         except Exception:  # noqa: BLE001 - logged with its traceback; the app serves regardless
-            logging.getLogger("merclip.studio").exception("warm-up failed (the app still serves; first requests are slower)")
+            log.exception("warm-up failed (the app still serves; first requests are slower)")
+            return
         finally:
             self.ready.set()
+        if not projections or self.embeddings is None:
+            return
+        try:
+            from .projection import METHODS, fit
+
+            for method in METHODS:
+                if example is not None:
+                    self.projection(str(example), text, space="fused", method=method)
+                else:
+                    fit(str(self.embeddings), "fused", method)
+        except Exception:  # noqa: BLE001
+            log.exception("warming up the projections failed (the first projection request is slower)")
 
     def status(self) -> str:
         """What the page shows about start-up: a warming-up line until `warm_up` has run, then nothing."""

@@ -19,10 +19,10 @@ ON_COLOUR, OFF_COLOUR = "#d62728", "#9ecae1"
 MODALITY_TITLES = {"L": "language (tokens)", "V": "vision (frames)", "A": "audio (segments)"}
 # One colour per label wherever a figure colours by label (projections): distinct for the labels that matter most
 # to tell apart (happy vs angry were blue and purple in plotly's default cycle); other labels take the fallback cycle.
-LABEL_COLOURS = {"happy": "#f2b701", "sad": "#1f77b4", "angry": "#d62728", "surprise": "#ff7f0e", "disgust": "#2ca02c",
+LABEL_COLOURS = {"happy": "#f2b701", "sad": "#1f77b4", "angry": "#d62728", "surprise": "#e377c2", "disgust": "#2ca02c",
                  "fear": "#9467bd", "neutral": "#7f7f7f", "joy": "#f2b701", "sadness": "#1f77b4", "anger": "#d62728",
-                 "positive": "#2ca02c", "negative": "#d62728"}
-FALLBACK_COLOURS = ["#17becf", "#8c564b", "#e377c2", "#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173"]
+                 "positive": "#2ca02c", "negative": "#d62728", "none": "#c7c7c7"}
+FALLBACK_COLOURS = ["#17becf", "#8c564b", "#ff9896", "#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173"]
 # The plot's tool bar keeps only "download as PNG": zoom, pan and lasso mean little on bar charts and heat maps, and
 # on a phone the full bar covered the figure's title.
 MODEBAR = dict(remove=["zoom", "pan", "select", "lasso", "zoomin", "zoomout", "autoscale", "resetscale"])
@@ -79,6 +79,20 @@ def label_colour(label: str, i: int = 0) -> str:
     return LABEL_COLOURS.get(label.lower(), FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)])
 
 
+def wrap_lines(text: str, width: int) -> str:
+    """A title over several lines of at most about `width` characters (plotly does not wrap: on a phone a long title
+    ran off the plot). The text is escaped (see `_plain`)."""
+    lines, line = [], ""
+    for word in str(text).split():
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(_plain(l) for l in lines)
+
+
 def image_data_uri(image) -> str:
     """A PIL image as a PNG data URI, encoded once per image object (kept on the image itself).
 
@@ -121,14 +135,13 @@ def _value_positions(values: Sequence[float], threshold: float | None) -> list[s
     return ["inside" if threshold - 0.09 <= v < threshold else "outside" for v in values]
 
 
-def threshold_line(threshold: float, yref: str = "y", label: bool = True) -> dict:
+def threshold_line(threshold: float, yref: str = "y", label: bool = True, xref: str = "paper") -> dict:
     """Layout entries for a dashed threshold line across the plot, below the bars and their values, labelled just
     right of the plot area (inside, the label sat on top of the first bar; the caller leaves a right margin for it).
 
     What fig.add_hline draws, as plain layout entries: add_hline costs ~4 ms per call in plotly's validation,
     paid again on every redraw of the main panel.
     """
-    xref = "paper" if yref == "y" else f"x{yref[1:]} domain"
     line = dict(type="line", xref=xref, x0=0, x1=1, yref=yref, y0=threshold, y1=threshold, layer="below",
                 line=dict(dash="dash", color="black", width=1))
     notes = [dict(text=f"threshold<br>{threshold:g}", xref="paper", x=1, xanchor="left", yref=yref, y=threshold,
@@ -151,7 +164,7 @@ def modality_similarity(result: PredictionResult) -> go.Figure:
     return fig
 
 
-VALUES_IN_CELLS_UP_TO = 16  # items per row up to which each cell also prints its value
+VALUES_IN_CELLS_UP_TO = 12  # items per row up to which each cell also prints its value
 
 
 def shared_colour_axis(top: float, title: str) -> dict:
@@ -197,7 +210,7 @@ def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Fig
         items = [f"{j}:{_plain(t)}" for j, t in enumerate(a.items)]  # unique tick labels, even for repeated tokens
         fits = len(items) <= VALUES_IN_CELLS_UP_TO and a.modality != "V"  # frames' cells hold their thumbnails
         traces.append(go.Heatmap(z=z, x=items, y=ylabels, coloraxis="coloraxis", xaxis=xref, yaxis=yref,
-                                 texttemplate="%{z:.2f}" if fits else None,
+                                 texttemplate="%{z:.2f}" if fits else None, textfont=dict(size=10),
                                  hovertemplate="%{x}<br>%{y}: %{z:.3f}<extra></extra>"))
         layout[f"xaxis{i if i > 1 else ''}"].update(tickangle=-45, ticktext=[_plain(t) for t in a.items], tickvals=items)
         if a.modality == "V" and result.thumbnails:
@@ -255,8 +268,7 @@ def query_word_comparison(results: Mapping[str, PredictionResult], threshold: fl
                       row=1, col=1)
         if w in diffs:
             fig.add_trace(go.Bar(name=_plain(w), x=names, y=diffs[w], hovertext=hover, marker_color=colour,
-                                 legendgroup=w, showlegend=False, texttemplate=f"%{{y:+.{decimals}f}}",
-                                 textposition="outside", cliponaxis=False, textangle=0,
+                                 legendgroup=w, showlegend=False,
                                  hovertemplate=(f"{_plain(w)} − {_plain(reference)} · %{{hovertext}}: "
                                                 f"%{{y:+.{decimals + 1}f}}<extra></extra>")), row=2, col=1)
     if ref.task == "emotion" and threshold is not None:
@@ -265,7 +277,7 @@ def query_word_comparison(results: Mapping[str, PredictionResult], threshold: fl
     span = largest * 1.35 if largest > 0 else 1.0
     fig.update_yaxes(range=[0, 1.05], title_text="probability", row=1, col=1)
     fig.update_yaxes(range=[-span, span], title_text="difference", zeroline=True, zerolinecolor="black",
-                     exponentformat="none", row=2, col=1)
+                     tickformat=f"+.{decimals}f", row=2, col=1)
     fig.update_layout(barmode="group", title="emotion-query words compared" if ref.task == "emotion"
                       else "query words compared", height=560, margin=dict(t=70, b=10, l=10, r=10),
                       legend=dict(title_text="query word", orientation="h", y=-0.08), modebar=MODEBAR)
@@ -287,7 +299,8 @@ def label_set_comparison(results: Mapping[str, PredictionResult], threshold: flo
                              hovertext=[_plain(l) for l in r.labels], hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>", showlegend=False),
                       row=1, col=c)
         if r.task == "emotion" and threshold is not None:
-            shapes += threshold_line(threshold, yref="y" if c == 1 else f"y{c}", label=False)["shapes"]
+            suffix = "" if c == 1 else str(c)  # across this subplot only, not the gap between subplots
+            shapes += threshold_line(threshold, yref=f"y{suffix}", label=False, xref=f"x{suffix} domain")["shapes"]
     fig.update_yaxes(range=[0, 1.1])
     fig.update_layout(title="label sets side by side" + (f" (dashed: threshold {threshold:g})" if shapes else ""), height=420,
                       margin=dict(t=60, b=10, l=10, r=10), shapes=shapes, modebar=MODEBAR)
@@ -307,8 +320,10 @@ def projection_scatter(coords: np.ndarray, groups: Sequence[str], clip_xy: np.nd
         fig.add_trace(go.Scatter(x=[clip_xy[0]], y=[clip_xy[1]], mode="markers+text", name="this clip", text=["this clip"],
                                  textposition="top center",
                                  marker=dict(symbol="star", size=20, color="black", line=dict(color="yellow", width=2))))
-    fig.update_layout(title=title + (f"<br><sup>{note}</sup>" if note else ""), height=480, modebar=MODEBAR,
-                      margin=dict(t=70, b=10, l=10, r=10), xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
+    fig.update_layout(title=wrap_lines(title, 44) + (f"<br><sup>{wrap_lines(note, 60)}</sup>" if note else ""),
+                      height=520, modebar=MODEBAR, margin=dict(t=90, b=10, l=10, r=10),
+                      legend=dict(orientation="h", y=-0.02, yanchor="top"),
+                      xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return fig
 
 
@@ -333,7 +348,7 @@ def lsgmer_bars(result) -> go.Figure:
                          marker_color=ATTRIBUTION_COLOUR, hovertemplate="%{x}: %{y:.3f}<extra>p_attr</extra>"))
     fig.update_layout(barmode="group", yaxis=dict(range=[0, 1], title="probability"), height=340,
                       xaxis=dict(tickvals=labels, ticktext=ticks),
-                      title=f"LSGMER: {_plain(result.predicted)} · APC (JS divergence) {result.apc:.3f}",
+                      title=f"LSGMER: {_plain(result.predicted)} · APC {result.apc:.3f}",
                       margin=dict(t=50, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.15), modebar=MODEBAR)
     return fig
 
@@ -354,23 +369,25 @@ def zero_shot_bars(labels: Sequence[str], scores: Mapping[str, Mapping[str, floa
 
 
 def label_signal_maps(result) -> go.Figure:
-    """Label-signal attention of LSGMER's LSE: labels (rows) x transcript tokens / audio segments (columns)."""
+    """Label-signal attention of LSGMER's LSE: labels (rows) x transcript tokens, then labels x audio segments,
+    stacked (side by side, their titles and label names ran into each other on a phone), on one colour scale."""
     if not result.label_attention:
         return message_figure("this LSGMER was trained without label signal enhancement (ablation): no label attention")
     names = {"L": "labels × transcript tokens", "A": "labels × audio segments"}
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[names["L"], names["A"]], column_widths=[0.7, 0.3])
+    fig = make_subplots(rows=2, cols=1, subplot_titles=[names["L"], names["A"]], vertical_spacing=0.22)
     top = max((float(np.max(z)) for z in result.label_attention.values() if np.size(z)), default=1.0)
-    for col, m in enumerate(("L", "A"), start=1):
+    for row, m in enumerate(("L", "A"), start=1):
         z = result.label_attention[m]
         if z.shape[1] == 0:
             fig.add_annotation(text="modality absent in this clip", showarrow=False, x=0.5, y=0.5,
-                               xref=f"x{col if col > 1 else ''} domain", yref=f"y{col if col > 1 else ''} domain")
+                               xref=f"x{row if row > 1 else ''} domain", yref=f"y{row if row > 1 else ''} domain")
             continue
         items = [f"{j}:{_plain(t)}" for j, t in enumerate(result.items[m])]
-        fig.add_trace(go.Heatmap(z=z, x=items, y=result.labels, coloraxis="coloraxis",
+        fig.add_trace(go.Heatmap(z=z, x=items, y=[_plain(l) for l in result.labels], coloraxis="coloraxis",
                                  texttemplate="%{z:.2f}" if len(items) <= VALUES_IN_CELLS_UP_TO else None,
-                                 hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"), row=1, col=col)
-        fig.update_xaxes(tickangle=-45, tickvals=items, ticktext=[_plain(t) for t in result.items[m]], row=1, col=col)
-    fig.update_layout(height=360, margin=dict(t=40, b=20, l=10, r=10), title_text="LSGMER label-signal attention",
+                                 textfont=dict(size=10),
+                                 hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"), row=row, col=1)
+        fig.update_xaxes(tickangle=-45, tickvals=items, ticktext=[_plain(t) for t in result.items[m]], row=row, col=1)
+    fig.update_layout(height=620, margin=dict(t=60, b=20, l=10, r=10), title_text="LSGMER label-signal attention",
                       coloraxis=shared_colour_axis(top, "attention"), modebar=MODEBAR)
     return fig
