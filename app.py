@@ -279,7 +279,7 @@ def zero_shot_tab(studio: Studio, main: Main) -> None:
     clear_when_input_changes(main, [plot, text])
 
 
-def about_tab(studio: Studio) -> None:
+def about_tab(studio: Studio) -> gr.Markdown:
     with gr.Tab("About"):
         about = gr.Markdown(studio.about())
     return about

@@ -170,7 +170,7 @@ VALUES_IN_CELLS_UP_TO = 12  # items per row up to which each cell also prints it
 def shared_colour_axis(top: float, title: str) -> dict:
     """A Viridis colour axis from 0 to `top` (the largest value any subplot shows), so that every subplot reads
     on the same scale and its one colour bar tells the truth about all of them."""
-    return dict(colorscale="Viridis", cmin=0.0, cmax=max(top, 1e-6), colorbar=dict(title=dict(text=title)))
+    return dict(colorscale="Viridis", cmin=0.0, cmax=max(top, 1e-6), colorbar=dict(title=dict(text=title), thickness=14))
 
 
 def attention_maps(result: PredictionResult, head: str | int = "mean") -> go.Figure:
