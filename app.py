@@ -2,36 +2,59 @@
 
     python app.py                                  # the shipped demo model, offline
     python app.py --checkpoint runs/mosei/best     # any MER-CLIP checkpoint
+
+One builder per panel; each wires its own handler to components looked up by the handler's parameter names
+(`named_inputs`), so the public API's parameters (`analyse`, `query_words`, `label_sets`, `projection`, `lsgmer`,
+`zero_shot`) cannot be reordered or shifted by editing a list of components.
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import logging
 import os
 import threading
 import uuid
+from dataclasses import dataclass
 
 import gradio as gr
 
-from merclip.errors import UserError
+from merclip.errors import LabelError, UserError
 from merclip.labels import QUERY_WORDS
 from merclip.projection import METHODS, SPACES
-from merclip.studio import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, NO_WORD, Studio, app_allowed_roots
+from merclip.studio import (DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, NO_WORD, EmptyLabelSetError, Studio,
+                            app_allowed_roots, public_message)
 
 log = logging.getLogger("merclip.app")
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
 LABEL_KINDS = ["word", "phrase", "sentence", "custom"]
 MODALITY_TOGGLES = ["language", "vision", "audio"]
 
+# Page behaviour that only the browser can do, as small js snippets run on an event before (or instead of) Python.
+# After a click on Analyse, bring the prediction into view when it is not (on a phone it is below the inputs).
+SCROLL_TO_RESULT = """(...args) => {
+    const el = document.querySelector('#bars');
+    if (el) {
+        const top = el.getBoundingClientRect().top;
+        if (top < 0 || top > window.innerHeight * 0.5) el.scrollIntoView({block: 'start'});
+    }
+    return args;
+}"""
+# A plot drawn while its tab was hidden is laid out at a guessed width; the plots are responsive, so a resize
+# event after the tab is shown redraws them at the panel's real width.
+RESIZE_PLOTS = """() => {
+    for (const ms of [30, 200]) setTimeout(() => window.dispatchEvent(new Event('resize')), ms);
+}"""
 
 def friendly(fn):
     """Show request problems as a message in the page (never a traceback); keep serving after anything.
 
     Only the project's own user errors (`merclip.errors.UserError`: media, transcript, label, checkpoint and Studio
-    problems) are the user's to fix and are shown as-is. Anything else is a bug, even a ValueError (numpy and torch
-    raise those too): its traceback goes to the log under a short id, and the user sees only that id, so that neither
-    a server path nor a misleading "bad input" message reaches the page.
+    problems) are the user's to fix, shown without errno numbers or server paths (`public_message`). Anything else
+    is a bug, even a ValueError (numpy and torch raise those too): its traceback goes to the log under a short id,
+    and the user sees only that id, so that neither a server path nor a misleading "bad input" message reaches the
+    page.
     """
 
     @functools.wraps(fn)
@@ -41,7 +64,7 @@ def friendly(fn):
         except gr.Error:
             raise
         except UserError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_message(str(exc)), print_exception=False) from None
         except Exception:  # a bug: log it with an id, tell the user briefly, stay up
             error_id = uuid.uuid4().hex[:8]
             log.exception("unexpected error %s in %s", error_id, fn.__name__)
@@ -67,14 +90,246 @@ def only_with_a_clip(fn, n_outputs: int):
     return wrapper
 
 
+def keep_result_while_labels_are_edited(fn, n_outputs: int):
+    """For live controls: an empty or not yet valid custom label set (none, one, a duplicate: the user is most likely
+    typing) keeps the previous result on the page and says why, instead of replacing it with an error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (EmptyLabelSetError, LabelError) as exc:
+            gr.Warning(f"{public_message(str(exc))}; the result shown is the previous one", duration=6)
+            return tuple(gr.skip() for _ in range(n_outputs))
+
+    return wrapper
+
+
 def stale_outputs(n_outputs: int):
-    """A handler that empties the main panel's `n_outputs` outputs: shown after the clip they describe changed,
-    they would be read as the new clip's results (a neutral face beside "happy, surprise")."""
+    """A handler that empties `n_outputs` result outputs: shown after the clip or transcript they describe changed
+    (or after a failed request), they would be read as the new input's results."""
 
     def clear():
-        return tuple(None for _ in range(n_outputs))
+        return None if n_outputs == 1 else tuple(None for _ in range(n_outputs))
 
     return clear
+
+
+def named_inputs(fn, components: dict[str, gr.components.Component]) -> list:
+    """The components for `fn`'s parameters, by name and in its order (gradio passes inputs by position, and the
+    API names them after the parameters: a list built by hand could silently pair a name with another input)."""
+    params = [p for p in inspect.signature(fn).parameters.values() if p.name != "progress"]
+    return [components[p.name] for p in params]
+
+
+@dataclass
+class Main:
+    """The main panel's components: the clip and its options (shared by every tab) and the prediction."""
+
+    inputs: dict  # parameter name -> component
+    run: gr.Button
+    bars: gr.Plot
+    summary: gr.Markdown
+    probabilities: gr.JSON
+
+
+def input_column(studio: Studio) -> tuple[dict, gr.Button]:
+    """Clip and transcript, the Analyse button right under them, then the options and examples, folded."""
+    video = gr.Video(label="clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True, height=260,
+                     elem_id="clip")
+    transcript = gr.Textbox(label="transcript", lines=2, placeholder="what is said in the clip", elem_id="transcript")
+    run = gr.Button("Analyse", variant="primary", elem_id="analyse")
+    with gr.Accordion("options: task, labels, query word, modalities", open=False, elem_id="options"):
+        with gr.Row():
+            task = gr.Radio(["emotion", "sentiment"], value=studio.config.task, label="task")
+            label_kind = gr.Radio(LABEL_KINDS, value="word", label="label set")
+        custom_labels = gr.Textbox(label="custom labels (one per line, or separated by commas; used when 'custom' "
+                                         "is chosen)", lines=3, placeholder="calm, tense, excited",
+                                   elem_id="custom-labels")
+        query_word = gr.Dropdown(QUERY_CHOICES, value=studio.config.query_word or NO_WORD, allow_custom_value=True,
+                                 label="emotion-query word (or type any word)")
+        dropped = gr.CheckboxGroup(MODALITY_TOGGLES, value=[], label="drop modalities")
+    with gr.Accordion("more inputs: a transcript file, a separate voice recording", open=False, elem_id="more-inputs"):
+        transcript_file = gr.File(label="…or a transcript file (.txt / .srt)", file_types=[".txt", ".srt"],
+                                  type="filepath", elem_id="transcript-file")
+        audio = gr.Audio(label="separate voice recording (optional; replaces the clip's audio)",
+                         sources=["microphone", "upload"], type="filepath")
+    examples = studio.examples()
+    if examples:
+        # one compact button per example (its transcript), not a table of blown-up thumbnails
+        gr.Examples(examples, inputs=[video, transcript], label="examples (generated clips)",
+                    example_labels=[text for _, text in examples])
+    inputs = dict(video=video, transcript=transcript, transcript_file=transcript_file, audio=audio, task=task,
+                  label_kind=label_kind, custom_labels=custom_labels, query_word=query_word, dropped=dropped)
+    return inputs, run
+
+
+def modalities_tab() -> gr.Plot:
+    with gr.Tab("Modalities") as tab:
+        similarity = gr.Plot(label="per-modality cosine similarity to each label", elem_id="similarity")
+    tab.select(None, js=RESIZE_PLOTS)
+    return similarity
+
+
+def attention_tab(studio: Studio) -> tuple[gr.Dropdown, gr.Plot]:
+    with gr.Tab("Attention") as tab:
+        head = gr.Dropdown(studio.head_choices(), value="mean", label="heads")
+        attention = gr.Plot(label="CMD attention", elem_id="attention")
+    tab.select(None, js=RESIZE_PLOTS)
+    return head, attention
+
+
+def query_words_tab(studio: Studio, main: Main) -> None:
+    with gr.Tab("Query words") as tab:
+        words = gr.CheckboxGroup(QUERY_CHOICES, value=["Emotion", "Sentiment", "Mood", NO_WORD], label="query words")
+        extra_word = gr.Textbox(label="another word", placeholder="e.g. Vibe")
+        button = gr.Button("Compare query words", elem_id="run-query-words")
+        plot = gr.Plot(label="query words compared", elem_id="query-words-plot")
+    tab.select(None, js=RESIZE_PLOTS)
+
+    @friendly
+    def query_words(video, transcript=None, transcript_file=None, audio=None, task="emotion", label_kind="word",
+                    custom_labels="", words=("Emotion",), extra_word=""):
+        return studio.sweep_query_words(video, transcript, transcript_file, audio, task, label_kind, custom_labels,
+                                        words, extra_word)
+
+    named = main.inputs | dict(words=words, extra_word=extra_word)
+    button.click(query_words, named_inputs(query_words, named), plot, api_name="query_words")
+    clear_when_input_changes(main, [plot])
+
+
+def label_sets_tab(studio: Studio, main: Main) -> None:
+    with gr.Tab("Label sets") as tab:
+        with gr.Row():
+            kind_a = gr.Radio(LABEL_KINDS, value="word", label="set A")
+            kind_b = gr.Radio(LABEL_KINDS, value="sentence", label="set B")
+        with gr.Row():
+            custom_a = gr.Textbox(label="custom A (one per line, or comma-separated)", lines=3)
+            custom_b = gr.Textbox(label="custom B (one per line, or comma-separated)", lines=3)
+        button = gr.Button("Compare label sets", elem_id="run-label-sets")
+        plot = gr.Plot(label="label sets compared", elem_id="label-sets-plot")
+    tab.select(None, js=RESIZE_PLOTS)
+
+    @friendly
+    def label_sets(video, transcript=None, transcript_file=None, audio=None, task="emotion", kind_a="word", custom_a="",
+                   kind_b="sentence", custom_b="", query_word=None):
+        return studio.compare_label_sets(video, transcript, transcript_file, audio, task, kind_a, custom_a, kind_b,
+                                         custom_b, query_word)
+
+    named = main.inputs | dict(kind_a=kind_a, custom_a=custom_a, kind_b=kind_b, custom_b=custom_b)
+    button.click(label_sets, named_inputs(label_sets, named), plot, api_name="label_sets")
+    clear_when_input_changes(main, [plot])
+
+
+def projection_tab(studio: Studio, main: Main) -> None:
+    with gr.Tab("Projection") as tab:
+        with gr.Row():
+            space = gr.Radio(list(SPACES), value="fused", label="embedding")
+            method = gr.Radio(list(METHODS), value="t-SNE", label="method")
+        button = gr.Button("Project test set (and this clip)", elem_id="run-projection")
+        plot = gr.Plot(label="test-set projection", elem_id="projection-plot")
+    tab.select(None, js=RESIZE_PLOTS)
+
+    @friendly
+    def projection(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
+        return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
+
+    named = main.inputs | dict(space=space, method=method)
+    button.click(projection, named_inputs(projection, named), plot, api_name="projection", show_progress="full")
+    clear_when_input_changes(main, [plot])
+
+
+def lsgmer_tab(studio: Studio, main: Main) -> None:
+    with gr.Tab("LSGMER") as tab:
+        gr.Markdown("The second model family, LSGMER: audio and transcript only, with label-signal enhancement "
+                    "and the attribution-prediction consistency (APC) constraint.")
+        button = gr.Button("Run LSGMER", elem_id="run-lsgmer")
+        bars = gr.Plot(label="LSGMER prediction and attribution", elem_id="lsgmer-bars")
+        text = gr.Markdown(elem_id="lsgmer-summary")
+        maps = gr.Plot(label="label-signal attention", elem_id="lsgmer-maps")
+    tab.select(None, js=RESIZE_PLOTS)
+
+    @friendly
+    def lsgmer(video, transcript=None, transcript_file=None, audio=None):
+        return studio.lsgmer(video, transcript, transcript_file, audio)
+
+    button.click(lsgmer, named_inputs(lsgmer, main.inputs), [bars, maps, text], api_name="lsgmer")
+    clear_when_input_changes(main, [bars, maps, text])
+
+
+def zero_shot_tab(studio: Studio, main: Main) -> None:
+    with gr.Tab("Zero-shot") as tab:
+        if studio.zero_shot_source() is None:  # say why before the click, not after it
+            gr.Markdown(f"No real {studio.zero_shot_arch} weights on this machine, so CLIP zero-shot cannot run "
+                        "here (start the app with `--clip-weights FILE` for it). The button runs the offline "
+                        "zero-shot reference instead: wordllama's pretrained word embeddings for the transcript "
+                        "and the FER2013 face network for the frames, neither trained on this project's data.")
+            button = gr.Button("Run the offline zero-shot reference", elem_id="run-zero-shot")
+        else:
+            button = gr.Button(f"Run zero-shot CLIP ({studio.zero_shot_arch})", elem_id="run-zero-shot")
+        plot = gr.Plot(label="zero-shot scores", elem_id="zero-shot-plot")
+        text = gr.Markdown()
+    tab.select(None, js=RESIZE_PLOTS)
+
+    @friendly
+    def zero_shot(video, transcript=None, transcript_file=None, task="emotion", label_kind="word", custom_labels=""):
+        return studio.zero_shot(video, transcript, transcript_file, task, label_kind, custom_labels)
+
+    button.click(zero_shot, named_inputs(zero_shot, main.inputs), [plot, text], api_name="zero_shot")
+    clear_when_input_changes(main, [plot, text])
+
+
+def about_tab(studio: Studio) -> gr.Markdown:
+    with gr.Tab("About"):
+        about = gr.Markdown(studio.about())
+    return about
+
+
+def clear_when_input_changes(main: Main, outputs: list) -> None:
+    """No stale results: a new clip (or example) or another transcript empties `outputs`, which described the old."""
+    for source in (main.inputs["video"], main.inputs["transcript"]):
+        source.change(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
+                      queue=False)
+
+
+def wire_analyse(studio: Studio, main: Main, head: gr.Dropdown, similarity: gr.Plot, attention: gr.Plot) -> None:
+    """The Analyse button (the public `analyse` endpoint) and the live controls that re-run it on a loaded clip."""
+
+    @friendly
+    def analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped, head,
+                progress=gr.Progress()):
+        a = studio.analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word,
+                           dropped, head, progress=progress)
+        return a.bars, a.summary, a.result.probabilities, a.similarity, a.attention
+
+    named = main.inputs | dict(head=head)
+    inputs = named_inputs(analyse, named)
+    outputs = [main.bars, main.summary, main.probabilities, similarity, attention]
+    clicked = main.run.click(analyse, inputs, outputs, api_name="analyse", js=SCROLL_TO_RESULT)
+    # a failed request leaves no result on the page that it did not produce (the old one under an "Error" badge)
+    clicked.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
+                    queue=False)
+
+    live = friendly(only_with_a_clip(keep_result_while_labels_are_edited(analyse.__wrapped__, len(outputs)),
+                                     len(outputs)))
+    for name in ("query_word", "dropped", "label_kind", "task", "head"):  # live: cached features make these cheap
+        changed = named[name].change(live, inputs, outputs, api_visibility="private", show_progress="minimal",
+                                     trigger_mode="always_last")
+        changed.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
+                        queue=False)
+
+    def live_custom(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped,
+                    head):
+        if label_kind != "custom":  # the box is only read for the 'custom' label set
+            return tuple(gr.skip() for _ in outputs)
+        return live(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped,
+                    head)
+
+    edited = named["custom_labels"].change(live_custom, inputs, outputs, api_visibility="private",
+                                           show_progress="minimal", trigger_mode="always_last")
+    edited.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
+                   queue=False)
+    clear_when_input_changes(main, outputs)
 
 
 def build_app(studio: Studio) -> gr.Blocks:
@@ -85,127 +340,54 @@ def build_app(studio: Studio) -> gr.Blocks:
         if studio.config.clip_model == "merclip-tiny":
             gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, synthetic voices): not a "
                         "real-world emotion detector. See *About*.", elem_id="demo-warning")
-        warming = gr.Markdown(studio.status(), elem_id="warming-up")
-        warm_timer = gr.Timer(1.0, active=not studio.ready.is_set())
-
-        def warm_status():  # polled until the warm-up thread is done, then the timer stops
-            done = studio.ready.is_set()
-            return studio.status(), gr.Timer(active=not done)
-
-        warm_timer.tick(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden",
-                        concurrency_limit=None)
-        demo.load(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden")
-        with gr.Row():
-            with gr.Column(scale=1):
-                video = gr.Video(label="clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True)
-                audio = gr.Audio(label="separate voice recording (optional; replaces the clip's audio)",
-                                 sources=["microphone", "upload"], type="filepath")
-                transcript = gr.Textbox(label="transcript", lines=2, placeholder="what is said in the clip")
-                transcript_file = gr.File(label="…or a transcript file (.txt / .srt)", file_types=[".txt", ".srt"],
-                                          type="filepath", elem_id="transcript-file")
-                with gr.Row():
-                    task = gr.Radio(["emotion", "sentiment"], value=studio.config.task, label="task")
-                    label_kind = gr.Radio(LABEL_KINDS, value="word", label="label set")
-                custom_labels = gr.Textbox(label="custom labels (one per line; used when 'custom' is chosen)", lines=3)
-                query_word = gr.Dropdown(QUERY_CHOICES, value=studio.config.query_word or NO_WORD, allow_custom_value=True,
-                                         label="emotion-query word (or type any word)")
-                dropped = gr.CheckboxGroup(MODALITY_TOGGLES, value=[], label="drop modalities")
-                run = gr.Button("Analyse", variant="primary", elem_id="analyse")
-                if studio.examples():
-                    gr.Examples(studio.examples(), inputs=[video, transcript], label="examples (generated clips)")
-            with gr.Column(scale=1):
+        warming_up(studio, demo)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                inputs, run = input_column(studio)
+            with gr.Column(scale=3, min_width=320):
                 bars = gr.Plot(label="prediction", elem_id="bars")
                 summary = gr.Markdown(label="summary", elem_id="summary")
                 probabilities = gr.JSON(label="probabilities", visible=False)
-        inputs = [video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped]
-        with gr.Tabs():
-            with gr.Tab("Modalities"):
-                similarity = gr.Plot(label="per-modality cosine similarity to each label")
-            with gr.Tab("Attention"):
-                head = gr.Dropdown(["mean", "all"] + [str(h) for h in range(studio.config.cmd_heads)], value="mean",
-                                   label="heads")
-                attention = gr.Plot(label="CMD attention", elem_id="attention")
-            with gr.Tab("Query words"):
-                words = gr.CheckboxGroup(QUERY_CHOICES, value=["Emotion", "Sentiment", "Mood", NO_WORD], label="query words")
-                extra_word = gr.Textbox(label="another word", placeholder="e.g. Vibe")
-                sweep_btn = gr.Button("Compare query words")
-                sweep_plot = gr.Plot()
-            with gr.Tab("Label sets"):
-                with gr.Row():
-                    kind_a = gr.Radio(LABEL_KINDS, value="word", label="set A")
-                    kind_b = gr.Radio(LABEL_KINDS, value="sentence", label="set B")
-                with gr.Row():
-                    custom_a = gr.Textbox(label="custom A (one per line)", lines=3)
-                    custom_b = gr.Textbox(label="custom B (one per line)", lines=3)
-                labels_btn = gr.Button("Compare label sets")
-                labels_plot = gr.Plot()
-            with gr.Tab("Projection"):
-                with gr.Row():
-                    space = gr.Radio(list(SPACES), value="fused", label="embedding")
-                    method = gr.Radio(list(METHODS), value="t-SNE", label="method")
-                proj_btn = gr.Button("Project test set (and this clip)")
-                proj_plot = gr.Plot()
-            with gr.Tab("LSGMER (audio + text)"):
-                gr.Markdown("The second model family, LSGMER: audio and transcript only, with label-signal enhancement "
-                            "and the attribution-prediction consistency (APC) constraint.")
-                ls_btn = gr.Button("Run LSGMER", elem_id="run-lsgmer")
-                with gr.Row():
-                    ls_bars = gr.Plot(label="LSGMER prediction and attribution")
-                    ls_text = gr.Markdown()
-                ls_maps = gr.Plot(label="label-signal attention")
-            with gr.Tab("Zero-shot"):
-                if studio.zero_shot_source() is None:  # say why before the click, not after it
-                    gr.Markdown(f"No real {studio.zero_shot_arch} weights on this machine, so CLIP zero-shot cannot run "
-                                "here (start the app with `--clip-weights FILE` for it). The button runs the offline "
-                                "zero-shot reference instead: wordllama's pretrained word embeddings for the transcript "
-                                "and the FER2013 face network for the frames, neither trained on this project's data.")
-                    zs_btn = gr.Button("Run the offline zero-shot reference", elem_id="run-zero-shot")
-                else:
-                    zs_btn = gr.Button(f"Run zero-shot CLIP ({studio.zero_shot_arch})", elem_id="run-zero-shot")
-                zs_plot = gr.Plot()
-                zs_text = gr.Markdown()
-            with gr.Tab("About"):
-                gr.Markdown(studio.about())
-
-        @friendly
-        def analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped, head,
-                    progress=gr.Progress()):
-            a = studio.analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word,
-                               dropped, head, progress=progress)
-            return a.bars, a.summary, a.result.probabilities, a.similarity, a.attention
-
-        outputs = [bars, summary, probabilities, similarity, attention]
-        run.click(analyse, inputs + [head], outputs, api_name="analyse")
-        live_analyse = only_with_a_clip(analyse, len(outputs))
-
-        @friendly
-        def transcript_from_file(path):
-            return studio.transcript_file_text(path), None  # the words into the box; the file slot empties
-
-        # What is analysed is visible: a transcript file's words go into the (editable) box, so a typed text and a
-        # file never silently disagree.
-        transcript_file.upload(transcript_from_file, transcript_file, [transcript, transcript_file],
-                               api_visibility="private")
-        # No stale results: a new clip (or an example) clears the previous clip's prediction and panels.
-        video.change(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden")
-
-        for control in (query_word, dropped, label_kind, task, head):  # live: cached features make these cheap
-            control.change(live_analyse, inputs + [head], outputs, api_visibility="private", show_progress="minimal",
-                           trigger_mode="always_last")
-
-        sweep_btn.click(friendly(studio.sweep_query_words), inputs[:7] + [words, extra_word], sweep_plot, api_name="query_words")
-        labels_btn.click(friendly(studio.compare_label_sets),
-                         inputs[:5] + [kind_a, custom_a, kind_b, custom_b, query_word], labels_plot, api_name="label_sets")
-
-        @friendly
-        def project(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
-            return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
-
-        proj_btn.click(project, inputs[:4] + [space, method], proj_plot, api_name="projection")
-        ls_btn.click(friendly(studio.lsgmer), inputs[:4], [ls_bars, ls_maps, ls_text], api_name="lsgmer")
-        zs_btn.click(friendly(studio.zero_shot), inputs[:3] + [task, label_kind, custom_labels], [zs_plot, zs_text],
-                     api_name="zero_shot")
+                main = Main(inputs, run, bars, summary, probabilities)
+                with gr.Tabs(overflow_behavior="wrap", elem_id="result-tabs"):
+                    similarity = modalities_tab()
+                    head, attention = attention_tab(studio)
+                    query_words_tab(studio, main)
+                    label_sets_tab(studio, main)
+                    projection_tab(studio, main)
+                    lsgmer_tab(studio, main)
+                    zero_shot_tab(studio, main)
+                    about_tab(studio)
+        wire_analyse(studio, main, head, similarity, attention)
+        wire_transcript_file(studio, main)
     return demo
+
+
+def warming_up(studio: Studio, demo: gr.Blocks) -> None:
+    """A "warming up" line, polled until the warm-up thread is done; then the timer stops."""
+    warming = gr.Markdown(studio.status(), elem_id="warming-up")
+    warm_timer = gr.Timer(1.0, active=not studio.ready.is_set())
+
+    def warm_status():
+        done = studio.ready.is_set()
+        return studio.status(), gr.Timer(active=not done)
+
+    warm_timer.tick(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden",
+                    concurrency_limit=None)
+    demo.load(warm_status, None, [warming, warm_timer], api_visibility="private", show_progress="hidden")
+
+
+def wire_transcript_file(studio: Studio, main: Main) -> None:
+    """What is analysed is visible: a transcript file's words go into the (editable) box, so a typed text and a
+    file never silently disagree; the file slot empties."""
+    transcript_file = main.inputs["transcript_file"]
+
+    @friendly
+    def transcript_from_file(path):
+        return studio.transcript_file_text(path), None
+
+    transcript_file.upload(transcript_from_file, transcript_file, [main.inputs["transcript"], transcript_file],
+                           api_visibility="private")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -22,6 +22,7 @@ from .errors import ensure_something_left
 from .config import MODALITY_NAMES, MediaConfig
 from .device import select_device
 from .inputs import collate_clips, truncation_note
+from .items import frame_labels, segment_labels, token_strings  # noqa: F401 - token_strings: public here too
 from .labels import validate_labels
 from .losses import decisions
 from .media import load_clip
@@ -205,8 +206,9 @@ class Predictor:
             timings = dict(clip.timings) | {f"encode_{MODALITY_NAMES[m]}": t for m, t in seconds.items()}
             items = {
                 "L": token_strings(self.model.tokenizer, host_batch.text_ids[i].tolist()),
-                "V": [f"{(j + 0.5) * clip.duration / self.media_cfg.num_frames:.1f}s" for j in range(self.media_cfg.num_frames)],
-                "A": [f"{2 * j}-{2 * j + 2}s" for j in range(clip.audio.shape[0])] if clip.audio is not None else [],
+                "V": frame_labels(self.media_cfg.num_frames, clip.duration),
+                "A": (segment_labels(clip.audio.shape[0], self.media_cfg.segment_seconds, clip.duration)
+                      if clip.audio is not None else []),
             }
             cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
                                  thumbnails=clip.thumbnails)
@@ -339,14 +341,6 @@ def _stack_features(rows: list[ModalityFeatures]) -> ModalityFeatures:
         out.masks[m] = torch.cat([F.pad(r.masks[m], (0, t_max - r.masks[m].shape[1])) for r in rows])
         out.pooled[m] = torch.cat([r.pooled[m] for r in rows])
     return out
-
-
-def token_strings(tokenizer, ids: list[int]) -> list[str]:
-    """Readable BPE pieces for attention-map axis labels."""
-    decoder = getattr(tokenizer, "decoder", None)
-    if decoder is None:
-        return [str(i) for i in ids]
-    return [decoder.get(int(i), "?").replace("</w>", "") for i in ids]
 
 
 def _sync(device: torch.device) -> None:

@@ -16,7 +16,7 @@ from .inputs import collate_clips, truncation_note
 from .lsgmer import LSGMER, js_divergence
 from .media import load_clip
 from .device import select_device
-from .predict import token_strings
+from .items import segment_labels, token_strings
 
 
 @dataclass
@@ -74,7 +74,7 @@ class LSGMERPredictor:
             attention = {"L": out.label_attention["L"][0, :, :n_tokens].float().cpu().numpy(),
                          "A": out.label_attention["A"][0, :, :n_segments].float().cpu().numpy()}
         items = {"L": token_strings(self.model.tokenizer, batch.text_ids[0, :n_tokens].tolist()),
-                 "A": [f"{2 * i}-{2 * i + 2}s" for i in range(n_segments)]}
+                 "A": segment_labels(n_segments, self.media_cfg.segment_seconds, clip.duration)}
         timings["total"] = time.perf_counter() - t0
         as_dict = lambda t: {l: float(p) for l, p in zip(labels, t[0].float().cpu())}  # noqa: E731
         return LSGMERResult(labels=labels, probabilities=as_dict(out.probs), attribution=as_dict(out.attribution),

@@ -49,6 +49,10 @@ class StudioError(UserError):
     """A user-facing problem with the request (shown in the page as-is)."""
 
 
+class EmptyLabelSetError(StudioError):
+    """'custom' labels chosen with none written (the app keeps the previous result and says why)."""
+
+
 @dataclass
 class Analysis:
     result: PredictionResult
@@ -64,8 +68,39 @@ def _text(words: str) -> str:
 
 
 def parse_labels(text: str) -> list[str]:
-    """Custom labels, one per line (blank lines ignored)."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+    """Custom labels: one per line, or, when they are all on one line, separated by commas ("calm, tense, excited").
+
+    Several lines are split on lines only, so that a sentence label may hold commas. Blank entries are ignored.
+    """
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if len(lines) == 1:
+        return [part.strip() for part in lines[0].split(",") if part.strip()]
+    return lines
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+_QUOTED_PATH = re.compile(r"(['\"])(/[^'\"]*/)([^/'\"]+)\1")
+_BARE_PATH = re.compile(r"(?<![\w.])(/(?:[\w.-]+/)+)([\w.-]+)")
+# hints written for the library that name settings the page has no control for
+_LIBRARY_HINTS = {"trim the clip, or analyse its first window with long_clip='window'": "trim the clip to fit"}
+
+
+def public_message(text: str) -> str:
+    """A user error's message as the page may show it: no errno numbers, no server paths (a file keeps only its
+    name), and no hint naming a library setting that the page has no control for."""
+    text = _ERRNO.sub("", str(text))
+    text = _QUOTED_PATH.sub(lambda m: f"{m[1]}{m[3]}{m[1]}", text)
+    text = _BARE_PATH.sub(lambda m: m[2], text)
+    for hint, instead in _LIBRARY_HINTS.items():
+        text = text.replace(hint, instead)
+    return text
+
+
+def timings_details(timings: dict[str, float], cached: bool = False) -> str:
+    """Per-stage timings in a collapsed "details" section: there for whoever wants them, out of everyone's way."""
+    rows = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in timings.items())
+    return (f"<details><summary>Timings</summary>\n\n{rows}" + (" (modality features from cache)" if cached else "")
+            + "\n\n</details>")
 
 
 def parse_query_word(word: str | None) -> str | None:
@@ -103,6 +138,16 @@ class Studio:
         return MediaConfig(max_seconds=self.max_seconds, max_file_mb=self.max_file_mb)
 
     @property
+    def threshold(self) -> float:
+        """The emotion threshold every figure draws: the model config's, the one its decisions use."""
+        return self.config.emotion_threshold
+
+    def head_choices(self) -> list[tuple[str, str]]:
+        """(name, value) pairs for the heads chooser: named as the attention plot names them (head 1 is index 0)."""
+        return [("mean of heads", "mean"), ("all heads", "all")] + [
+            (viz.head_name(h), str(h)) for h in range(self.config.cmd_heads)]
+
+    @property
     def predictor(self) -> Predictor:
         with self._lock:
             if self._predictor is None:
@@ -113,27 +158,38 @@ class Studio:
     def warm_up(self, projections: bool = True) -> None:
         """Pay one-off costs before the first user does, by running the whole request path once on a shipped
         example: model load, the built-in label sets' and query words' embeddings, the first video and audio
-        decode (PyAV and librosa/numba start-up: measured at ~7 s of a first request without it), the towers,
-        the figures, and numba JIT of UMAP. `ready` is set when done (also after a failure, which is logged:
-        warming up is an optimisation, never a reason not to serve)."""
+        decode (PyAV and librosa/numba start-up: measured at ~7 s of a first request without it), the towers and
+        the figures. `ready` is set then (the page stops saying "warming up"); the projections are prepared after
+        it: each method's fit and the placing of a clip among the points (UMAP's transform is JIT-compiled on
+        first use: ~5 s of the first UMAP request otherwise). A failure is logged and ends the warm-up: warming up
+        is an optimisation, never a reason not to serve."""
         import logging
 
+        log = logging.getLogger("merclip.studio")
+        example, text = next(iter(sorted(EXAMPLES_DIR.glob("*.mp4"))), None), ""
         try:
             self.predictor.warm_up_text()  # loads the model, then embeds the built-in label sets and query words
-            example = next(iter(sorted(EXAMPLES_DIR.glob("*.mp4"))), None)
             if example is not None:
                 sidecar = example.with_suffix(".txt")
                 text = sidecar.read_text().strip() if sidecar.is_file() else ""
                 self.analyse(str(example), text, task=self.config.task)
-            if projections and self.embeddings is not None:
-                from .projection import METHODS, fit
-
-                for method in METHODS:
-                    fit(str(self.embeddings), "fused", method)
         except Exception:  # noqa: BLE001 - logged with its traceback; the app serves regardless
-            logging.getLogger("merclip.studio").exception("warm-up failed (the app still serves; first requests are slower)")
+            log.exception("warm-up failed (the app still serves; first requests are slower)")
+            return
         finally:
             self.ready.set()
+        if not projections or self.embeddings is None:
+            return
+        try:
+            from .projection import METHODS, fit
+
+            for method in METHODS:
+                if example is not None:
+                    self.projection(str(example), text, space="fused", method=method)
+                else:
+                    fit(str(self.embeddings), "fused", method)
+        except Exception:  # noqa: BLE001
+            log.exception("warming up the projections failed (the first projection request is slower)")
 
     def status(self) -> str:
         """What the page shows about start-up: a warming-up line until `warm_up` has run, then nothing."""
@@ -153,7 +209,8 @@ class Studio:
         if kind == "custom":
             labels = parse_labels(custom)
             if not labels:
-                raise StudioError("the custom label set is empty: write one label per line")
+                raise EmptyLabelSetError("the custom label set is empty: write labels one per line, or separated "
+                                         "by commas")
         else:
             labels = list(label_set(task, kind))
         return list(validate_labels(labels, task))  # LabelError: a UserError, shown as-is
@@ -223,23 +280,22 @@ class Studio:
                                else DEFAULT_QUERY_WORD[task], dropped_letters)
         if progress:
             progress(0.9, desc="drawing")
-        return Analysis(result, viz.prediction_bars(result, self.config.emotion_threshold), viz.modality_similarity(result),
+        return Analysis(result, viz.prediction_bars(result, self.threshold), viz.modality_similarity(result),
                         viz.attention_maps(result, head), self.summary(result))
 
     def summary(self, result: PredictionResult) -> str:
         """The summary markdown. User-given words (labels, query word) are escaped: they are shown as text, never
         as markup."""
         present = ", ".join(f"{k} {'✓' if v else '✗ absent'}" for k, v in result.present.items())
-        timing = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in result.timings.items())
         lines = [
             f"**Predicted:** {', '.join(_text(p) for p in result.predicted) or 'none above threshold'}",
             f"**Query word:** {_text(result.query_word or '(none)')} · **Modalities:** {present}",
-            f"**Timings:** {timing}" + (" (modality features from cache)" if result.features_cached else ""),
         ]
         if self.config.task != result.task:
             lines.append(f"_Note: this model was trained for {self.config.task}; {result.task} labels are scored zero-shot "
                          "through its label encoder._")
         lines += [f"- {_text(n)}" for n in result.notes]
+        lines.append(timings_details(result.timings, result.features_cached))
         return "\n\n".join(lines)
 
     def sweep_query_words(self, video, transcript=None, transcript_file=None, audio=None, task="emotion",
@@ -253,7 +309,9 @@ class Studio:
         if len(chosen) > MAX_QUERY_WORDS:
             raise StudioError(f"at most {MAX_QUERY_WORDS} query words at once, got {len(chosen)}")
         results = {w: self._predict(clip, task, labels, parse_query_word(w)) for w in chosen}
-        return viz.query_word_comparison(results)
+        # compared against the model's own query word when it is among the chosen ones, else the first one
+        own = self.config.query_word or NO_WORD
+        return viz.query_word_comparison(results, self.threshold, reference=own if own in results else chosen[0])
 
     def compare_label_sets(self, video, transcript=None, transcript_file=None, audio=None, task="emotion",
                            kind_a="word", custom_a="", kind_b="sentence", custom_b="", query_word=None) -> go.Figure:
@@ -264,7 +322,7 @@ class Studio:
             labels = self.labels_for(task, kind, custom)
             source = " (paper)" if (task, kind) in PAPER_LABEL_SETS else ""
             results[f"{name}: {kind}{source}"] = self._predict(clip, task, labels, word)
-        return viz.label_set_comparison(results, self.config.emotion_threshold)
+        return viz.label_set_comparison(results, self.threshold)
 
     def projection(self, video, transcript=None, transcript_file=None, audio=None, space="fused", method="UMAP",
                    progress=None) -> go.Figure:
@@ -300,11 +358,11 @@ class Studio:
                                                                media_cfg=self.media_cfg)
         r = self._lsgmer.predict(clip["video"], clip["transcript"], audio=clip["audio"],
                                  transcript_file=clip["transcript_file"])
-        timing = " · ".join(f"{k} {1000 * v:.0f} ms" for k, v in r.timings.items())
         summary = "\n\n".join([f"**LSGMER predicts:** {r.predicted} · **APC:** {r.apc:.3f} "
                                  f"(0 when the attribution agrees with the prediction)",
-                                 f"**Timings:** {timing}", f"Checkpoint: `{self.lsgmer_checkpoint.name}` "
-                                 "(audio + transcript; the frames are not used)", *[f"- {n}" for n in r.notes]])
+                                 f"Checkpoint: `{self.lsgmer_checkpoint.name}` "
+                                 "(audio + transcript; the frames are not used)", *[f"- {_text(n)}" for n in r.notes],
+                                 timings_details(r.timings)])
         return viz.lsgmer_bars(r), viz.label_signal_maps(r), summary
 
     def zero_shot(self, video, transcript=None, transcript_file=None, task="emotion", label_kind="word",
@@ -324,12 +382,8 @@ class Studio:
             if self._zero_shot is None:
                 self._zero_shot = ZeroShotCLIP(self.zero_shot_arch, source, device=self.predictor.device)
         zs = self._zero_shot.predict(clip["video"], clip["transcript"], labels, transcript_file=clip["transcript_file"])
-        fig = go.Figure()
-        fig.add_trace(go.Bar(name="vision", x=labels, y=[zs.vision[l] for l in labels]))
-        if zs.language:
-            fig.add_trace(go.Bar(name="language", x=labels, y=[zs.language[l] for l in labels]))
-        fig.add_trace(go.Bar(name="combined", x=labels, y=[zs.combined[l] for l in labels]))
-        fig.update_layout(barmode="group", title=f"zero-shot CLIP {self.zero_shot_arch} (no training)", height=360)
+        fig = viz.zero_shot_bars(labels, {"vision": zs.vision, "language": zs.language, "combined": zs.combined},
+                                 f"zero-shot CLIP {self.zero_shot_arch} (no training)")
         return fig, f"Zero-shot CLIP from `{source}`: label prompts scored against the frames and the transcript."
 
     def _offline_zero_shot(self, video, transcript, transcript_file, task, label_kind, custom_labels, note: str):
@@ -344,11 +398,8 @@ class Studio:
             if getattr(self, "_offline_zs", None) is None:
                 self._offline_zs = OfflineZeroShot.from_packages()
         zs = self._offline_zs.predict_media(clip["video"], clip["transcript"], labels, media_cfg=self.media_cfg)
-        fig = go.Figure()
-        for name, scores in (("face (FER2013)", zs.face), ("language (wordllama)", zs.language), ("combined", zs.combined)):
-            if scores:
-                fig.add_trace(go.Bar(name=name, x=labels, y=[scores[l] for l in labels]))
-        fig.update_layout(barmode="group", title="offline zero-shot reference (no training)", height=360)
+        fig = viz.zero_shot_bars(labels, {"face (FER2013)": zs.face, "language (wordllama)": zs.language,
+                                          "combined": zs.combined}, "offline zero-shot reference (no training)")
         found = f"faces found in {zs.faces_found} of {zs.frames} frames. " + " ".join(zs.notes)
         return fig, (note + " Shown instead: an offline zero-shot reference from pretrained parts that ship with "
                      "packages: the transcript's wordllama similarity to each label, and the FER2013 face network's "
@@ -366,7 +417,7 @@ class Studio:
             f"**Task:** {cfg.task} · **labels:** {', '.join(cfg.labels)} · **query word:** {cfg.query_word}",
             f"**CMD:** {cfg.num_cmd_layers} layers, hidden {cfg.cmd_hidden}, {cfg.cmd_heads} heads, order "
             f"{''.join(cfg.modality_order)}, {cmd_keys_description(cfg)} · **frames:** {cfg.num_frames}",
-            f"**Device:** {self._predictor.device if self._predictor else 'loads on first request'}",
+            f"**Device:** {self.device_name()}",
         ]
         if extra.get("trained_on"):
             lines.append(f"**Trained on:** {extra['trained_on']}")
@@ -375,11 +426,21 @@ class Studio:
                             "*generated* clips (cartoon faces, synthetic voices, template sentences). It is **not** a "
                             "real-world emotion detector: its predictions on real people mean nothing. Load a model "
                             "trained on CMU-MOSEI with `--checkpoint` for real use.")
-        if card.is_file():
-            lines.append(f"Model card: `{card.relative_to(REPO_ROOT) if card.is_relative_to(REPO_ROOT) else card}`")
-        lines.append("Docs: `README.md`, `docs/datasets.md`, `docs/results.md`, `docs/benchmarks.md`; paper: MER-CLIP "
-                     "(seeds/001).")
+        if card.is_file():  # named within the repository; a checkpoint elsewhere is named by its folder only
+            shown = card.resolve().relative_to(REPO_ROOT) if card.resolve().is_relative_to(REPO_ROOT) else \
+                f"{self.checkpoint.name}/{card.name}"
+            lines.append(f"Model card: `{shown}`")
+        lines.append("Docs: `README.md`, `docs/datasets.md`, `docs/results.md`, `docs/benchmarks.md` (the paper, MER-CLIP, "
+                     "is cited in the README).")
         return "\n\n".join(lines)
+
+    def device_name(self) -> str:
+        """The device the models run on: the loaded predictor's, or the one it will load on (never 'not yet')."""
+        if self._predictor is not None:
+            return str(self._predictor.device)
+        from .device import select_device
+
+        return str(select_device(self.device))
 
     def examples(self) -> list[list]:
         """[video, transcript] rows for the examples under assets/examples (transcript from the .txt sidecar)."""

@@ -37,10 +37,27 @@ def test_analyse_panel(studio):
 
 def test_query_word_and_label_set_panels(studio):
     fig = studio.sweep_query_words(str(EXAMPLE), "hi", words=["Emotion", "(none)"], extra_word="Vibe")
-    assert [t.name for t in fig.data] == ["Emotion", "(none)", "Vibe"]
+    top = [t for t in fig.data if t.yaxis == "y"]
+    assert [t.name for t in top] == ["Emotion", "(none)", "Vibe"]
+    # below: each other word's change from the model's own query word, with the decimals it needs to show
+    changes = {t.name: t for t in fig.data if t.yaxis == "y2"}
+    assert set(changes) == {"(none)", "Vibe"} and "change from 'Emotion'" in fig.layout.annotations[1].text
+    emotion = top[0].y
+    for trace in changes.values():
+        probs = next(t.y for t in top if t.name == trace.name)
+        assert trace.y == pytest.approx([p - e for p, e in zip(probs, emotion)], abs=1e-9)
+    largest = max(abs(d) for t in changes.values() for d in t.y)
+    decimals = int(fig.layout.yaxis2.tickformat.split(".")[1][0])
+    assert largest == 0 or 10 ** -decimals <= largest / 5  # ticks (and hover) resolve a fifth of the largest change
+    assert all(f":+.{decimals + 1}f}}" in t.hovertemplate for t in changes.values())
     fig = studio.compare_label_sets(str(EXAMPLE), "hi", kind_a="word", kind_b="custom", custom_b="calm\nexcited\n\n")
     assert [len(t.y) for t in fig.data] == [6, 2]
     assert "A: word (paper)" in fig.layout.annotations[0].text
+    fig = studio.compare_label_sets(str(EXAMPLE), "hi", kind_a="sentence", kind_b="custom", custom_b="calm, tense, excited")
+    assert [len(t.y) for t in fig.data] == [6, 3]
+    assert list(fig.data[0].x)[:2] == ["happy (…)", "sad (…)"]  # sentences: short axis names, full text on hover
+    assert fig.data[0].hovertext[0].startswith("A state of feeling delighted")
+    assert "A: sentence (paper)" in fig.layout.annotations[0].text
     sentiment = studio.analyse(str(EXAMPLE), "hi", task="sentiment", label_kind="phrase")
     assert sum(sentiment.result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert "trained for emotion" in sentiment.summary
@@ -52,7 +69,8 @@ def test_projection_places_the_clip(studio, method):
     star = [t for t in fig.data if t.name == "this clip"]
     assert len(star) == 1 and np.isfinite(star[0].x[0])
     assert sum(len(t.x) for t in fig.data if t.name != "this clip") == 60
-    assert ("approximation" in fig.layout.title.text or "weighted mean" in fig.layout.title.text) == (method == "t-SNE")
+    title = fig.layout.title.text.replace("<br>", " ")
+    assert ("approximation" in title or "weighted mean" in title) == (method == "t-SNE")
 
 
 @pytest.mark.parametrize("kwargs,text", [
@@ -150,44 +168,160 @@ def test_bad_input_over_http_is_a_message_and_the_server_stays_up(served, clips)
     assert "audio ✗ absent" in ok[1]
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (.ci/run installs it)")
-def test_browser_runs_an_example_and_renders_plots(served, tmp_path):
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+TABS = ["Modalities", "Attention", "Query words", "Label sets", "Projection", "LSGMER", "Zero-shot", "About"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Debian chromium for the module's browser tests (the app itself is the session's `served`)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(served, wait_until="networkidle")
-        assert "MER-CLIP Studio" in page.content()
-        page.get_by_text("Demo model trained on generated clips").wait_for()
-        page.get_by_text((EXAMPLE.with_suffix(".txt")).read_text().strip()).first.click()  # the example's row
-        page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('wonderful'))")
-        page.locator("#analyse").click()
-        page.locator("#bars .js-plotly-plot").wait_for(timeout=60000)
-        page.get_by_text("Predicted:").wait_for(timeout=60000)
-        bars_text = page.locator("#bars").inner_text()
-        assert "happy" in bars_text and "threshold" in bars_text
-        page.get_by_role("tab", name="Attention").click()
-        page.locator("#attention .js-plotly-plot").wait_for(timeout=30000)
-        assert "layer 1" in page.locator("#attention").inner_text()
-        page.get_by_role("tab", name="Modalities").click()
-        time.sleep(0.5)
-        # a transcript file's words land in the box, where they can be read and edited
-        srt = tmp_path / "words.srt"
-        srt.write_text("1\n00:00:00,000 --> 00:00:02,000\nthe parcel finally arrived\n")
-        page.locator("#transcript-file input[type=file]").set_input_files(str(srt))
-        page.wait_for_function("() => [...document.querySelectorAll('textarea')]"
-                               ".some(t => t.value === 'the parcel finally arrived')", timeout=30000)
-        shot = tmp_path / "screenshot.png"  # never into the repository (docs/screenshot.png is refreshed by hand)
-        page.screenshot(path=str(shot), full_page=True)
-        # another clip: the previous clip's prediction must not stay on screen as if it were the new one's
-        page.get_by_text((EXAMPLE.parent / "neutral.txt").read_text().strip()).first.click()
-        page.get_by_text("Predicted:").wait_for(state="detached", timeout=30000)
-        assert "happy" not in page.locator("#bars").inner_text()
-        browser.close()
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        yield b
+        b.close()
+
+
+def _page(browser, url, viewport):
+    phone = viewport["width"] < 600
+    page = browser.new_page(viewport=viewport, is_mobile=phone, has_touch=phone)
+    page.goto(url, wait_until="networkidle")
+    page.get_by_text("Demo model trained on generated clips").wait_for()
+    return page
+
+
+def _in_view(page, selector: str) -> bool:
+    """Whether the element's top part is on screen (the prediction is read from its top)."""
+    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
+        return r.top >= -1 && r.top < innerHeight - 150 && r.height > 0; }""", selector)
+
+
+def _toasts(page) -> list[str]:
+    return page.locator("[data-testid='toast-body']").all_inner_texts()
+
+
+def _plot(page, elem_id: str) -> dict:
+    """What plotly drew in a gr.Plot: the traces' colour axes and marker colours, the plot's and panel's widths."""
+    return page.evaluate("""id => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+        return {coloraxis: gd.data.map(t => t.coloraxis || null), colours: gd.data.map(t => t.marker && t.marker.color),
+                types: gd.data.map(t => t.type), legend: [...gd.querySelectorAll('.legendpoints path')].map(
+                    p => getComputedStyle(p).fill),
+                width: gd.getBoundingClientRect().width,
+                panel: document.querySelector('#' + id).getBoundingClientRect().width}; }""", elem_id)
+
+
+def _analyse_an_example(page, example_text: str):
+    page.get_by_text(example_text).first.click()  # the example's button
+    page.wait_for_function("t => [...document.querySelectorAll('textarea')].some(a => a.value === t)", arg=example_text)
+    page.wait_for_timeout(300)  # the example's clip-change handler (it clears old results) settles first
+    page.locator("#analyse").click()
+    page.locator("#bars .js-plotly-plot").wait_for(timeout=60000)
+    page.locator("#summary").get_by_text("Predicted:").wait_for(timeout=60000)
+
+
+def test_browser_desktop_result_in_view_shared_scales_and_no_stale_results(served, browser, tmp_path):
+    page = _page(browser, served, DESKTOP)
+    happy = EXAMPLE.with_suffix(".txt").read_text().strip()
+    _analyse_an_example(page, happy)
+    assert _in_view(page, "#bars"), "after Analyse the prediction must be on screen"
+    bars_text = page.locator("#bars").inner_text()
+    assert "happy" in bars_text and "threshold" in bars_text
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "desktop.png"))
+
+    # a plot redrawn while its tab is hidden (plotly then falls back to 700 px) gets the panel's width when shown
+    page.get_by_role("tab", name="Attention").click()
+    page.locator("#attention .js-plotly-plot").wait_for(timeout=30000)
+    page.get_by_role("tab", name="Modalities").click()
+    page.locator("#analyse").click()  # the attention plot is redrawn in its hidden tab
+    page.locator("#summary").get_by_text("Predicted:").wait_for(timeout=30000)
+    page.wait_for_timeout(500)
+    page.get_by_role("tab", name="Attention").click()
+    assert "layer 1" in page.locator("#attention").inner_text()
+    page.wait_for_timeout(500)
+    attention = _plot(page, "attention")
+    print("attention plot", attention["width"], "panel", attention["panel"])
+    assert set(attention["coloraxis"]) == {"coloraxis"}  # every layer on one colour scale
+    assert abs(attention["width"] - attention["panel"]) < 0.02 * attention["panel"], attention
+
+    # LSGMER: its label-signal maps share one scale too, and the legend's colours are the bars' colours
+    page.get_by_role("tab", name="LSGMER").click()
+    page.locator("#run-lsgmer").click()
+    page.locator("#lsgmer-maps .js-plotly-plot").wait_for(timeout=60000)
+    maps, bars = _plot(page, "lsgmer-maps"), _plot(page, "lsgmer-bars")
+    assert set(c for c, t in zip(maps["coloraxis"], maps["types"]) if t == "heatmap") == {"coloraxis"}
+    assert all(isinstance(c, str) for c in bars["colours"]) and len(bars["legend"]) == 2
+    assert maps["width"] > 0.9 * maps["panel"], maps
+
+    # custom labels separated by commas work, and editing them updates the result
+    page.locator("#options").get_by_text("options:").click()
+    page.locator("#options").get_by_text("custom", exact=True).click()  # none written yet: the old result stays
+    page.locator("#custom-labels textarea").fill("calm, tense, excited")
+    page.wait_for_function("() => ['calm', 'tense', 'excited'].every(w => "
+                           "document.querySelector('#bars').innerText.includes(w))", timeout=30000)
+    assert "Predicted:" in page.locator("#summary").inner_text()
+    # a failed request leaves no earlier result on screen under an "Error" badge
+    page.locator("#custom-labels textarea").fill("calm\ncalm")
+    page.wait_for_timeout(800)
+    assert "calm" in page.locator("#bars").inner_text()  # the live edit kept the previous result (and said why)
+    page.locator("#analyse").click()
+    page.locator("#summary").get_by_text("Predicted:").wait_for(state="detached", timeout=30000)
+    assert any("duplicates" in t for t in _toasts(page))
+    assert not any("Errno" in t or "/tmp/" in t for t in _toasts(page))
+
+    # a transcript file's words land in the box, where they can be read and edited
+    page.locator("#custom-labels textarea").fill("calm, tense, excited")
+    page.locator("#analyse").click()
+    page.locator("#summary").get_by_text("Predicted:").wait_for(timeout=30000)
+    srt = tmp_path / "words.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:02,000\nthe parcel finally arrived\n")
+    page.locator("#more-inputs").get_by_text("more inputs").click()
+    page.locator("#transcript-file input[type=file]").set_input_files(str(srt))
+    page.wait_for_function("() => [...document.querySelectorAll('textarea')]"
+                           ".some(t => t.value === 'the parcel finally arrived')", timeout=30000)
+    # ...and another transcript means the shown prediction is no longer this input's: it goes
+    page.locator("#summary").get_by_text("Predicted:").wait_for(state="detached", timeout=30000)
+    assert "calm" not in page.locator("#bars").inner_text()
+    page.close()
+
+
+def test_browser_phone_quiet_before_upload_result_in_view_and_new_clip_clears(served, browser, tmp_path):
+    page = _page(browser, served, PHONE)
+    # controls touched before any upload: no analysis, and no error message for a request nobody made
+    page.locator("#options").get_by_text("options:").click()
+    page.locator("#options").get_by_text("sentiment", exact=True).click()
+    page.locator("#options").get_by_text("phrase", exact=True).click()
+    page.locator("#options").get_by_text("audio", exact=True).click()
+    page.locator("#custom-labels textarea").fill("calm, tense")
+    page.get_by_role("tab", name="Attention").click()
+    page.wait_for_timeout(1500)
+    assert _toasts(page) == []
+    page.locator("#options").get_by_text("emotion", exact=True).click()
+    page.locator("#options").get_by_text("word", exact=True).click()
+    page.locator("#options").get_by_text("audio", exact=True).click()
+    page.locator("#options").get_by_text("options:").click()  # folded again
+    # every result tab is a visible tab (none hidden behind an overflow menu)
+    for name in TABS:
+        assert page.get_by_role("tab", name=name).is_visible(), name
+
+    happy = EXAMPLE.with_suffix(".txt").read_text().strip()
+    _analyse_an_example(page, happy)
+    assert _in_view(page, "#bars"), "after Analyse the prediction must be on screen, not below the examples"
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "phone.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing wider than the phone
+    # another clip: the previous clip's prediction must not stay on screen as if it were the new one's
+    page.get_by_text((EXAMPLE.parent / "neutral.txt").read_text().strip()).first.click()
+    page.locator("#summary").get_by_text("Predicted:").wait_for(state="detached", timeout=30000)
+    assert "happy" not in page.locator("#bars").inner_text()
+    assert (tmp_path / "phone.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page.close()
 
 
 def test_max_seconds_and_file_size_limits_are_enforced(tiny_ckpt, embeddings, clips):
@@ -318,3 +452,88 @@ def test_a_transcript_file_goes_into_the_box_through_the_allow_list(tiny_ckpt, e
     with pytest.raises(UserError, match="not an uploaded file") as refused:
         s.transcript_file_text(str(outside / "secret.txt"))
     assert "launch" not in str(refused.value) and str(outside) not in str(refused.value)
+
+
+def test_custom_labels_split_on_lines_or_commas(studio):
+    from merclip.studio import parse_labels
+
+    assert parse_labels("calm, tense, excited") == ["calm", "tense", "excited"]
+    assert parse_labels("calm\ntense\n\n") == ["calm", "tense"]
+    # several lines: a sentence label keeps its commas
+    assert parse_labels("I feel calm, relaxed\nI feel tense") == ["I feel calm, relaxed", "I feel tense"]
+    assert parse_labels(" , ,\n") == []
+    r = studio.analyse(str(EXAMPLE), "hi", label_kind="custom", custom_labels="calm, tense, excited").result
+    assert r.labels == ["calm", "tense", "excited"]
+
+
+def test_messages_carry_no_errno_paths_or_missing_controls():
+    from merclip.studio import public_message
+
+    raw = ("cannot read 'clip.mp4': it is not a readable media file ([Errno 1094995529] Invalid data found when "
+           "processing input: '/tmp/gradio/3f2a9c/clip.mp4')")
+    shown = public_message(raw)
+    assert "Errno" not in shown and "/tmp" not in shown and "'clip.mp4'" in shown
+    assert public_message("see /home/user/runs/best/config.json") == "see config.json"
+    too_long = public_message("'a.mp4' is 75.0 s long; the limit is 60 s (trim the clip, or analyse its first window "
+                              "with long_clip='window')")
+    assert "long_clip" not in too_long and "trim the clip" in too_long
+    assert public_message("the limit is 0.5 MB (1/2 of it)") == "the limit is 0.5 MB (1/2 of it)"
+
+
+def test_audio_segments_are_labelled_within_the_clip(studio, clips):
+    from merclip.items import segment_labels
+
+    assert segment_labels(2, 2.0, 3.0) == ["0-2s", "2-3s"]
+    assert segment_labels(3, 1.5) == ["0-1.5s", "1.5-3s", "3-4.5s"]
+    r = studio.predictor.predict(clips["5s"], "hello there")
+    audio = next(a for a in r.attention if a.modality == "A")
+    assert audio.items == ["0-2s", "2-4s", "4-5s"]
+
+
+def test_about_names_the_current_device_and_no_outside_file(studio):
+    about = studio.about()
+    assert "loads on first request" not in about and "**Device:** cpu" in about
+    assert "seeds/" not in about and "/tmp" not in about and "/home" not in about
+
+
+def test_heads_are_named_alike_in_the_chooser_and_the_plot(studio):
+    choices = studio.head_choices()
+    assert choices[:2] == [("mean of heads", "mean"), ("all heads", "all")]
+    a = studio.analyse(str(EXAMPLE), "hi", head="all")
+    plotted = list(a.attention.data[0].y)
+    assert [name for name, _ in choices[2:]] == plotted  # "head 1" in both, for index 0
+    one = studio.analyse(str(EXAMPLE), "hi", head=choices[3][1])
+    assert list(one.attention.data[0].y) == [choices[3][0]]
+
+
+# The public API, pinned: each endpoint's parameter names in order, and the component each one is read from. A
+# reordered or shifted input list (the app used to cut all signatures from one list by slices) fails here.
+CLIP = [("video", "Video"), ("transcript", "Textbox"), ("transcript_file", "File"), ("audio", "Audio")]
+API = {
+    "/analyse": CLIP + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox"),
+                        ("query_word", "Dropdown"), ("dropped", "Checkboxgroup"), ("head", "Dropdown")],
+    "/query_words": CLIP + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox"),
+                            ("words", "Checkboxgroup"), ("extra_word", "Textbox")],
+    "/label_sets": CLIP + [("task", "Radio"), ("kind_a", "Radio"), ("custom_a", "Textbox"), ("kind_b", "Radio"),
+                           ("custom_b", "Textbox"), ("query_word", "Dropdown")],
+    "/projection": CLIP + [("space", "Radio"), ("method", "Radio")],
+    "/lsgmer": CLIP,
+    "/zero_shot": CLIP[:3] + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox")],
+}
+LABEL_OF = {"video": "clip", "transcript": "transcript", "transcript_file": "transcript file", "audio": "voice recording",
+            "task": "task", "label_kind": "label set", "custom_labels": "custom labels", "query_word": "query word",
+            "dropped": "drop modalities", "head": "heads", "words": "query words", "extra_word": "another word",
+            "kind_a": "set A", "custom_a": "custom A", "kind_b": "set B", "custom_b": "custom B", "space": "embedding",
+            "method": "method"}
+
+
+def test_public_api_parameters_are_pinned(studio):
+    import app
+
+    info = app.build_app(studio).get_api_info()["named_endpoints"]
+    assert set(info) == set(API)
+    for endpoint, expected in API.items():
+        params = info[endpoint]["parameters"]
+        assert [(p["parameter_name"], p["component"]) for p in params] == expected, endpoint
+        for p in params:  # each name is read from its own control, not its neighbour
+            assert LABEL_OF[p["parameter_name"]] in p["label"], (endpoint, p["parameter_name"], p["label"])
