@@ -25,6 +25,7 @@ from merclip.labels import QUERY_WORDS
 from merclip.projection import METHODS, SPACES
 from merclip.studio import (DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, NO_WORD, EmptyLabelSetError, Studio,
                             app_allowed_roots, public_message)
+from merclip.spaces_support import gpu_entry, startup_device
 
 log = logging.getLogger("merclip.app")
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
@@ -188,6 +189,7 @@ def query_words_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def query_words(video, transcript=None, transcript_file=None, audio=None, task="emotion", label_kind="word",
                     custom_labels="", words=("Emotion",), extra_word=""):
         return studio.sweep_query_words(video, transcript, transcript_file, audio, task, label_kind, custom_labels,
@@ -211,6 +213,7 @@ def label_sets_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def label_sets(video, transcript=None, transcript_file=None, audio=None, task="emotion", kind_a="word", custom_a="",
                    kind_b="sentence", custom_b="", query_word=None):
         return studio.compare_label_sets(video, transcript, transcript_file, audio, task, kind_a, custom_a, kind_b,
@@ -231,6 +234,7 @@ def projection_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def projection(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
         return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
 
@@ -250,6 +254,7 @@ def lsgmer_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def lsgmer(video, transcript=None, transcript_file=None, audio=None):
         return studio.lsgmer(video, transcript, transcript_file, audio)
 
@@ -272,6 +277,7 @@ def zero_shot_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def zero_shot(video, transcript=None, transcript_file=None, task="emotion", label_kind="word", custom_labels=""):
         return studio.zero_shot(video, transcript, transcript_file, task, label_kind, custom_labels)
 
@@ -296,6 +302,7 @@ def wire_analyse(studio: Studio, main: Main, head: gr.Dropdown, similarity: gr.P
     """The Analyse button (the public `analyse` endpoint) and the live controls that re-run it on a loaded clip."""
 
     @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped, head,
                 progress=gr.Progress()):
         a = studio.analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word,
@@ -408,7 +415,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None, block: bool = True) -> gr.Blocks:
     """Start the app as `python app.py` does; block=False returns the running app (tests)."""
     args = parse_args(argv)
-    studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
+    # on a ZeroGPU Space the model moves to CUDA here, at start-up, not inside the @spaces.GPU functions
+    studio = Studio(args.checkpoint, args.embeddings, device=startup_device(args.device),
+                    zero_shot_weights=args.clip_weights,
                     max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
                     max_file_mb=args.max_file_mb, lsgmer_checkpoint=args.lsgmer_checkpoint)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()

@@ -35,9 +35,12 @@ class SpeedConfig:
 
     @classmethod
     def throughput(cls, device: torch.device | str) -> "SpeedConfig":
-        """Many clips at fixed batch shapes (evaluation, training, benchmarks): bf16 and compiled towers on a GPU."""
+        """Many clips at fixed batch shapes (evaluation, training, benchmarks): bf16 and compiled towers on a GPU
+        (never compiled on a Hugging Face ZeroGPU Space: merclip.spaces_support)."""
+        from .spaces_support import compile_allowed
+
         cuda = torch.device(device).type == "cuda"
-        return cls(bf16=cuda, compile=cuda, patch_matmul=cuda)
+        return cls(bf16=cuda, compile=cuda and compile_allowed(), patch_matmul=cuda)
 
 
 def autocast(device: torch.device | str, speed: SpeedConfig):
