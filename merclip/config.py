@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-Task = Literal["emotion", "sentiment"]
+Task = Literal["emotion", "sentiment"]  # MER-CLIP's tasks
+# LSGMER's task: one emotion per utterance (IEMOCAP, MELD): a class index, cross-entropy, weighted F1.
+SINGLE_EMOTION = "single"
 Modality = Literal["L", "V", "A"]
 CMDMode = Literal["sequence", "pooled"]
 TextBackbone = Literal["clip", "wordllama"]
@@ -24,6 +26,10 @@ EMOTION_LABELS: tuple[str, ...] = ("happy", "sad", "angry", "surprise", "disgust
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
 DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
 
+# The tiny open_clip tower (merclip/model_configs/merclip-tiny.json, width 64) and the head sizes that fit it.
+TINY_CLIP_MODEL = "merclip-tiny"
+TINY_HEADS: dict[str, int] = {"cmd_hidden": 64, "cmd_heads": 4}
+
 
 # Values for fields a config saved by an older version lacks: what that version's model did, so an old checkpoint
 # rebuilds the model it was trained as (the dataclass defaults are for new models).
@@ -33,6 +39,11 @@ LEGACY_DEFAULTS: dict[str, Any] = {"fc_activation": "none"}
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
+
+    family: ClassVar[str] = "merclip"  # its entry in merclip.families (the JSON carries no "model" key for it)
+    # Fields that change no weight: a checkpoint loads into a model whose config differs only in these
+    # (labels only with the label encoder: the FC classifier is sized by them).
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"clip_pretrained", "query_word", "emotion_threshold", "dropout"})
 
     clip_model: str = "ViT-B-32"  # open_clip architecture name, or 'merclip-tiny'
     clip_pretrained: str | None = "openai"  # open_clip tag, local weights path, or None (random init)
@@ -92,6 +103,9 @@ class ModelConfig:
         if self.cmd_hidden % self.cmd_heads:
             raise ValueError(f"cmd_hidden ({self.cmd_hidden}) must be divisible by cmd_heads ({self.cmd_heads})")
 
+    def runtime_fields(self) -> frozenset[str]:
+        return self.RUNTIME_FIELDS | ({"labels"} if self.use_label_encoder else set())
+
     @property
     def num_cmd_layers(self) -> int:
         """How many CMD layers the model builds: cmd_layers, or |m| (one per modality) when it is None."""
@@ -127,8 +141,8 @@ def tiny_config(**overrides: Any) -> ModelConfig:
     It uses the `sequence` CMD (this project's extension, 3 layers for LVA) like the shipped demo checkpoint, whose
     attention maps show which frames, segments and tokens the query used; pass cmd_mode="pooled" for the paper's.
     """
-    base = dict(clip_model="merclip-tiny", clip_pretrained=None, cmd_hidden=64, cmd_heads=4, num_frames=4,
-                cmd_mode="sequence", cmd_layers=3)
+    base = dict(clip_model=TINY_CLIP_MODEL, clip_pretrained=None, num_frames=4, cmd_mode="sequence", cmd_layers=3,
+                **TINY_HEADS)
     base.update(overrides)
     return ModelConfig(**base)
 
@@ -166,7 +180,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
 
 
-# Paper presets (seeds/001 sec. 4.3): MOSI uses a larger lr and smaller batch.
+# Paper presets (MER-CLIP paper, sec. 4.3): MOSI uses a larger lr and smaller batch.
 DATASET_PRESETS: dict[str, dict[str, Any]] = {
     "mosei": dict(lr=8e-6, batch_size=16, epochs=20),
     "mosi": dict(lr=2.2e-5, batch_size=8, epochs=20),
