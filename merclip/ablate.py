@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .checkpoint import load_checkpoint
 from .cli_options import add_data_args, add_model_args, model_config_from_args
-from .config import train_config_for
+from .model_configs.presets import train_config_for
 from .data.loading import build_loaders
 from .device import select_device
 from .evaluate import columns_for, evaluate_model

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 
 from . import backbone
-from .config import DEFAULT_QUERY_WORD, TINY_CLIP_MODEL, TINY_HEADS, ModelConfig
+from .config import DEFAULT_QUERY_WORD, ModelConfig
 from .labels import IEMOCAP_LABELS, MELD_LABELS, label_set
-from .lsgmer import TINY_LSGMER_HEADS, LSGMERConfig
+from .lsgmer import LSGMERConfig
+from .model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS
 
 DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap")
 MODEL_FAMILIES = ("merclip", "lsgmer")

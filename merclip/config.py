@@ -1,4 +1,4 @@
-"""Typed configuration for MER-CLIP.
+"""Typed configuration for MER-CLIP (ready-made configs: `merclip.model_configs.presets`).
 
 Configs are plain dataclasses so that they serialise to JSON beside every checkpoint:
 a checkpoint rebuilds its own model, and a run's hyperparameters are never lost
@@ -25,10 +25,6 @@ MODALITY_NAMES = {"L": "language", "V": "vision", "A": "audio"}
 EMOTION_LABELS: tuple[str, ...] = ("happy", "sad", "angry", "surprise", "disgust", "fear")
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
 DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
-
-# The tiny open_clip tower (merclip/model_configs/merclip-tiny.json, width 64) and the head sizes that fit it.
-TINY_CLIP_MODEL = "merclip-tiny"
-TINY_HEADS: dict[str, int] = {"cmd_hidden": 64, "cmd_heads": 4}
 
 
 # Values for fields a config saved by an older version lacks: what that version's model did, so an old checkpoint
@@ -135,18 +131,6 @@ class ModelConfig:
         return cls.from_dict(json.loads(text))
 
 
-def tiny_config(**overrides: Any) -> ModelConfig:
-    """The tiny random-init configuration used by tests and the offline demo.
-
-    It uses the `sequence` CMD (this project's extension, 3 layers for LVA) like the shipped demo checkpoint, whose
-    attention maps show which frames, segments and tokens the query used; pass cmd_mode="pooled" for the paper's.
-    """
-    base = dict(clip_model=TINY_CLIP_MODEL, clip_pretrained=None, num_frames=4, cmd_mode="sequence", cmd_layers=3,
-                **TINY_HEADS)
-    base.update(overrides)
-    return ModelConfig(**base)
-
-
 @dataclass
 class MediaConfig:
     """How raw media become model inputs (paper: 12 frames, 2-s audio segments, 224-bin log-mel)."""
@@ -180,27 +164,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
 
 
-# Paper presets (MER-CLIP paper, sec. 4.3): MOSI uses a larger lr and smaller batch.
-DATASET_PRESETS: dict[str, dict[str, Any]] = {
-    "mosei": dict(lr=8e-6, batch_size=16, epochs=20),
-    "mosi": dict(lr=2.2e-5, batch_size=8, epochs=20),
-}
-
-
-def train_config_for(dataset: str, **overrides: Any) -> TrainConfig:
-    preset = dict(DATASET_PRESETS.get(dataset.lower(), {}))
-    preset.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**preset)
-
-
-def default_model_config(task: Task = "emotion", **overrides: Any) -> ModelConfig:
-    labels = EMOTION_LABELS if task == "emotion" else SENTIMENT_LABELS
-    base: dict[str, Any] = dict(task=task, labels=labels, query_word=DEFAULT_QUERY_WORD[task])
-    base.update(overrides)
-    return ModelConfig(**base)
-
-
 __all__ = [
-    "ModelConfig", "MediaConfig", "TrainConfig", "tiny_config", "default_model_config", "train_config_for",
+    "ModelConfig", "MediaConfig", "TrainConfig",
     "EMOTION_LABELS", "SENTIMENT_LABELS", "MODALITIES", "MODALITY_NAMES", "DEFAULT_QUERY_WORD",
 ]

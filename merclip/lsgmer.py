@@ -45,7 +45,6 @@ from .towers import clip_for, text_encoders
 
 # What a config saved before a field existed means (the model that version built); dataclass defaults are for new ones.
 LSGMER_LEGACY_DEFAULTS = {"equations": "v1"}
-TINY_LSGMER_HEADS = {"attn_dim": 32}  # the label attention that fits the tiny tower (config.TINY_CLIP_MODEL)
 
 
 @dataclass

@@ -28,13 +28,15 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from .checkpoint import AnyConfig, atomic_write, build_from_config, save_checkpoint
+from .checkpoint import atomic_write, build_from_config, save_checkpoint
 from .cli_options import add_data_args, add_model_args, model_config_from_args
-from .config import SINGLE_EMOTION, TrainConfig, train_config_for
+from .config import SINGLE_EMOTION, TrainConfig
 from .data.features import to_device
 from .data.loading import build_loaders
 from .device import select_device
 from .evaluate import evaluate_model
+from .families import AnyConfig
+from .model_configs.presets import train_config_for
 from .speed import SpeedConfig, apply_speed
 from .training_state import (kill_after_steps, load_training_state, maybe_die_after, maybe_die_during_save,
                              save_training_state)

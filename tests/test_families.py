@@ -7,9 +7,9 @@ import torch
 from merclip.backbone import image_preprocess_config
 from merclip.batch import ModalityInputs
 from merclip.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
-from merclip.config import tiny_config
+from merclip.model_configs.presets import TINY_LSGMER_HEADS, tiny_config
 from merclip.families import FAMILIES, family_of
-from merclip.lsgmer import TINY_LSGMER_HEADS, LSGMERConfig
+from merclip.lsgmer import LSGMERConfig
 
 TINY = {"merclip": lambda **kw: tiny_config(**kw),
         "lsgmer": lambda **kw: LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None, **TINY_LSGMER_HEADS, **kw)}

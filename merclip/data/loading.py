@@ -15,7 +15,8 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from .. import backbone
-from ..config import MediaConfig, train_config_for
+from ..config import MediaConfig
+from ..model_configs.presets import train_config_for
 from ..device import select_device
 from .erc import iemocap_split, load_meld
 from .features import CachedClipDataset, Collate, build_cache
