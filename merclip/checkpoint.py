@@ -7,7 +7,6 @@ kill during saving never leaves a half-written checkpoint behind.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile

@@ -37,10 +37,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import backbone
+from .batch import ModalityInputs
 from .config import SINGLE_EMOTION
 from .encoders import ImageSequenceEncoder, masked_mean
 from .labels import MELD_LABELS, validate_labels
-from .batch import ModalityInputs
 from .towers import clip_for, text_encoders
 
 # What a config saved before a field existed means (the model that version built); dataclass defaults are for new ones.
