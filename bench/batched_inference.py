@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import bench_parser, decoded_clips, device_name, sync, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
-from merclip.config import default_model_config, tiny_config  # noqa: E402
-from merclip.inputs import collate_clips  # noqa: E402
+from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
+from merclip.batch import collate_clips  # noqa: E402
 from merclip.losses import decisions  # noqa: E402
 from merclip.model import build_model  # noqa: E402
 from merclip.device import select_device  # noqa: E402

@@ -272,7 +272,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     from merclip.checkpoint import save_checkpoint
-    from merclip.config import default_model_config, tiny_config
+    from merclip.model_configs.presets import default_model_config, tiny_config
     from merclip.model import build_model
     from merclip.predict import Predictor
 

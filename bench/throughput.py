@@ -32,8 +32,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import bench_parser, decoded_clips, device_name, sync, timed, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
-from merclip.config import MediaConfig, default_model_config, tiny_config  # noqa: E402
-from merclip.model import ModalityInputs, build_model  # noqa: E402
+from merclip.config import MediaConfig  # noqa: E402
+from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
+from merclip.batch import ModalityInputs  # noqa: E402
+from merclip.model import build_model  # noqa: E402
 from merclip.device import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, apply_speed, autocast, patch_embeddings_as_matmul  # noqa: E402
 

@@ -5,4 +5,5 @@ Import the pieces you need: `merclip.model.build_model`, `merclip.predict.Predic
 """
 __version__ = "0.1.0"
 
-from .config import MediaConfig, ModelConfig, TrainConfig, default_model_config, tiny_config  # noqa: F401
+from .config import MediaConfig, ModelConfig, TrainConfig  # noqa: F401
+from .model_configs.presets import default_model_config, tiny_config  # noqa: F401

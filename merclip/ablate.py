@@ -23,11 +23,14 @@ from typing import Iterable
 
 
 from .checkpoint import load_checkpoint
+from .cli_options import add_data_args, add_model_args, model_config_from_args
+from .model_configs.presets import train_config_for
+from .data.loading import build_loaders
+from .device import select_device
 from .evaluate import columns_for, evaluate_model
 from .labels import QUERY_WORDS
 from .metrics import markdown_table
-from .device import select_device
-from .train import add_data_args, add_model_args, build_loaders, model_config_from_args, train, train_config_for
+from .train import train
 
 TABLE3_ORDERS = ("V", "A", "L", "VA", "AV", "AL", "LA", "VL", "LV", "VAL", "AVL", "ALV", "LAV", "VLA", "LVA")
 GRIDS: dict[str, dict[str, dict]] = {
@@ -106,7 +109,7 @@ def run_grid(grid: str, args: argparse.Namespace, cells: list[str] | None = None
         rows.append({"model": name, **metrics, "run_dir": str(run_dir)})
         print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items() if isinstance(v, float))
               + (f", {metrics['skipped_clips']} clips skipped" if metrics.get("skipped_clips") else ""), flush=True)
-    task = "single" if getattr(args, "model", "merclip") == "lsgmer" else args.task
+    task = model_config_from_args(args).task  # the family's: LSGMER predicts one emotion per utterance
     table = markdown_table(rows, columns_for(task), title=f"{grid} ({args.dataset}, {task}, test split)")
     (out / f"{grid}.md").write_text(table)
     (out / f"{grid}.json").write_text(json.dumps(rows, indent=1))

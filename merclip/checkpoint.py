@@ -7,19 +7,18 @@ kill during saving never leaves a half-written checkpoint behind.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
 from pathlib import Path
 
 import torch
+from torch import nn
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from .config import ModelConfig
 from .errors import UserError
-from .model import MERCLIP, build_model
+from .families import DEFAULT_FAMILY, FAMILIES, AnyConfig, family_of
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -34,7 +33,7 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """No checkpoint where one was asked for (also a FileNotFoundError, for callers that catch that)."""
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -48,15 +47,15 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def save_checkpoint(
-    model: MERCLIP, directory: str | Path, dtype: torch.dtype | None = None, extra: dict | None = None
+    model: nn.Module, directory: str | Path, dtype: torch.dtype | None = None, extra: dict | None = None
 ) -> Path:
     """Write weights (optionally cast, e.g. float16 to ship small) and config to `directory`."""
     directory = Path(directory)
     state = {k: v.detach().to("cpu", dtype=dtype or v.dtype).contiguous() for k, v in model.state_dict().items()}
     config_json = model.cfg.to_json()
     metadata = {"format": FORMAT, "config": config_json, "extra": json.dumps(extra or {})}
-    _atomic_write(directory / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata=metadata))
-    _atomic_write(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config_json))
+    atomic_write(directory / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata=metadata))
+    atomic_write(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config_json))
     return directory
 
 
@@ -83,20 +82,21 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise _corrupt(weights, exc) from exc  # keep the cause: the library's own words on what is wrong
 
 
-def config_from_json(text: str):
-    """ModelConfig (MER-CLIP) or LSGMERConfig, by the config's "model" key (absent: MER-CLIP)."""
+def config_from_json(text: str) -> AnyConfig:
+    """The config of the family the JSON's "model" key names (absent: MER-CLIP), through its config class."""
     data = json.loads(text)
-    family = data.pop("model", "merclip")
-    if family == "lsgmer":
-        from .lsgmer import LSGMERConfig
-
-        return LSGMERConfig.from_dict(data)
-    if family != "merclip":
-        raise CheckpointError(f"unknown model family {family!r} in checkpoint config")
-    return ModelConfig.from_dict(data)
+    name = data.pop("model", DEFAULT_FAMILY)
+    if name not in FAMILIES:
+        raise CheckpointError(f"unknown model family {name!r} in checkpoint config (known: {', '.join(FAMILIES)})")
+    return FAMILIES[name].config_cls.from_dict(data)
 
 
-def read_config(path: str | Path):
+def _comparable(cfg: AnyConfig) -> dict:
+    """A config as JSON values, with its family named, so a saved and a built config compare field by field."""
+    return {"model": cfg.family, **json.loads(cfg.to_json())}
+
+
+def read_config(path: str | Path) -> AnyConfig:
     """The config saved with a checkpoint (config.json beside the weights, else the embedded copy)."""
     weights = _weights_path(path)
     sidecar = weights.parent / CONFIG_NAME
@@ -106,23 +106,15 @@ def read_config(path: str | Path):
     return config_from_json(text)
 
 
-def load_weights(model, path: str | Path):
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     """Load checkpoint weights into an already-built model, failing clearly on any mismatch."""
     weights = _weights_path(path)
     saved_cfg = read_metadata(weights).get("config")
     if saved_cfg:
         # through the config class, so fields an older version did not write compare as what that version built
-        saved = json.loads(config_from_json(saved_cfg).to_json())
-        current = json.loads(model.cfg.to_json())
-        saved.setdefault("model", "merclip")
-        for f in dataclasses.fields(model.cfg):  # #15: a field added after the checkpoint was saved has its default
-            if f.default is not dataclasses.MISSING:
-                saved.setdefault(f.name, json.loads(json.dumps(f.default)))
-        current.setdefault("model", "merclip")
+        saved, current = _comparable(config_from_json(saved_cfg)), _comparable(model.cfg)
         differing = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-        structural = [k for k in differing if k not in ("clip_pretrained", "labels", "query_word", "emotion_threshold",
-                                                        "dropout", "apc_weight", "apc_temperature", "use_apc")]
-        if structural or ("labels" in differing and not getattr(model.cfg, "use_label_encoder", True)):
+        if set(differing) - model.cfg.runtime_fields():
             detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs model {current.get(k)!r}" for k in differing)
             raise CheckpointError(f"checkpoint '{weights}' was saved from another model config ({detail})")
     try:
@@ -147,17 +139,19 @@ def load_weights(model, path: str | Path):
     return model
 
 
-def build_from_config(cfg, load_clip_weights: bool = True, clip_weights: str | None = None):
-    """The model a config describes: MER-CLIP or LSGMER."""
-    if isinstance(cfg, ModelConfig):
-        return build_model(cfg, clip_weights, load_clip_weights=load_clip_weights)
-    from .lsgmer import build_lsgmer
-
-    return build_lsgmer(cfg, clip_weights, load_clip_weights=load_clip_weights)
+def build_from_config(cfg: AnyConfig, load_clip_weights: bool = True, clip_weights: str | None = None) -> nn.Module:
+    """The model a config describes, by its family's builder."""
+    return family_of(cfg).build(cfg, clip_weights, load_clip_weights=load_clip_weights)
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> MERCLIP:
-    """Rebuild the model from the saved config (no CLIP download) and load its weights (MER-CLIP or LSGMER)."""
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", family: str | None = None) -> nn.Module:
+    """Rebuild the model from the saved config (no CLIP download) and load its weights.
+
+    `family` (a name in merclip.families): refuse a checkpoint of any other family, naming the predictor it needs.
+    """
     cfg = read_config(path)
+    if family is not None and cfg.family != family:
+        raise CheckpointError(f"'{Path(path).name}' is a {cfg.family} checkpoint, not {family} "
+                              f"(its predictor: {family_of(cfg).predictor})")
     model = build_from_config(cfg, load_clip_weights=False)
     return load_weights(model, path).to(device).eval()

@@ -1,4 +1,4 @@
-"""Typed configuration for MER-CLIP.
+"""Typed configuration for MER-CLIP (ready-made configs: `merclip.model_configs.presets`).
 
 Configs are plain dataclasses so that they serialise to JSON beside every checkpoint:
 a checkpoint rebuilds its own model, and a run's hyperparameters are never lost
@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-Task = Literal["emotion", "sentiment"]
+Task = Literal["emotion", "sentiment"]  # MER-CLIP's tasks
+# LSGMER's task: one emotion per utterance (IEMOCAP, MELD): a class index, cross-entropy, weighted F1.
+SINGLE_EMOTION = "single"
 Modality = Literal["L", "V", "A"]
 CMDMode = Literal["sequence", "pooled"]
 TextBackbone = Literal["clip", "wordllama"]
@@ -33,6 +35,11 @@ LEGACY_DEFAULTS: dict[str, Any] = {"fc_activation": "none"}
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
+
+    family: ClassVar[str] = "merclip"  # its entry in merclip.families (the JSON carries no "model" key for it)
+    # Fields that change no weight: a checkpoint loads into a model whose config differs only in these
+    # (labels only with the label encoder: the FC classifier is sized by them).
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"clip_pretrained", "query_word", "emotion_threshold", "dropout"})
 
     clip_model: str = "ViT-B-32"  # open_clip architecture name, or 'merclip-tiny'
     clip_pretrained: str | None = "openai"  # open_clip tag, local weights path, or None (random init)
@@ -92,6 +99,9 @@ class ModelConfig:
         if self.cmd_hidden % self.cmd_heads:
             raise ValueError(f"cmd_hidden ({self.cmd_hidden}) must be divisible by cmd_heads ({self.cmd_heads})")
 
+    def runtime_fields(self) -> frozenset[str]:
+        return self.RUNTIME_FIELDS | ({"labels"} if self.use_label_encoder else set())
+
     @property
     def num_cmd_layers(self) -> int:
         """How many CMD layers the model builds: cmd_layers, or |m| (one per modality) when it is None."""
@@ -119,18 +129,6 @@ class ModelConfig:
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
         return cls.from_dict(json.loads(text))
-
-
-def tiny_config(**overrides: Any) -> ModelConfig:
-    """The tiny random-init configuration used by tests and the offline demo.
-
-    It uses the `sequence` CMD (this project's extension, 3 layers for LVA) like the shipped demo checkpoint, whose
-    attention maps show which frames, segments and tokens the query used; pass cmd_mode="pooled" for the paper's.
-    """
-    base = dict(clip_model="merclip-tiny", clip_pretrained=None, cmd_hidden=64, cmd_heads=4, num_frames=4,
-                cmd_mode="sequence", cmd_layers=3)
-    base.update(overrides)
-    return ModelConfig(**base)
 
 
 @dataclass
@@ -166,27 +164,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
 
 
-# Paper presets (seeds/001 sec. 4.3): MOSI uses a larger lr and smaller batch.
-DATASET_PRESETS: dict[str, dict[str, Any]] = {
-    "mosei": dict(lr=8e-6, batch_size=16, epochs=20),
-    "mosi": dict(lr=2.2e-5, batch_size=8, epochs=20),
-}
-
-
-def train_config_for(dataset: str, **overrides: Any) -> TrainConfig:
-    preset = dict(DATASET_PRESETS.get(dataset.lower(), {}))
-    preset.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**preset)
-
-
-def default_model_config(task: Task = "emotion", **overrides: Any) -> ModelConfig:
-    labels = EMOTION_LABELS if task == "emotion" else SENTIMENT_LABELS
-    base: dict[str, Any] = dict(task=task, labels=labels, query_word=DEFAULT_QUERY_WORD[task])
-    base.update(overrides)
-    return ModelConfig(**base)
-
-
 __all__ = [
-    "ModelConfig", "MediaConfig", "TrainConfig", "tiny_config", "default_model_config", "train_config_for",
+    "ModelConfig", "MediaConfig", "TrainConfig",
     "EMOTION_LABELS", "SENTIMENT_LABELS", "MODALITIES", "MODALITY_NAMES", "DEFAULT_QUERY_WORD",
 ]

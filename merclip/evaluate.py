@@ -13,13 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .checkpoint import load_checkpoint
+from .cli_options import add_data_args
+from .config import SINGLE_EMOTION
 from .data.features import to_device
-from .losses import decisions, task_loss
+from .data.loading import build_loaders
+from .device import select_device
+from .losses import decisions
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
-from .model import MERCLIP
 from .speed import SpeedConfig, apply_speed
 
 
@@ -34,12 +39,12 @@ class EvalResult:
 
 
 @torch.no_grad()
-def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, scores: dict[str, float] | None = None,
+def evaluate_model(model: nn.Module, loader: DataLoader, device: torch.device, scores: dict[str, float] | None = None,
                    progress: bool = False, amp: bool = False) -> EvalResult:
     """Run the model over a loader; `scores` maps clip id -> sentiment score (for Acc2 conventions).
 
     Sentiment: has0 is over every clip of the loader and non0 over those with a non-zero score, so the loader
-    must keep zero-score clips (train.build_loaders does for every split but train).
+    must keep zero-score clips (data.loading.build_loaders does for every split but train).
     """
     model.eval()
     task = model.cfg.task
@@ -50,7 +55,7 @@ def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, sco
         target_d = target.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
             out = model(inputs)
-            loss = model.loss(out, target_d)[0] if task == "single" else task_loss(task, out.logits.float(), target_d)
+            loss = model.loss(out, target_d)[0]
         loss_sum += loss.detach().float() * len(clip_ids)  # kept on the device: no host sync per batch
         probs.append(out.probs.float())
         targets.append(target)
@@ -59,7 +64,7 @@ def evaluate_model(model: MERCLIP, loader: DataLoader, device: torch.device, sco
     skipped = len(getattr(loader.dataset, "uncached", ()))
     P = torch.cat(probs).cpu()
     T = torch.cat(targets).numpy()
-    if task == "single":
+    if task == SINGLE_EMOTION:
         metrics = single_label_metrics(T, P.argmax(-1).numpy(), list(model.cfg.labels))
         return EvalResult(metrics, P.numpy(), T, ids, mean_loss, skipped)
     pred = decisions(task, P, model.cfg.emotion_threshold).numpy()
@@ -79,14 +84,10 @@ SINGLE_COLUMNS = ["model", "accuracy", "ua", "weighted_f1"]  # accuracy = IEMOCA
 
 
 def columns_for(task: str) -> list[str]:
-    return {"emotion": EMOTION_COLUMNS, "sentiment": SENTIMENT_COLUMNS, "single": SINGLE_COLUMNS}[task]
+    return {"emotion": EMOTION_COLUMNS, "sentiment": SENTIMENT_COLUMNS, SINGLE_EMOTION: SINGLE_COLUMNS}[task]
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .checkpoint import load_checkpoint
-    from .device import select_device
-    from .train import add_data_args, build_loaders
-
     parser = argparse.ArgumentParser(description="Evaluate a MER-CLIP checkpoint with the paper's metrics.")
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory (model.safetensors + config.json)")
     parser.add_argument("--split", default="test", choices=["train", "valid", "test"])

@@ -16,8 +16,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .checkpoint import load_checkpoint
+from .cli_options import add_data_args
 from .config import MODALITY_NAMES
 from .data.features import to_device
+from .data.loading import build_loaders
+from .device import select_device
 from .model import MERCLIP
 
 
@@ -56,10 +60,6 @@ def load_embeddings(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .checkpoint import load_checkpoint
-    from .device import select_device
-    from .train import add_data_args, build_loaders
-
     parser = argparse.ArgumentParser(description="Export per-modality, fused and label embeddings of a split (.npz).")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--split", default="test", choices=["train", "valid", "test"])

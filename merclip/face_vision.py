@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .backbone import image_preprocess_config
+from .encoders import ImageSequenceEncoder
 from .fer_net import FER_CLASSES, FER_FEATURE_DIM, FER_INPUT_SIZE, MiniXception, load_fer_weights
 
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # RGB -> grey, as cv2.COLOR_RGB2GRAY
@@ -67,9 +69,6 @@ class FaceExpressionTower(nn.Module):
 
 def use_face_vision(model: nn.Module, embed_dim: int, clip_visual: nn.Module) -> None:
     """Swap a freshly built MER-CLIP's vision tower for the FER tower (construction only; weights: load_face_vision)."""
-    from .backbone import image_preprocess_config
-    from .encoders import ImageSequenceEncoder
-
     pp = image_preprocess_config(clip_visual)
     model.vision = ImageSequenceEncoder(FaceExpressionTower(embed_dim, pp["mean"], pp["std"], pp["image_size"]))
 

@@ -1,4 +1,4 @@
-"""LSGMER: label-signal-guided audio-text emotion recognition (seeds/002 names LSE and JOO/APC; no code is public).
+"""LSGMER: label-signal-guided audio-text emotion recognition (the paper names LSE and JOO/APC; no code is public).
 
 Shares MER-CLIP's parts: the CLIP audio tower (log-mel images) and text tower as sequence encoders, and the
 label encoder (frozen text tower + learnable context) for the label embeddings L' (C, D).
@@ -26,29 +26,34 @@ use_apc=False -> lambda = 0.
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import backbone
-from .encoders import ImageSequenceEncoder, LanguageEncoder, TextTower, masked_mean
-from .labels import LabelEncoder, validate_labels
-from .model import ModalityInputs
+from .batch import ModalityInputs
+from .config import SINGLE_EMOTION
+from .encoders import ImageSequenceEncoder, masked_mean
+from .labels import MELD_LABELS, validate_labels
+from .towers import clip_for, text_encoders
 
-MELD_LABELS = ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")
 # What a config saved before a field existed means (the model that version built); dataclass defaults are for new ones.
 LSGMER_LEGACY_DEFAULTS = {"equations": "v1"}
 
 
 @dataclass
 class LSGMERConfig:
+    family: ClassVar[str] = "lsgmer"  # its entry in merclip.families, and the JSON's "model" key
+    # Fields that change no weight: a checkpoint loads into a model whose config differs only in these.
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"clip_pretrained", "labels", "apc_weight", "apc_temperature", "use_apc"})
+
     clip_model: str = "ViT-B-32"
     clip_pretrained: str | None = "openai"
     labels: tuple[str, ...] = MELD_LABELS
@@ -69,8 +74,11 @@ class LSGMERConfig:
         if not 0.0 <= self.label_momentum < 1.0:
             raise ValueError(f"label_momentum must be in [0, 1), got {self.label_momentum!r}")
 
+    def runtime_fields(self) -> frozenset[str]:
+        return self.RUNTIME_FIELDS
+
     def to_json(self) -> str:
-        return json.dumps({"model": "lsgmer", **asdict(self)}, indent=2, sort_keys=True)
+        return json.dumps({"model": self.family, **asdict(self)}, indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict) -> "LSGMERConfig":
@@ -82,7 +90,7 @@ class LSGMERConfig:
 
     @property
     def task(self) -> str:
-        return "single"  # one emotion per utterance (IEMOCAP, MELD)
+        return SINGLE_EMOTION  # one emotion per utterance (IEMOCAP, MELD)
 
 
 @dataclass
@@ -162,9 +170,9 @@ class LSGMER(nn.Module):
         self.tokenizer = tokenizer
         dim = backbone.embed_dim(clip)
         self.embed_dim = dim
-        self.label_encoder = LabelEncoder(TextTower(copy.deepcopy(clip)), tokenizer, cfg.n_ctx)
+        language, self.label_encoder = text_encoders(clip, tokenizer, cfg.n_ctx)
         self.audio = ImageSequenceEncoder(clip.visual)  # audio tower initialised from the image weights
-        self.language = LanguageEncoder(TextTower(clip))
+        self.language = language
         lse = LabelGuidedGate if cfg.equations == "summary" else LabelSignalEnhancement
         if cfg.use_lse:
             self.lse = nn.ModuleDict({m: lse(dim, cfg.attn_dim) for m in self.MODALITIES})
@@ -262,8 +270,4 @@ class LSGMER(nn.Module):
 
 def build_lsgmer(cfg: LSGMERConfig, clip_weights: str | None = None, load_clip_weights: bool = True) -> LSGMER:
     """Construct LSGMER; `load_clip_weights=False` builds the architecture only (before loading a checkpoint)."""
-    if load_clip_weights:
-        clip = backbone.create_clip(cfg.clip_model, cfg.clip_pretrained, clip_weights)
-    else:
-        clip = backbone.create_clip(cfg.clip_model, None, None)
-    return LSGMER(cfg, clip, backbone.get_tokenizer(cfg.clip_model))
+    return LSGMER(cfg, *clip_for(cfg.clip_model, cfg.clip_pretrained, clip_weights, load_clip_weights))

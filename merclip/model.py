@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -23,13 +23,14 @@ from torch import nn
 
 from . import backbone
 from .config import ModelConfig
-from .decoded import normalise_uint8
-from .decoder import CrossModalDecoder, LayerAttention
-from .encoders import ImageSequenceEncoder, LanguageEncoder, TextTower
+from .batch import ModalityInputs
+from .cmd import CrossModalDecoder, LayerAttention
+from .encoders import ImageSequenceEncoder
 from .errors import LabelError
-from .labels import LabelEncoder, validate_labels
+from .labels import validate_labels
 from .losses import probabilities, scale_logits, standardise, task_loss
 from .memo import LockedLRU
+from .towers import clip_for, text_encoders
 
 TEXT_MEMO_SIZE = 256  # distinct label sets + query words memoised (a label set is one entry)
 
@@ -44,47 +45,6 @@ class _UseConfig:
 
 
 USE_CONFIG = _UseConfig()  # sentinel: "use the config's query word" (None means: no query word)
-
-
-@dataclass
-class ModalityInputs:
-    """A batch of raw model inputs; an entire modality may be None, single samples are masked."""
-
-    text_ids: torch.Tensor | None = None  # (B, T_L) token ids
-    text_present: torch.Tensor | None = None  # (B,) bool
-    frames: torch.Tensor | None = None  # (B, T_V, 3, S, S)
-    frame_mask: torch.Tensor | None = None  # (B, T_V) bool
-    audio: torch.Tensor | None = None  # (B, T_A, 3, S, S)
-    audio_mask: torch.Tensor | None = None  # (B, T_A) bool
-
-    def to(self, device: torch.device | str, non_blocking: bool = False) -> "ModalityInputs":
-        return ModalityInputs(**{k: (v.to(device, non_blocking=non_blocking) if v is not None else None)
-                                 for k, v in self.__dict__.items()})
-
-    def pin_memory(self) -> "ModalityInputs":
-        """Page-locked copies, so that the host-to-GPU copy can overlap compute (DataLoader(pin_memory=True))."""
-        return ModalityInputs(**{k: (v.pin_memory() if v is not None else None) for k, v in self.__dict__.items()})
-
-    def normalised(self, mean: Sequence[float], std: Sequence[float]) -> "ModalityInputs":
-        """Images stored as uint8 in [0, 255] (the training cache) -> CLIP-normalised float, where they live.
-
-        The data loaders ship uint8 media: a quarter of the bytes through collation, pinning and the host-to-GPU
-        copy, and the normalisation runs on the GPU. Audio images are cached with one channel and expanded here.
-        Float media are returned unchanged, so the same loop serves both.
-        """
-        def convert(images: torch.Tensor | None) -> torch.Tensor | None:
-            if images is None or images.dtype != torch.uint8:
-                return images
-            return normalise_uint8(images, mean, std)
-
-        return replace(self, frames=convert(self.frames), audio=convert(self.audio))
-
-    @property
-    def batch_size(self) -> int:
-        for v in (self.text_ids, self.frames, self.audio):
-            if v is not None:
-                return v.shape[0]
-        raise ValueError("empty batch: no modality given")
 
 
 @dataclass
@@ -122,11 +82,9 @@ class MERCLIP(nn.Module):
         self.tokenizer = tokenizer
         dim = backbone.embed_dim(clip)
         self.embed_dim = dim
-        frozen_text = TextTower(copy.deepcopy(clip))  # LE: a frozen copy of the pretrained text tower
         self.vision = ImageSequenceEncoder(clip.visual)
         self.audio = ImageSequenceEncoder(copy.deepcopy(clip.visual))  # audio tower starts from image weights
-        self.language = LanguageEncoder(TextTower(clip))
-        self.label_encoder = LabelEncoder(frozen_text, tokenizer, cfg.n_ctx)
+        self.language, self.label_encoder = text_encoders(clip, tokenizer, cfg.n_ctx)  # LE: a frozen text-tower copy
         if cfg.text_backbone == "wordllama":  # issue #15 hook: pretrained word embeddings replace CLIP's text towers
             from .wordllama_text import use_wordllama_text
 
@@ -248,9 +206,12 @@ class MERCLIP(nn.Module):
     def forward(self, inputs: ModalityInputs, labels: Sequence[str] | None = None, query_word=USE_CONFIG) -> ModelOutput:
         return self.predict_from_features(self.encode_modalities(inputs), labels, query_word)
 
+    def loss(self, out: ModelOutput, targets: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """BCE (emotion) or cross-entropy (sentiment) on the trained label set (and no parts to report)."""
+        return task_loss(self.cfg.task, out.logits.float(), targets), {}
+
     def training_loss(self, inputs: ModalityInputs, targets: torch.Tensor) -> torch.Tensor:
-        """BCE (emotion) or cross-entropy (sentiment) on the trained label set."""
-        return task_loss(self.cfg.task, self(inputs).logits.float(), targets)
+        return self.loss(self(inputs), targets)[0]
 
     def set_grad_checkpointing(self, enabled: bool = True) -> None:
         """Trade compute for memory in the trainable towers (open_clip's own switch)."""
@@ -264,11 +225,8 @@ def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_wei
 
     `load_clip_weights=False` builds the architecture only, for loading a MER-CLIP checkpoint next.
     """
-    if load_clip_weights:
-        clip = backbone.create_clip(cfg.clip_model, cfg.clip_pretrained, clip_weights)
-    else:
-        clip = backbone.create_clip(cfg.clip_model, None, None)
-    model = MERCLIP(cfg, clip, backbone.get_tokenizer(cfg.clip_model))
+    clip, tokenizer = clip_for(cfg.clip_model, cfg.clip_pretrained, clip_weights, load_clip_weights)
+    model = MERCLIP(cfg, clip, tokenizer)
     if cfg.text_backbone == "wordllama":  # issue #15 hook: the frozen table ships with wordllama, not in checkpoints
         from .wordllama_text import load_wordllama_embeddings
 

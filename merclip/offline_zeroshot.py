@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import MediaConfig
 from .fer_net import FER_CLASSES, MiniXception, pretrained_fer, scale_grey
 from .wordllama_text import WORDLLAMA_VOCAB, WordLlamaTokenizer, load_tokenizer, read_embeddings
 
@@ -136,7 +137,6 @@ class OfflineZeroShot:
         """Decode `num_frames` frames of a video file (and read a transcript file or string), then predict.
 
         The media limits of `media_cfg` (file size, transcript length, seconds read) apply as in load_clip."""
-        from .config import MediaConfig
         from .media import check_size, probe, read_frames, read_transcript
 
         cfg = media_cfg or MediaConfig()

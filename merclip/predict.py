@@ -19,11 +19,11 @@ import torch.nn.functional as F
 
 from .checkpoint import load_checkpoint
 from .errors import ensure_something_left
-from .config import MODALITY_NAMES, MediaConfig
+from .config import MODALITY_NAMES, MediaConfig, ModelConfig
 from .device import select_device
-from .inputs import collate_clips, truncation_note
+from .batch import collate_clips, truncation_note
 from .items import frame_labels, segment_labels, token_strings  # noqa: F401 - token_strings: public here too
-from .labels import validate_labels
+from .labels import LABEL_SETS, QUERY_WORDS, validate_labels
 from .losses import decisions
 from .media import load_clip
 from .memo import LockedLRU
@@ -131,7 +131,8 @@ class Predictor:
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None,
                         speed: SpeedConfig | None = None) -> "Predictor":
         device = select_device(device)
-        return cls(load_checkpoint(path, device=device), media_cfg=media_cfg, device=device, speed=speed)
+        return cls(load_checkpoint(path, device=device, family=ModelConfig.family), media_cfg=media_cfg, device=device,
+                   speed=speed)
 
     @property
     def cfg(self):
@@ -145,8 +146,6 @@ class Predictor:
         label set or query word costs what every later one does (for ViT-B-32 on a CPU, a new label set otherwise
         runs the text tower for ~0.1 s inside the user's request). The app calls this in its warm-up thread.
         """
-        from .labels import LABEL_SETS, QUERY_WORDS
-
         t0 = time.perf_counter()
         if self.cfg.use_label_encoder:
             with autocast(self.device, self.speed):

@@ -9,11 +9,11 @@ import numpy as np
 import torch
 
 from . import backbone
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import load_checkpoint
 from .config import MediaConfig
 from .errors import ensure_something_left
-from .inputs import collate_clips, truncation_note
-from .lsgmer import LSGMER, js_divergence
+from .batch import collate_clips, truncation_note
+from .lsgmer import LSGMER, LSGMERConfig, js_divergence
 from .media import load_clip
 from .device import select_device
 from .items import segment_labels, token_strings
@@ -46,10 +46,7 @@ class LSGMERPredictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None) -> "LSGMERPredictor":
         device = select_device(device)
-        model = load_checkpoint(path, device=device)
-        if not isinstance(model, LSGMER):
-            raise CheckpointError(f"'{Path(path).name}' is not an LSGMER checkpoint")
-        return cls(model, media_cfg, device)
+        return cls(load_checkpoint(path, device=device, family=LSGMERConfig.family), media_cfg, device)
 
     @torch.inference_mode()
     def predict(self, video, transcript: str | None, audio=None, transcript_file=None) -> LSGMERResult:

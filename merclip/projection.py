@@ -18,7 +18,8 @@ from .export import load_embeddings
 
 METHODS = ("t-SNE", "UMAP")
 SPACES = ("fused", "language", "vision", "audio")
-TSNE_NOTE = "t-SNE cannot embed new points: the clip is placed at the weighted mean of its 8 nearest test clips"
+NEIGHBOURS = 8  # k: the t-SNE placement's nearest test clips
+TSNE_NOTE = f"t-SNE cannot embed new points: the clip is placed at the weighted mean of its {NEIGHBOURS} nearest test clips"
 _lock = threading.Lock()
 
 
@@ -31,12 +32,12 @@ class Projection:
     reference: np.ndarray  # (N, D) normalised embeddings the fit used
     mapper: object | None  # fitted UMAP, or None for t-SNE
 
-    def place(self, embedding: np.ndarray, k: int = 8) -> tuple[np.ndarray, str]:
+    def place(self, embedding: np.ndarray) -> tuple[np.ndarray, str]:
         x = embedding / (np.linalg.norm(embedding) + 1e-8)
         if self.mapper is not None:
             return self.mapper.transform(x[None])[0], "UMAP transform of the clip's embedding"
         dist = 1 - self.reference @ x
-        idx = np.argsort(dist)[:k]
+        idx = np.argsort(dist)[:NEIGHBOURS]
         w = 1 / (dist[idx] + 1e-3)
         return (self.coords[idx] * w[:, None]).sum(0) / w.sum(), TSNE_NOTE
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .model import ModalityInputs
+from .batch import ModalityInputs
 
 TEXTS = ("what a lovely day, I am so happy", "I am so angry about it", "")
 SHIPPED = ("merclip-tiny-synthetic", "lsgmer-tiny-synthetic")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .encoders import ImageSequenceEncoder, TextTower
+
 
 @dataclass(frozen=True)
 class SpeedConfig:
@@ -53,8 +55,6 @@ def autocast(device: torch.device | str, speed: SpeedConfig):
 
 def towers(model: nn.Module) -> list[nn.Module]:
     """The modules that hold nearly all of the FLOPs: every image tower and every text transformer."""
-    from .encoders import ImageSequenceEncoder, TextTower
-
     found = []
     for module in model.modules():
         if isinstance(module, ImageSequenceEncoder):

@@ -134,7 +134,7 @@ def use_wordllama_text(model: nn.Module, embed_dim: int) -> None:
     but the tokenizer's). The language tower's projection trains; the label encoder's tower is frozen, with its
     learnable label and query context as before. Both start from the same projection, as CLIP's copies do."""
     from .encoders import LanguageEncoder
-    from .labels import LabelEncoder
+    from .label_encoder import LabelEncoder
 
     table = FrozenEmbedding()
     language = WordLlamaTextTower(table, embed_dim)

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from merclip.checkpoint import save_checkpoint
-from merclip.config import tiny_config
+from merclip.model_configs.presets import tiny_config
 from merclip.data.writer import write_video, write_wav
 from merclip.export import save_embeddings
 from merclip.studio import Studio

@@ -5,8 +5,9 @@ import torch
 from safetensors.torch import save_file
 
 from merclip.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
-from merclip.config import tiny_config
-from merclip.model import ModalityInputs, build_model
+from merclip.model_configs.presets import tiny_config
+from merclip.batch import ModalityInputs
+from merclip.model import build_model
 
 
 def _inputs(model):

@@ -44,11 +44,14 @@ def test_iemocap_setups_and_leave_one_session_out(tmp_path):
     assert (four[0].start, four[0].end) == (6.2, 8.2)
     six = erc.load_iemocap(tmp_path, "6class")
     assert sorted(u.label for u in six) == ["angry", "excited", "frustrated", "happy", "neutral", "sad"]
-    folds = erc.iemocap_folds(six)
-    assert [f["session"] for f in folds] == ["Session1", "Session2"]
-    assert all(not ({u.clip_id for u in f["train"]} & {u.clip_id for u in f["test"]}) for f in folds)
-    assert {u.clip_id for u in folds[0]["test"]} == {"Ses01F_impro01_F000", "Ses01F_impro01_M000",
-                                                     "Ses01M_script02_F000", "Ses01M_script02_M001"}
+    for fold in (1, 2):  # leave-one-session-out: fold k tests on Session<k> and trains/validates on the others
+        split = erc.iemocap_split(tmp_path, "6class", fold=fold)
+        assert sorted(u.clip_id for u in split) == sorted(u.clip_id for u in six)  # every utterance, once
+        test = {u.clip_id for u in split if u.split == "test"}
+        assert test == {u.clip_id for u in six if u.split == f"Session{fold}"}
+        assert all(u.video.suffix == ".wav" and u.audio is None for u in split)  # the utterance WAV is the media
+    assert test == {"Ses02M_script01_M003", "Ses02M_script01_F002"}
+    assert {u.split for u in split if u.split != "test"} == {"train", "valid"}  # Session1's 2 dialogues: 1 validates
 
 
 def test_iemocap_malformed_line(tmp_path):

@@ -9,7 +9,7 @@ from merclip.config import MediaConfig
 from merclip.data.synthetic import synthesise_voice
 from merclip.lsgmer import LSGMERConfig, build_lsgmer, js_divergence
 from merclip.media import log_mel_images, normalise_images
-from merclip.model import ModalityInputs
+from merclip.batch import ModalityInputs
 
 LABELS = ("neutral", "joy", "sadness", "anger")
 
@@ -120,7 +120,7 @@ def test_checkpoint_round_trip(tmp_path):
 def _cli(root, *extra):
     import argparse
 
-    from merclip.train import add_data_args, add_model_args
+    from merclip.cli_options import add_data_args, add_model_args
 
     p = argparse.ArgumentParser()
     add_data_args(p)
@@ -132,7 +132,9 @@ def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
     from merclip.ablate import run_grid
     from merclip.data.synthetic import write_meld
     from merclip.evaluate import evaluate_model
-    from merclip.train import build_loaders, model_config_from_args, train
+    from merclip.cli_options import model_config_from_args
+    from merclip.data.loading import build_loaders
+    from merclip.train import train
     from merclip.config import TrainConfig
 
     root = write_meld(tmp_path / "meld", n=60, seed=2, progress=False)
@@ -168,7 +170,9 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     from test_erc_data import _iemocap
 
     from merclip.config import TrainConfig
-    from merclip.train import iemocap_split, model_config_from_args, train
+    from merclip.cli_options import model_config_from_args
+    from merclip.data.erc import iemocap_split
+    from merclip.train import train
 
     _iemocap(tmp_path)
     split = iemocap_split(tmp_path, "6class", fold=2)

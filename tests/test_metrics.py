@@ -101,7 +101,7 @@ def test_evaluation_splits_keep_zero_score_clips_even_when_training_drops_them(t
     from merclip.config import MediaConfig
     from merclip.data.features import CachedClipDataset, cache_path
     from merclip.data.mosi_mosei import Sample
-    from merclip.train import neutral_policy_for
+    from merclip.data.loading import neutral_policy_for
 
     samples = [Sample(f"c{i}", "v", "test", Path(f"/x/{i}.mp4"), None, "t", score, None)
                for i, score in enumerate([0.0, 1.5, -2.0])]

@@ -4,9 +4,11 @@ import math
 import pytest
 import torch
 
-from merclip.config import ModelConfig, tiny_config
+from merclip.config import ModelConfig
+from merclip.model_configs.presets import tiny_config
 from merclip.labels import EMOTION_SENTENCES, LABEL_SETS, QUERY_WORDS
-from merclip.model import ModalityInputs, build_model
+from merclip.batch import ModalityInputs
+from merclip.model import build_model
 
 
 def batch(model, b=2, t_v=4, t_a=3):

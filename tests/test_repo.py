@@ -30,3 +30,65 @@ def test_no_unsafe_torch_load_in_the_package():
         if path.exists():
             for line in path.read_text().splitlines():
                 assert "torch.load(" not in line or "weights_only=True" in line, f"{path}: {line}"
+
+
+def _modules_imported_by(statement: str) -> set[str]:
+    """The merclip modules that running `statement` in a fresh interpreter has imported."""
+    import subprocess
+    import sys
+
+    code = f"import sys; {statement}; print(' '.join(m for m in sys.modules if m.split('.')[0] in ('merclip', 'open_clip')))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_evaluation_export_and_data_loading_do_not_import_training():
+    for module in ("merclip.evaluate", "merclip.export", "merclip.data.loading", "merclip.cli_options"):
+        imported = _modules_imported_by(f"import {module}")
+        assert module in imported and "merclip.train" not in imported, module
+
+
+def test_the_data_code_reads_batches_without_open_clip():
+    imported = _modules_imported_by("import merclip.data.features, merclip.batch, merclip.labels")
+    assert "merclip.batch" in imported and "open_clip" not in imported and "merclip.model" not in imported
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """module -> the merclip modules it imports anywhere in its text (top level or inside a function)."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "merclip").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                found |= {f"{target}.{a.name}" for a in node.names} | {target}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = found
+    return {m: {t for t in targets if t in graph and t != m and t != "merclip"} for m, targets in graph.items()}
+
+
+def test_no_module_of_the_package_imports_itself_back():
+    graph = _package_imports()
+    assert "merclip.evaluate" in graph["merclip.train"]  # the check sees real imports
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            m = todo.pop()
+            if m == goal:
+                return True
+            if m not in seen:
+                seen.add(m)
+                todo.extend(graph[m])
+        return False
+
+    circles = sorted((a, b) for a in graph for b in graph[a] if reaches(b, a))
+    assert not circles, f"import circles through: {circles}"

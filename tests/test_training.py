@@ -15,7 +15,8 @@ from safetensors.torch import load_file
 from merclip.config import TrainConfig
 from merclip.data.synthetic import write_dataset
 from merclip.metrics import emotion_metrics
-from merclip.train import add_data_args, add_model_args, model_config_from_args, train
+from merclip.cli_options import add_data_args, add_model_args, model_config_from_args
+from merclip.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +43,7 @@ def run_cli(module, *args, env=None, check=True):
 
 def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
     from merclip.evaluate import evaluate_model
-    from merclip.train import build_loaders
+    from merclip.data.loading import build_loaders
 
     args = cli_args(gen_root)
     result = train(model_config_from_args(args), TrainConfig(lr=5e-4, batch_size=4, epochs=2, seed=0), args,

@@ -7,8 +7,10 @@ import torch.nn.functional as F
 pytest.importorskip("wordllama")
 
 from merclip.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from merclip.config import EMOTION_LABELS, ModelConfig, tiny_config  # noqa: E402
-from merclip.model import ModalityInputs, build_model  # noqa: E402
+from merclip.config import EMOTION_LABELS, ModelConfig  # noqa: E402
+from merclip.model_configs.presets import tiny_config  # noqa: E402
+from merclip.batch import ModalityInputs  # noqa: E402
+from merclip.model import build_model  # noqa: E402
 from merclip.predict import token_strings  # noqa: E402
 from merclip.wordllama_text import (  # noqa: E402
     FrozenEmbedding, WordLlamaTextTower, load_tokenizer, read_embeddings, wordllama_dir,

@@ -18,22 +18,20 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from ..labels import MELD_LABELS
 from .mosi_mosei import DatasetFormatError
 
 IEMOCAP_SETUPS: dict[str, dict[str, str]] = {
     "4class": {"neu": "neutral", "hap": "happy", "exc": "happy", "sad": "sad", "ang": "angry"},
     "6class": {"hap": "happy", "sad": "sad", "neu": "neutral", "ang": "angry", "exc": "excited", "fru": "frustrated"},
 }
-IEMOCAP_LABELS = {"4class": ("neutral", "happy", "sad", "angry"),
-                  "6class": ("happy", "sad", "neutral", "angry", "excited", "frustrated")}
-MELD_EMOTIONS = ("neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust")
-MELD_SENTIMENTS = ("positive", "neutral", "negative")
 MELD_SPLITS = {"train": ("train_sent_emo.csv", "train_splits"),
                "valid": ("dev_sent_emo.csv", "dev_splits_complete"),
                "test": ("test_sent_emo.csv", "output_repeated_splits_test")}
@@ -90,11 +88,23 @@ def load_iemocap(root: str | Path, setup: Literal["4class", "6class"] = "4class"
     return out
 
 
-def iemocap_folds(utterances: list[Utterance]) -> list[dict[str, list[Utterance]]]:
-    """Leave-one-session-out: fold k trains on the other sessions and tests on session k."""
-    sessions = sorted({u.split for u in utterances})
-    return [{"train": [u for u in utterances if u.split != s], "test": [u for u in utterances if u.split == s],
-             "session": s} for s in sessions]
+def iemocap_split(root: str | Path, setup: Literal["4class", "6class"], fold: int, valid_fraction: float = 0.1,
+                  seed: int = 0) -> list[Utterance]:
+    """Leave-one-session-out: Session<fold> is the test split; 10% of the other dialogues (seeded) validate.
+
+    Utterances are audio + text (the dialogue videos hold both speakers), so the utterance WAV is the media file;
+    utterances without one are left out.
+    """
+    utterances = [u for u in load_iemocap(root, setup) if u.audio is not None]
+    test_session = f"Session{fold}"
+    dialogues = sorted({u.dialogue_id for u in utterances if u.split != test_session})
+    n_valid = max(1, int(len(dialogues) * valid_fraction)) if len(dialogues) >= 2 else 0  # keep training data
+    valid = set(random.Random(seed).sample(dialogues, n_valid))
+
+    def split_of(u: Utterance) -> str:
+        return "test" if u.split == test_session else ("valid" if u.dialogue_id in valid else "train")
+
+    return [replace(u, split=split_of(u), video=u.audio, audio=None) for u in utterances]
 
 
 def _read_meld_csv(path: Path) -> list[dict[str, str]]:
@@ -124,7 +134,7 @@ def load_meld(root: str | Path, splits=("train", "valid", "test")) -> list[Utter
             raise FileNotFoundError(f"MELD file '{csv_name}' not found in '{root}'")
         for n, row in enumerate(_read_meld_csv(path), 2):
             emotion = row["Emotion"].strip().lower()
-            if emotion not in MELD_EMOTIONS:
+            if emotion not in MELD_LABELS:
                 raise DatasetFormatError(f"'{csv_name}' row {n}: unknown emotion {row['Emotion']!r}")
             d, u = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
             video = root / folder / f"dia{d}_utt{u}.mp4"

@@ -13,15 +13,14 @@ import multiprocessing as mp
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..config import MediaConfig
-from ..inputs import collate_clips
+from ..batch import collate_clips
+from ..config import SINGLE_EMOTION, MediaConfig
 from ..decoded import ClipInputs, normalise_uint8
 from .mosi_mosei import NeutralPolicy, Sample
 
@@ -126,7 +125,7 @@ class CachedClipDataset(Dataset):
     def target(self, sample):
         if self.task == "emotion":
             return torch.from_numpy(sample.emotion_targets())
-        if self.task == "single":  # one emotion per utterance (MELD / IEMOCAP): class index in the label set
+        if self.task == SINGLE_EMOTION:  # one emotion per utterance (MELD / IEMOCAP): class index in the label set
             return torch.tensor(self.labels.index(sample.label))
         return torch.tensor(sample.sentiment_class(self.neutral))
 
@@ -151,6 +150,3 @@ def to_device(inputs, loader, device: torch.device):
     dataset = loader.dataset
     return inputs.to(device, non_blocking=True).normalised(dataset.mean, dataset.std)
 
-
-def as_numpy_targets(dataset: CachedClipDataset) -> np.ndarray:
-    return np.stack([dataset.target(s).numpy() for s, _ in dataset.items])

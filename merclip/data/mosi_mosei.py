@@ -33,7 +33,6 @@ import numpy as np
 
 from ..config import EMOTION_LABELS
 
-Split = Literal["train", "valid", "test"]
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 NeutralPolicy = Literal["drop", "nonnegative"]
 

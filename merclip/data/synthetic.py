@@ -29,6 +29,7 @@ using 0/1 presence, so it correlates with the visible smile and with the words.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from ..labels import MELD_LABELS
+from .erc import MELD_SPLITS
 from .writer import write_video, write_wav
 
 EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")  # MOSEI column names
@@ -255,10 +258,6 @@ def write_meld(out: str | Path, n: int, seed: int = 0, progress: bool = True) ->
     Audio carries anger (buzzy), fear (tremolo) and surprise (rising pitch); text carries joy, sadness and
     disgust; neutral has neither. Dialogues of 1-3 utterances are split 70/10/20 into train/dev/test.
     """
-    import csv
-
-    from .erc import MELD_EMOTIONS, MELD_SPLITS
-
     out = Path(out)
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {"train": [], "valid": [], "test": []}
@@ -271,7 +270,7 @@ def write_meld(out: str | Path, n: int, seed: int = 0, progress: bool = True) ->
         for u in range(int(rng.integers(1, 4))):
             if made == n:
                 break
-            emotion = MELD_EMOTIONS[int(rng.integers(0, len(MELD_EMOTIONS)))]
+            emotion = MELD_LABELS[int(rng.integers(0, len(MELD_LABELS)))]
             cues = np.array([0.0, *MELD_EMOTION_CUES[emotion]], np.float32)
             seconds = float(np.round(rng.uniform(1.5, 3.0), 2))
             folder = out / MELD_SPLITS[split][1]

@@ -1,0 +1,94 @@
+"""The project-wide command-line options, shared by train, evaluate, export and ablate.
+
+`add_data_args` says which dataset and how to read it; `add_model_args` says which model to build, and
+`model_config_from_args` turns those options into the config of the model family that `--model` names.
+"""
+from __future__ import annotations
+
+import argparse
+
+from . import backbone
+from .config import DEFAULT_QUERY_WORD, ModelConfig
+from .labels import IEMOCAP_LABELS, MELD_LABELS, label_set
+from .lsgmer import LSGMERConfig
+from .model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS
+
+DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap")
+MODEL_FAMILIES = ("merclip", "lsgmer")
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="synthetic", choices=DATASETS,
+                   help="meld / iemocap (audio + text) are for --model lsgmer")
+    g.add_argument("--iemocap-setup", default="4class", choices=["4class", "6class"])
+    g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
+    g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
+    g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
+    g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids (MMSA label.csv, or one <video>_<segment> a "
+                                      "line) to use exactly; default: every labelled segment of the fold videos")
+    g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
+                   help="sentiment 0 in training: dropped (paper's certain classes) or counted as non-negative; "
+                        "evaluation keeps zero-score clips and reports Acc2 both ways (non0, has0)")
+    g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
+    g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
+    g.add_argument("--loader-workers", type=int,
+                   help="DataLoader worker processes (default: min(8, cores) on a GPU, 0 on a CPU)")
+    g.add_argument("--batch-size", type=int, help="default: the dataset preset (16, MOSI 8)")
+    g.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="merclip", choices=MODEL_FAMILIES, help="model family")
+    g.add_argument("--apc-weight", type=float, default=0.5, help="LSGMER: weight of the APC constraint")
+    g.add_argument("--no-lse", action="store_true", help="LSGMER ablation: no label signal enhancement")
+    g.add_argument("--no-apc", action="store_true", help="LSGMER ablation: no APC constraint")
+    g.add_argument("--task", default="emotion", choices=["emotion", "sentiment"])
+    g.add_argument("--clip-model", default="ViT-B-32", help=f"open_clip architecture, or {TINY_CLIP_MODEL}")
+    g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
+    g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${backbone.WEIGHTS_ENV_VAR})")
+    g.add_argument("--modalities", default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
+    g.add_argument("--cmd-mode", default="pooled", choices=["pooled", "sequence"],
+                   help="pooled: the paper's CMD (one key per modality); sequence: this project's extension "
+                        "(keys over tokens, frames, audio segments; attention maps in the app)")
+    g.add_argument("--cmd-layers", type=int,
+                   help="CMD layers (default: one per modality, the paper's |m|; more cycle over the order)")
+    g.add_argument("--no-cmd", action="store_true", help="ablation: FC fusion instead of the CMD")
+    g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
+    g.add_argument("--query-word", help="emotion-query word; 'none' for no word (default: Emotion / Sentiment)")
+    g.add_argument("--label-kind", default="word", choices=["word", "phrase", "sentence"])
+    g.add_argument("--num-frames", type=int, default=12)
+    g.add_argument("--cmd-hidden", type=int, help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
+    g.add_argument("--cmd-heads", type=int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
+
+
+def _given(**options) -> dict:
+    """The options that were given: the rest keep the config class's (or the tiny preset's) defaults."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConfig:
+    """The config of the model family `--model` names, from the model options (and the dataset's label set)."""
+    tiny = args.clip_model == TINY_CLIP_MODEL
+    pretrained = None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained
+    if getattr(args, "model", "merclip") == "lsgmer":
+        labels = IEMOCAP_LABELS[args.iemocap_setup] if args.dataset == "iemocap" else MELD_LABELS
+        return LSGMERConfig(clip_model=args.clip_model, clip_pretrained=pretrained, labels=labels,
+                            apc_weight=args.apc_weight, use_lse=not args.no_lse, use_apc=not args.no_apc,
+                            **(TINY_LSGMER_HEADS if tiny else {}))
+    query = args.query_word or DEFAULT_QUERY_WORD[args.task]
+    return ModelConfig(
+        clip_model=args.clip_model,
+        clip_pretrained=pretrained,
+        task=args.task,
+        labels=label_set(args.task, args.label_kind),
+        query_word=None if query.lower() == "none" else query,
+        num_frames=args.num_frames,
+        cmd_mode=args.cmd_mode,
+        cmd_layers=getattr(args, "cmd_layers", None),
+        modality_order=tuple(args.modalities.upper()),
+        use_cmd=not args.no_cmd,
+        use_label_encoder=not args.no_le,
+        **{**(TINY_HEADS if tiny else {}), **_given(cmd_hidden=args.cmd_hidden, cmd_heads=args.cmd_heads)},
+    )
