@@ -17,10 +17,12 @@ def test_sentences_are_many_and_varied_and_name_their_emotion():
     draws = [phrasebook.sentence([e], rng) for e in itertools.islice(itertools.cycle(phrasebook.FEELINGS), 3000)]
     assert len(set(draws)) > 2500  # not a handful of templates
     for emotion in phrasebook.FEELINGS:
-        for _ in range(30):
+        named = 0
+        for _ in range(200):
             text = phrasebook.clause(emotion, rng)
-            assert any(f in text for f in phrasebook.FEELINGS[emotion])
-            assert any(s.lower() in text.lower() for s in phrasebook.SITUATIONS[emotion])
+            assert any(s.lower() in text.lower() for s in phrasebook.SITUATIONS[emotion])  # always the situation
+            named += any(f in text for f in phrasebook.FEELINGS[emotion])
+        assert 60 <= named <= 140  # about half also name the feeling
     assert phrasebook.sentence([], rng).rstrip(".").split(", ")[-1].lower() in {n.lower() for n in phrasebook.NEUTRAL} | {
         "that's all"}
 

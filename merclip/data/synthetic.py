@@ -344,15 +344,33 @@ EXAMPLES = {
 }
 
 
-def write_examples(out: str | Path, seed: int = 0) -> list[Path]:
-    """The app's example clips: one mp4 + .txt transcript per entry of EXAMPLES (generated, labelled by name)."""
+SPOKEN_EXAMPLES = {  # style "speech": natural sentences in neither the phrasebook nor the real-ish set
+    "happy_surprised": "No way, they threw me a party for my birthday and I'm so happy!",
+    "sad_afraid": "I miss her so much, and honestly I'm scared of what comes next.",
+    "angry_disgusted": "They served us spoiled meat, and then the manager shouted at us.",
+    "neutral": "I'm taking the train to the office at nine tomorrow.",
+}
+
+
+def write_examples(out: str | Path, seed: int = 0, style: str = "tones") -> list[Path]:
+    """The app's example clips: one mp4 + .txt transcript per entry of EXAMPLES (generated, labelled by name);
+    style "speech": the SPOKEN_EXAMPLES sentences, spoken by espeak-ng with the labels' prosody."""
+    from .speech import Prosody, speak
+
     out = Path(out)
     paths = []
     for i, (name, (labels, text)) in enumerate(EXAMPLES.items()):
         rng = np.random.default_rng([seed, 99, i])
         labels = np.array(labels, dtype=np.float32)
-        frames = render_frames(labels, 3 * FPS, rng)
-        paths.append(write_video(out / f"{name}.mp4", frames, fps=FPS, audio=synthesise_voice(labels, 3.0, rng)))
+        if style == "speech":
+            text = SPOKEN_EXAMPLES[name]
+            pad = np.zeros(SAMPLE_RATE // 4, np.float32)
+            spoken = speak(text, Prosody.for_emotions(present_emotions(labels), "en-us+m3", rng))
+            audio = np.clip(np.concatenate([pad, spoken, pad]), -1.0, 1.0)
+        else:
+            audio = synthesise_voice(labels, 3.0, rng)
+        frames = render_frames(labels, max(2, int(round(len(audio) / SAMPLE_RATE * FPS))), rng)
+        paths.append(write_video(out / f"{name}.mp4", frames, fps=FPS, audio=audio))
         (out / f"{name}.txt").write_text(text + "\n")
     return paths
 
@@ -373,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.n} utterances to {write_meld(args.out, args.n, args.seed)}")
         return
     if args.examples:
-        print(f"wrote {len(write_examples(args.out, args.seed))} example clips to {args.out}")
+        print(f"wrote {len(write_examples(args.out, args.seed, args.style))} example clips to {args.out}")
         return
     path = write_dataset(args.out, args.n, args.seed, style=args.style)
     print(f"wrote {args.n} clips to {path}")
