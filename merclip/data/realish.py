@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from .speech import SAMPLE_RATE, Prosody, speak
 from .writer import write_video
 
 EMOTIONS = ("happy", "sad", "angry", "surprise", "disgust", "fear")  # the demo model's label words
-SAMPLE_RATE = 16000
 FPS = 8
 SIZE = 224
 VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp")
@@ -123,10 +120,6 @@ class RealishClip:
     voice: str
 
 
-class SpeechSynthesisError(RuntimeError):
-    """espeak-ng is missing or failed; the message says how to install it."""
-
-
 def photos() -> dict[str, np.ndarray]:
     """The real photographs that scikit-image ships, as (H, W, 3) uint8 squares centred on the face, and mirrored."""
     try:
@@ -138,23 +131,6 @@ def photos() -> dict[str, np.ndarray]:
     camera = np.repeat(data.camera()[40:340, 150:450, None], 3, axis=2)  # (300, 300, 3) from greyscale
     return {"astronaut": astronaut, "astronaut-mirrored": astronaut[:, ::-1].copy(),
             "camera": camera, "camera-mirrored": camera[:, ::-1].copy()}
-
-
-def speak(text: str, voice: str, rate: int) -> np.ndarray:
-    """espeak-ng's rendering of `text`, mono float32 at SAMPLE_RATE."""
-    import librosa
-    import soundfile as sf
-
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise SpeechSynthesisError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "speech.wav"
-        done = subprocess.run([exe, "-v", voice, "-s", str(rate), "-w", str(wav), text], capture_output=True, text=True)
-        if done.returncode != 0 or not wav.is_file():
-            raise SpeechSynthesisError(f"espeak-ng failed for voice {voice!r}: {done.stderr.strip()[:200]}")
-        audio, rate_in = sf.read(str(wav), dtype="float32", always_2d=True)
-    return librosa.resample(audio.mean(axis=1), orig_sr=rate_in, target_sr=SAMPLE_RATE).astype(np.float32)
 
 
 def still_with_zoom(photo: np.ndarray, n_frames: int, size: int = SIZE, zoom: float = 0.1) -> np.ndarray:
@@ -189,7 +165,7 @@ def build(out: str | Path, n: int | None = None, progress: bool = True) -> Path:
     clips = plan(n)
     for clip in tqdm(clips, desc="real-ish clips", disable=not progress):
         voice, rate = clip.voice.split("@")
-        speech = speak(clip.transcript, voice, int(rate))
+        speech = speak(clip.transcript, Prosody(voice, rate=int(rate)))  # espeak's default pitch and loudness
         pad = np.zeros(int(0.25 * SAMPLE_RATE), np.float32)
         audio = np.concatenate([pad, speech, pad])
         n_frames = max(2, int(np.ceil(len(audio) / SAMPLE_RATE * FPS)))

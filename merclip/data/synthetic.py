@@ -1,6 +1,7 @@
 """A generated talking-clip dataset in the CMU-MOSEI raw layout, for tests and the offline demo model.
 
     python -m merclip.data.synthetic --out data/synthetic --n 600
+    python -m merclip.data.synthetic --out data/speech --n 1000 --style speech   # espeak-ng speech (issue #15)
 
 Each clip is a short mp4 (a rendered face-like picture, 8 fps, 112x112) with a synthesised
 voice-like audio track, a separate 16 kHz WAV, a transcript line, and MOSEI-format labels
@@ -18,6 +19,10 @@ How each modality carries the labels (each alone is informative but incomplete):
             fear     -> with probability 0.5, a fear phrase ("it was terrifying", ...)
             sentiment-> with probability 0.8, an opinion phrase whose polarity is the sign of the
                         sentiment score ("I loved it" / "I hated it"); otherwise a neutral filler
+Style "speech" (issue #15 item 3) keeps the faces but replaces the words and the voice: a sentence from
+merclip.data.phrasebook naming up to two of the clip's emotions (feeling word + situation, ~20 forms; a neutral
+statement when none), spoken by espeak-ng in one of ten voices with emotion-dependent pitch, rate, loudness
+and pauses (merclip.data.speech); the clip is as long as the speech.
 Nuisance variation that carries no label: face position and skin tone, background colour,
 blinking, the speaker's base pitch (120-220 Hz), syllable rhythm, clip length (2-4 s), filler words.
 So vision alone can get happy/sad/surprise, audio angry/fear/surprise, language disgust and most of
@@ -64,6 +69,7 @@ class Segment:
     end: float
     text: str
     labels: np.ndarray  # (7,) [sentiment, happy, sad, anger, surprise, disgust, fear]
+    speech: np.ndarray | None = None  # style "speech": the espeak-ng rendering of `text` (its length sets the clip's)
 
     @property
     def clip_id(self) -> str:
@@ -156,8 +162,37 @@ def synthesise_voice(labels: np.ndarray, seconds: float, rng: np.random.Generato
     return (wave + rng.normal(0, 0.005, wave.shape)).astype(np.float32)
 
 
-def make_segments(n: int, seed: int) -> list[Segment]:
-    """n labelled segments grouped into videos of 1-3 segments (folds are video-level, as in MOSEI)."""
+STYLES = ("tones", "speech")
+SPOKEN_NAMES = {"anger": "angry"}  # MOSEI's column name -> the word the phrasebook and the labels use
+
+
+def present_emotions(labels: np.ndarray) -> list[str]:
+    """The emotion words present in a (7,) label vector, in MOSEI's column order."""
+    return [SPOKEN_NAMES.get(e, e) for e, v in zip(EMOTIONS, labels[1:]) if v > 0]
+
+
+def spoken_segment(labels: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """Style "speech" (issue #15 item 3): a varied sentence from the phrasebook, spoken by espeak-ng in one of
+    many voices with emotion-dependent prosody, padded with a quarter second of silence on each side."""
+    from .phrasebook import sentence
+    from .speech import TRAINING_VOICES, Prosody, speak
+
+    emotions = present_emotions(labels)
+    text = sentence(emotions, rng)
+    voice = TRAINING_VOICES[rng.integers(len(TRAINING_VOICES))]
+    speech = speak(text, Prosody.for_emotions(emotions, voice, rng))
+    pad = np.zeros(SAMPLE_RATE // 4, np.float32)
+    return text, np.clip(np.concatenate([pad, speech, pad]), -1.0, 1.0)  # loudness as espeak-ng's -a made it
+
+
+def make_segments(n: int, seed: int, style: str = "tones") -> list[Segment]:
+    """n labelled segments grouped into videos of 1-3 segments (folds are video-level, as in MOSEI).
+
+    style "tones" (the shipped demo's data): template phrases and harmonic-tone voices, 2-4 s clips;
+    "speech": phrasebook sentences spoken by espeak-ng with emotion-dependent prosody, clips as long as the speech.
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; styles: {', '.join(STYLES)}")
     rng = np.random.default_rng(seed)
     segments: list[Segment] = []
     video = 0
@@ -168,8 +203,14 @@ def make_segments(n: int, seed: int) -> list[Segment]:
             if len(segments) == n:
                 break
             labels = sample_labels(rng)
-            length = float(np.round(rng.uniform(2.0, 4.0), 2))
-            segments.append(Segment(vid, index, start, start + length, transcript(labels, rng), labels))
+            if style == "speech":
+                text, speech = spoken_segment(labels, rng)
+                length = float(np.round(len(speech) / SAMPLE_RATE, 2))
+                speech = speech[: int(round(length * SAMPLE_RATE))]
+            else:
+                length = float(np.round(rng.uniform(2.0, 4.0), 2))
+                text, speech = transcript(labels, rng), None
+            segments.append(Segment(vid, index, start, start + length, text, labels, speech))
             start += length + 0.5
         video += 1
     return segments
@@ -208,10 +249,10 @@ def write_labels_csd(path: Path, segments: list[Segment]) -> None:
             meta.create_dataset(key, data=value)
 
 
-def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True) -> Path:
-    """Write n clips under `out` in the CMU-MOSEI raw layout and return `out`."""
+def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True, style: str = "tones") -> Path:
+    """Write n clips under `out` in the CMU-MOSEI raw layout and return `out` (style: see make_segments)."""
     out = Path(out)
-    segments = make_segments(n, seed)
+    segments = make_segments(n, seed, style)
     videos = out / "Videos" / "Segmented" / "Combined"
     wavs = out / "Audio" / "Segmented" / "Combined" / "WAV_16000"
     transcripts = out / "Transcript" / "Segmented" / "Combined"
@@ -220,7 +261,7 @@ def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True)
         rng = np.random.default_rng([seed, int(s.video_id[5:]), s.index])
         seconds = s.end - s.start
         frames = render_frames(s.labels, max(2, int(round(seconds * FPS))), rng)
-        voice = synthesise_voice(s.labels, seconds, rng)
+        voice = s.speech if s.speech is not None else synthesise_voice(s.labels, seconds, rng)
         write_video(videos / f"{s.clip_id}.mp4", frames, fps=FPS, audio=voice, sample_rate=SAMPLE_RATE)
         write_wav(wavs / f"{s.clip_id}.wav", voice, SAMPLE_RATE)
     by_video: dict[str, list[Segment]] = {}
@@ -232,7 +273,8 @@ def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True)
     write_labels_csd(out / "Labels" / "CMU_MOSEI_Labels.csd", segments)
     (out / "folds.json").write_text(json.dumps(split_videos(list(by_video), seed), indent=1))
     (out / "README.txt").write_text(
-        f"Generated by merclip.data.synthetic (n={n}, seed={seed}). Not real data: see the module docstring.\n"
+        f"Generated by merclip.data.synthetic (n={n}, seed={seed}, style={style}). Not real data: see the module "
+        "docstring.\n"
     )
     return out
 
@@ -301,15 +343,33 @@ EXAMPLES = {
 }
 
 
-def write_examples(out: str | Path, seed: int = 0) -> list[Path]:
-    """The app's example clips: one mp4 + .txt transcript per entry of EXAMPLES (generated, labelled by name)."""
+SPOKEN_EXAMPLES = {  # style "speech": natural sentences in neither the phrasebook nor the real-ish set
+    "happy_surprised": "No way, they threw me a party for my birthday and I'm so happy!",
+    "sad_afraid": "I miss her so much, and honestly I'm scared of what comes next.",
+    "angry_disgusted": "They served us spoiled meat, and then the manager shouted at us.",
+    "neutral": "I'm taking the train to the office at nine tomorrow.",
+}
+
+
+def write_examples(out: str | Path, seed: int = 0, style: str = "tones") -> list[Path]:
+    """The app's example clips: one mp4 + .txt transcript per entry of EXAMPLES (generated, labelled by name);
+    style "speech": the SPOKEN_EXAMPLES sentences, spoken by espeak-ng with the labels' prosody."""
+    from .speech import Prosody, speak
+
     out = Path(out)
     paths = []
     for i, (name, (labels, text)) in enumerate(EXAMPLES.items()):
         rng = np.random.default_rng([seed, 99, i])
         labels = np.array(labels, dtype=np.float32)
-        frames = render_frames(labels, 3 * FPS, rng)
-        paths.append(write_video(out / f"{name}.mp4", frames, fps=FPS, audio=synthesise_voice(labels, 3.0, rng)))
+        if style == "speech":
+            text = SPOKEN_EXAMPLES[name]
+            pad = np.zeros(SAMPLE_RATE // 4, np.float32)
+            spoken = speak(text, Prosody.for_emotions(present_emotions(labels), "en-us+m3", rng))
+            audio = np.clip(np.concatenate([pad, spoken, pad]), -1.0, 1.0)
+        else:
+            audio = synthesise_voice(labels, 3.0, rng)
+        frames = render_frames(labels, max(2, int(round(len(audio) / SAMPLE_RATE * FPS))), rng)
+        paths.append(write_video(out / f"{name}.mp4", frames, fps=FPS, audio=audio))
         (out / f"{name}.txt").write_text(text + "\n")
     return paths
 
@@ -320,6 +380,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
+    parser.add_argument("--style", default="tones", choices=list(STYLES),
+                        help="tones: template phrases and tone voices (the first demo's data); speech: varied "
+                             "phrasebook sentences spoken by espeak-ng with emotional prosody (issue #15)")
     parser.add_argument("--layout", default="mosei", choices=["mosei", "meld"],
                         help="mosei: multi-label MER-CLIP data; meld: single-label audio+text data for LSGMER")
     args = parser.parse_args(argv)
@@ -327,9 +390,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.n} utterances to {write_meld(args.out, args.n, args.seed)}")
         return
     if args.examples:
-        print(f"wrote {len(write_examples(args.out, args.seed))} example clips to {args.out}")
+        print(f"wrote {len(write_examples(args.out, args.seed, args.style))} example clips to {args.out}")
         return
-    path = write_dataset(args.out, args.n, args.seed)
+    path = write_dataset(args.out, args.n, args.seed, style=args.style)
     print(f"wrote {args.n} clips to {path}")
 
 
