@@ -345,8 +345,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
                     "short talking clip, give its transcript, and see what each modality contributes.")
         if studio.config.clip_model == "merclip-tiny":
-            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, synthetic voices): not a "
-                        "real-world emotion detector. See *About*.", elem_id="demo-warning")
+            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices; pretrained word "
+                        "and face parts): not a real-world emotion detector. See *About*.", elem_id="demo-warning")
         warming_up(studio, demo)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):

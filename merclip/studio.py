@@ -413,7 +413,11 @@ class Studio:
         demo = cfg.clip_model == "merclip-tiny"
         lines = [
             f"**Checkpoint:** `{self.checkpoint.name}` · **backbone:** open_clip `{cfg.clip_model}`"
-            f" ({'random init, tiny' if cfg.clip_pretrained is None else cfg.clip_pretrained})",
+            f" ({'random init, tiny' if cfg.clip_pretrained is None else cfg.clip_pretrained})"
+            + (" · **text and label encoder:** wordllama's pretrained word embeddings (frozen)"
+               if getattr(cfg, "text_backbone", "clip") == "wordllama" else "")
+            + (" · **vision:** the FER2013 face network (pretrained, frozen) on face crops"
+               if getattr(cfg, "vision_backbone", "clip") == "fer" else ""),
             f"**Task:** {cfg.task} · **labels:** {', '.join(cfg.labels)} · **query word:** {cfg.query_word}",
             f"**CMD:** {cfg.num_cmd_layers} layers, hidden {cfg.cmd_hidden}, {cfg.cmd_heads} heads, order "
             f"{''.join(cfg.modality_order)}, {cmd_keys_description(cfg)} · **frames:** {cfg.num_frames}",
@@ -423,9 +427,11 @@ class Studio:
             lines.append(f"**Trained on:** {extra['trained_on']}")
         if demo:
             lines.insert(0, "> ⚠️ **Demo model.** This checkpoint was trained by this project's own code on its own "
-                            "*generated* clips (cartoon faces, synthetic voices, template sentences). It is **not** a "
-                            "real-world emotion detector: its predictions on real people mean nothing. Load a model "
-                            "trained on CMU-MOSEI with `--checkpoint` for real use.")
+                            "*generated* clips (cartoon faces; sentences spoken by espeak-ng). Its word and face parts are "
+                            "pretrained (wordllama, FER2013), so it reads plain sentences better than chance, but it is "
+                            "**not** a real-world emotion detector: on the real-ish evaluation set its face reading "
+                            "misleads it (docs/results.md). Load a model trained on CMU-MOSEI with `--checkpoint` for "
+                            "real use.")
         if card.is_file():  # named within the repository; a checkpoint elsewhere is named by its folder only
             shown = card.resolve().relative_to(REPO_ROOT) if card.resolve().is_relative_to(REPO_ROOT) else \
                 f"{self.checkpoint.name}/{card.name}"
