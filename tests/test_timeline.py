@@ -1,0 +1,231 @@
+"""Issue #17: the emotion timeline over a long clip's utterances (merclip.timeline).
+
+The clips are generated: the example emotions' cartoon faces, one after another, each speaking a sentence with
+espeak-ng (installed by .ci/run), with silence around it; so the true utterance times are known.
+"""
+from __future__ import annotations
+
+import json
+import time
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from merclip import timeline as tl
+from merclip.data.long_clips import has_espeak, speak, write_long_clip
+from merclip.media import MediaTooLongError, NoVideoStreamError, probe
+from merclip.predict import Predictor
+
+pytestmark = pytest.mark.skipif(not has_espeak(), reason="espeak-ng is not installed (.ci/run installs it)")
+NAMES = ["happy_surprised", "sad_afraid", "angry_disgusted"]
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    """A lossless 3-utterance clip, each utterance also written alone (same pixels and samples)."""
+    d = tmp_path_factory.mktemp("timeline")
+    parts = write_long_clip(d / "long.mkv", NAMES, lossless=True, parts_dir=d / "parts")
+    return d / "long.mkv", parts, [d / "parts" / f"part{i}.mkv" for i in range(len(parts))]
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model):
+    return Predictor(tiny_model, device="cpu")
+
+
+def _srt(path, cues):
+    path.write_text("".join(f"{i}\n{tl._stamp(s)} --> {tl._stamp(e)}\n{text}\n\n"
+                            for i, (s, e, text) in enumerate(cues, 1)))
+    return path
+
+
+def test_vad_boundaries_within_half_a_second(long_clip):
+    video, parts, _ = long_clip
+    seg = tl.segment(video, cfg=tl.TimelineConfig(transcriber="none"))
+    assert seg.source == "vad" and len(seg.utterances) == len(parts)
+    for u, p in zip(seg.utterances, parts):
+        assert abs(u.start - p.speech_start) <= 0.5 and abs(u.end - p.speech_end) <= 0.5, (u, p)
+        assert 2.0 <= u.duration <= 15.0
+
+
+def test_each_segment_equals_the_single_clip_prediction_of_the_same_cut(long_clip, predictor):
+    video, parts, cuts = long_clip
+    cues = [(p.start, p.start + probe(c).duration, p.text) for p, c in zip(parts, cuts)]
+    utterances, notes = tl.parse_srt(_srt(video.parent / "cues.srt", cues), probe(video).duration)
+    assert not notes
+    timeline = tl.predict_timeline(predictor, video, utterances)
+    assert [r.text for r in timeline.rows] == [p.text for p in parts]
+    for row, cut, part in zip(timeline.rows, cuts, parts):
+        for task in ("emotion", "sentiment"):
+            labels = timeline.labels[task]
+            single = predictor.predict(cut, part.text, labels=labels, task=task,
+                                       query_word=predictor.cfg.query_word if task == predictor.cfg.task else
+                                       tl_default_word(task))
+            np.testing.assert_allclose([row.scores[task][l] for l in labels],
+                                       [single.probabilities[l] for l in labels], atol=1e-5)
+    # one pass: the frames decoded are about those of the file, not 12 per utterance decoded from the start
+    assert timeline.timings["frames_decoded"] <= 8 * probe(video).duration + 8
+
+
+def tl_default_word(task):
+    from merclip.config import DEFAULT_QUERY_WORD
+
+    return DEFAULT_QUERY_WORD[task]
+
+
+def test_frame_sampler_picks_what_read_frames_picks(tmp_path):
+    """Seeking over keyframes (2-s GOP, 10 fps, 30 s) gives the frames a decode from the start gives."""
+    from merclip.data.long_clips import StreamWriter
+    rng = np.random.default_rng(0)
+    w = StreamWriter(tmp_path / "k.mp4", 32, 32, 10, audio=False)
+    w.add(rng.integers(0, 255, (300, 32, 32, 3), dtype=np.uint8), None)
+    path = w.close()
+    targets = [0.55, 3.0, 3.05, 9.99, 17.3, 17.31, 25.0, 29.95]
+    with tl.FrameSampler(path, 30.0) as sampler:
+        picked = [np.asarray(sampler.pick(t, 30.0)) for t in targets]
+        assert sampler.seeks >= 3 and sampler.decoded < 200
+        back = np.asarray(sampler.pick(3.0, 30.0))  # behind the decoder: seeks back
+    with av.open(str(path)) as c:  # every frame, decoded from the start
+        full = [(f.time, np.asarray(f.to_image())) for f in c.decode(c.streams.video[0])]
+    for t, img in zip(targets, picked):
+        np.testing.assert_array_equal(img, next((a for ft, a in full if ft + 1e-6 >= t), full[-1][1]))
+    np.testing.assert_array_equal(back, picked[1])
+
+
+def test_pocketsphinx_transcribes_an_espeak_sentence():
+    text = tl.PocketSphinxTranscriber()(speak("I really enjoyed the trip to the mountains last summer"))
+    words = [w for w in text.split() if w.isalpha() or "'" in w]
+    assert len(words) >= 2, text
+
+
+def test_segment_transcribes_offline_and_names_the_engine(long_clip, monkeypatch):
+    monkeypatch.setattr(tl, "local_whisper", lambda: None)  # whatever is on this machine: pocketsphinx
+    video, parts, _ = long_clip
+    seg = tl.segment(video)
+    assert seg.engine.startswith("pocketsphinx")
+    assert sum(bool(u.text.split()) for u in seg.utterances) >= 2
+
+
+def test_shape_utterances_merges_and_splits():
+    cfg = tl.TimelineConfig()
+    # a 0.5-s burst 0.3 s after a 3-s stretch joins it; a 40-s stretch becomes 3 parts of <= 15 s
+    spans = tl.shape_utterances([(1.0, 4.0), (4.3, 4.8), (10.0, 50.0)], 60.0, cfg)
+    assert spans[0] == (1.0, 4.8)
+    assert len(spans) == 4 and all(2.0 <= e - s <= 15.0 + 1e-6 for s, e in spans)
+    # an isolated short burst is widened to 2 s, inside the clip
+    assert tl.shape_utterances([(0.1, 0.4)], 30.0, cfg) == [(0.0, 2.0)]
+    assert tl.shape_utterances([(29.8, 30.0)], 30.0, cfg) == [(28.0, 30.0)]
+
+
+def test_bad_srt_files(long_clip, tmp_path):
+    video, _, _ = long_clip
+    duration = probe(video).duration
+    with pytest.raises(tl.SubtitleError, match="overlaps"):
+        tl.parse_srt(_srt(tmp_path / "o.srt", [(0, 3, "a"), (2, 5, "b")]), duration)
+    bad = tmp_path / "m.srt"
+    bad.write_text("1\nthis is not a time line\nhello\n")
+    with pytest.raises(tl.SubtitleError, match="not a valid .srt"):
+        tl.parse_srt(bad, duration)
+    (tmp_path / "b.srt").write_bytes(b"\x00\x01binary")
+    with pytest.raises(tl.SubtitleError, match="binary"):
+        tl.parse_srt(tmp_path / "b.srt", duration)
+    utterances, notes = tl.parse_srt(_srt(tmp_path / "p.srt", [(0, 3, "a"), (14, 20, "b"), (30, 33, "c")]), duration)
+    assert [(u.start, u.end) for u in utterances] == [(0, 3), (14, duration)]
+    assert any("cut at" in n for n in notes) and any("left out" in n for n in notes)
+    with pytest.raises(tl.SubtitleError, match="after the end"):
+        tl.parse_srt(_srt(tmp_path / "late.srt", [(100, 103, "a")]), duration)
+
+
+def test_no_speech_is_said(tmp_path):
+    from merclip.data.long_clips import StreamWriter
+
+    w = StreamWriter(tmp_path / "quiet.mp4", 32, 32, 8)
+    w.add(np.zeros((48, 32, 32, 3), np.uint8), np.random.default_rng(0).normal(0, 0.001, 6 * 16000).astype(np.float32))
+    with pytest.raises(tl.NoSpeechError, match="no speech found"):
+        tl.segment(w.close())
+
+
+def test_no_audio_track_scores_frames_only(tmp_path, predictor):
+    parts = write_long_clip(tmp_path / "mute.mp4", NAMES[:2], audio=False)
+    seg = tl.segment(tmp_path / "mute.mp4")
+    assert seg.source == "windows" and any("frames only" in n for n in seg.notes)
+    timeline = tl.predict_timeline(predictor, tmp_path / "mute.mp4", seg.utterances, segmentation=seg)
+    assert timeline.rows[-1].end == pytest.approx(parts[-1].end, abs=0.2)
+    assert all(r.present == {"language": False, "vision": True, "audio": False} for r in timeline.rows)
+
+
+def test_two_hour_file_refused_quickly_from_the_container(tmp_path):
+    """A 2-hour file (one tiny frame a minute: cheap to write) is refused from its header, without decoding."""
+    path = tmp_path / "two_hours.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=Fraction(1, 60))
+        s.width = s.height = 16
+        s.pix_fmt = "yuv420p"
+        for _ in range(121):
+            for p in s.encode(av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    assert probe(path).duration > 7000
+    t0 = time.perf_counter()
+    with pytest.raises(MediaTooLongError, match="up to 10:00 min"):
+        tl.segment(path)
+    assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(SystemExit) as exc:  # the CLI says so before loading any model
+        tl.main([str(path), "--out", str(tmp_path / "x.json")])
+    assert exc.value.code == 2 and time.perf_counter() - t0 < 2.0
+
+
+def test_audio_only_file_is_refused(tmp_path):
+    from merclip.data.writer import write_wav
+
+    with pytest.raises(NoVideoStreamError):
+        tl.segment(write_wav(tmp_path / "v.wav", np.zeros(16000, np.float32)))
+
+
+def test_cli_writes_json_and_csv(long_clip, tiny_ckpt, tmp_path, capsys):
+    video, parts, cuts = long_clip
+    with pytest.raises(SystemExit):
+        tl.main(["--help"])
+    assert "--srt" in capsys.readouterr().out
+    srt = _srt(tmp_path / "c.srt", [(p.start, p.end, p.text) for p in parts])
+    out, csv_out = tmp_path / "t.json", tmp_path / "t.csv"
+    assert tl.main([str(video), "--srt", str(srt), "--checkpoint", str(tiny_ckpt), "--out", str(out),
+                    "--csv", str(csv_out), "--device", "cpu"]) == 0
+    data = json.loads(out.read_text())
+    assert data["utterances_from"] == "srt" and len(data["utterances"]) == 3
+    assert set(data["utterances"][0]) >= {"start", "end", "text", "emotion", "sentiment"}
+    assert len(csv_out.read_text().splitlines()) == 4
+    with pytest.raises(SystemExit) as exc:  # a user error is a message and exit status 2, not a traceback
+        tl.main([str(video), "--srt", str(srt), "--out", str(out), "--max-minutes", "0.1"])
+    assert exc.value.code == 2
+
+
+class _FakeTranscriber:  # the real one is tested above; here only its name and words matter (and speed)
+    name = "fake-asr (offline)"
+
+    def __call__(self, wave):
+        return f"{wave.size} samples of words"
+
+
+def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
+    from merclip import timeline_viz
+
+    monkeypatch.setattr(tl, "get_transcriber", lambda prefer="auto": _FakeTranscriber())
+    video, parts, _ = long_clip
+    rows, message = studio.timeline_utterances(str(video), None)
+    assert len(rows) == 3 and "silero-vad" in message and "fake-asr" in message
+    assert rows[1][2].endswith("samples of words")
+    rows[0][2] = "I edited these words"
+    view = studio.timeline(str(video), None, rows, "emotion")
+    assert view.timeline.rows[0].text == "I edited these words"
+    assert view.timeline.engine.startswith("edited")
+    assert len(view.figure.data) == len(view.timeline.labels["emotion"])
+    assert view.csv_path.endswith(".csv") and view.json_path.endswith(".json")
+    bars, summary = studio.timeline_pick(view.timeline, "2", "emotion")[:2]
+    assert "Predicted" in summary and bars is not None
+    fig = timeline_viz.timeline_figure(view.timeline, "sentiment")
+    assert "I edited these words" in json.dumps(fig.to_plotly_json()["data"][0]["customdata"], default=str)
