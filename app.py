@@ -164,6 +164,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                     zs_btn = gr.Button(f"Run zero-shot CLIP ({studio.zero_shot_arch})", elem_id="run-zero-shot")
                 zs_plot = gr.Plot()
                 zs_text = gr.Markdown()
+            build_timeline_tab(studio, panels=[bars, summary, probabilities, similarity, attention])
             with gr.Tab("About"):
                 gr.Markdown(studio.about())
 
@@ -208,6 +209,80 @@ def build_app(studio: Studio) -> gr.Blocks:
     return demo
 
 
+def build_timeline_tab(studio: Studio, panels=None) -> None:
+    """The Timeline tab (issue #17): a long clip's utterances (from an .srt, or found by voice activity detection and
+    transcribed offline), editable, then each utterance scored: a timeline per label, a table, CSV/JSON downloads.
+    Choosing an utterance shows it in `panels` (the main panel's bars, summary, probabilities, modality similarity
+    and attention), when given. Endpoints: /timeline_utterances (step 1) and /timeline (step 2)."""
+    minutes = studio.timeline_max_seconds / 60
+    with gr.Tab("Timeline"):
+        gr.Markdown(f"An emotion timeline over a long clip (up to {minutes:g} min: an interview, a vlog, a call). "
+                    "Utterances come from the subtitles when given; otherwise voice activity detection (silero-vad) "
+                    "finds them and an offline speech recogniser writes their words, which you can correct before "
+                    "scoring.")
+        with gr.Row():
+            tl_video = gr.Video(label="long clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True,
+                                elem_id="timeline-video")
+            tl_srt = gr.File(label="subtitles (.srt, optional)", file_types=[".srt"], type="filepath",
+                             elem_id="timeline-srt")
+        tl_find = gr.Button("1. Find utterances and their words", elem_id="timeline-find")
+        tl_found = gr.Markdown(elem_id="timeline-found")
+        tl_utterances = gr.Dataframe(headers=["start (s)", "end (s)", "words"], datatype=["number", "number", "str"],
+                                     type="array", interactive=True, label="utterances (editable)",
+                                     elem_id="timeline-utterances")
+        with gr.Row():
+            tl_task = gr.Radio(["emotion", "sentiment"], value="emotion", label="show")
+            tl_run = gr.Button("2. Score the timeline", variant="primary", elem_id="timeline-run")
+        tl_plot = gr.Plot(label="probability of each label over time", elem_id="timeline-plot")
+        tl_summary = gr.Markdown(elem_id="timeline-summary")
+        tl_table = gr.Dataframe(interactive=False, label="per utterance", elem_id="timeline-table")
+        with gr.Row():
+            tl_csv = gr.File(label="CSV", interactive=False)
+            tl_json = gr.File(label="JSON", interactive=False)
+        tl_pick = gr.Dropdown(choices=[], label="show one utterance in the main panels (prediction, modalities, "
+                                               "attention)", elem_id="timeline-pick")
+        tl_state = gr.State(None)
+
+    @friendly
+    def find(video, srt, progress=gr.Progress()):
+        rows, message = studio.timeline_utterances(video, srt, progress=progress)
+        return rows, message
+
+    @friendly
+    def score(video, srt, rows, task, progress=gr.Progress()):
+        view = studio.timeline(video, srt, rows, task, progress=progress)
+        return (view.figure, view.summary, {"headers": view.headers, "data": view.rows}, view.csv_path,
+                view.json_path, gr.Dropdown(choices=view.choices, value=None), view.timeline)
+
+    @friendly
+    def redraw(timeline, task):
+        from merclip.timeline_viz import timeline_figure
+
+        if timeline is None:
+            return gr.skip(), gr.skip()
+        return (timeline_figure(timeline, task, studio.config.emotion_threshold),
+                {"headers": studio.timeline_headers(timeline, task), "data": timeline.table(task)})
+
+    def clear():
+        return None, "", None, None, "", None, None, gr.Dropdown(choices=[], value=None), None
+
+    tl_find.click(find, [tl_video, tl_srt], [tl_utterances, tl_found], api_name="timeline_utterances")
+    tl_run.click(score, [tl_video, tl_srt, tl_utterances, tl_task],
+                 [tl_plot, tl_summary, tl_table, tl_csv, tl_json, tl_pick, tl_state], api_name="timeline")
+    tl_task.change(redraw, [tl_state, tl_task], [tl_plot, tl_table], api_visibility="private", show_progress="hidden")
+    for source in (tl_video, tl_srt):  # a new clip or subtitle file: the old utterances and results are stale
+        source.change(clear, None, [tl_utterances, tl_found, tl_plot, tl_table, tl_summary, tl_csv, tl_json, tl_pick,
+                                    tl_state], api_visibility="private", show_progress="hidden")
+    if panels is not None:
+        @friendly
+        def pick(timeline, choice, task):
+            if timeline is None or not choice:
+                return tuple(gr.skip() for _ in panels)
+            return studio.timeline_pick(timeline, choice, task)
+
+        tl_pick.change(pick, [tl_state, tl_pick, tl_task], panels, api_visibility="private", show_progress="minimal")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="MER-CLIP Studio (Gradio app).")
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="MER-CLIP checkpoint directory")
@@ -217,6 +292,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="longest clip accepted (refused beyond)")
     parser.add_argument("--max-file-mb", type=float, default=100.0, help="largest upload accepted")
+    parser.add_argument("--max-timeline-minutes", type=float, default=10.0,
+                        help="longest clip the Timeline tab accepts (refused beyond, from the file's header)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="bind address (localhost unless told otherwise)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
@@ -229,6 +306,7 @@ def main(argv=None, block: bool = True) -> gr.Blocks:
     studio = Studio(args.checkpoint, args.embeddings, device=args.device, zero_shot_weights=args.clip_weights,
                     max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
                     max_file_mb=args.max_file_mb, lsgmer_checkpoint=args.lsgmer_checkpoint)
+    studio.timeline_max_seconds = 60 * args.max_timeline_minutes
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     demo = build_app(studio).queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_file_mb * 2**20),

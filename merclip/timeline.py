@@ -387,6 +387,7 @@ def local_whisper() -> tuple[str, Path] | None:
 
 
 _TRANSCRIBERS: dict[str, Any] = {}
+_TRANSCRIBER_LOCK = threading.Lock()
 
 
 def get_transcriber(prefer: str = "auto"):
@@ -394,7 +395,7 @@ def get_transcriber(prefer: str = "auto"):
     `prefer`: auto | whisper | pocketsphinx. None when `prefer` is "none"."""
     if prefer == "none":
         return None
-    with _VAD_LOCK:
+    with _TRANSCRIBER_LOCK:
         found = local_whisper() if prefer in ("auto", "whisper") else None
         if prefer == "whisper" and found is None:
             raise TimelineError("no whisper weights on this machine (faster-whisper / openai-whisper): "
@@ -416,14 +417,15 @@ def segment(video: str | Path, srt_file: str | Path | None = None, cfg: Timeline
     t0 = time.perf_counter()
     info = check_long_clip(video, cfg, media_cfg)
     duration, notes = info.duration, []
+    if srt_file is not None:  # the cues say where and what: no audio needed here
+        utterances, srt_notes = parse_srt(srt_file, duration, cfg, media_cfg)
+        return Segmentation(utterances, "srt", "subtitles (.srt)", duration, info.has_audio, notes + srt_notes,
+                            timings)
     if info.has_audio and wave is None:
         progress(0.02, "decoding the audio track")
         wave = read_track(info.path, duration)
         timings["decode_audio_track"] = time.perf_counter() - t0
     has_audio = info.has_audio and wave is not None and wave.size > 0
-    if srt_file is not None:
-        utterances, srt_notes = parse_srt(srt_file, duration, cfg, media_cfg)
-        return Segmentation(utterances, "srt", "subtitles (.srt)", duration, has_audio, notes + srt_notes, timings)
     if not has_audio:
         windows = fixed_windows(duration, cfg.no_audio_window)
         notes.append(f"no audio track: no voice to find utterances in, so the clip was cut into {len(windows)} "
@@ -757,12 +759,17 @@ def analyse(predictor, video: str | Path, srt_file: str | Path | None = None, cf
     """Segment (and transcribe) then score: the whole timeline of one long clip in one call."""
     cfg = cfg or TimelineConfig()
     progress = progress or (lambda f, d: None)
+    t0 = time.perf_counter()
     info = check_long_clip(video, cfg, predictor.media_cfg)
+    progress(0.0, "decoding the audio track")
     wave = read_track(info.path, info.duration) if info.has_audio else None
-    seg = segment(video, srt_file, cfg, predictor.media_cfg, progress=lambda f, d: progress(0.4 * f, d),
-                  wave=wave if wave is not None else None)
-    return predict_timeline(predictor, video, seg.utterances, tasks=tasks, cfg=cfg, segmentation=seg, wave=wave,
-                            progress=lambda f, d: progress(0.4 + 0.6 * f, d))
+    t1 = time.perf_counter()
+    seg = segment(video, srt_file, cfg, predictor.media_cfg, progress=lambda f, d: progress(0.4 * f, d), wave=wave)
+    seg.timings["decode_audio_track"] = t1 - t0
+    timeline = predict_timeline(predictor, video, seg.utterances, tasks=tasks, cfg=cfg, segmentation=seg, wave=wave,
+                                progress=lambda f, d: progress(0.4 + 0.6 * f, d))
+    timeline.timings["total"] = time.perf_counter() - t0
+    return timeline
 
 
 # -- command line ----------------------------------------------------------------------------------------------
@@ -811,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         Path(args.csv).write_text(timeline.to_csv())
     print(f"{len(timeline.rows)} utterances ({timeline.source}; words: {timeline.engine}) over "
-          f"{timeline.duration:.1f} s in {timeline.timings['timeline_total']:.1f} s -> {args.out}")
+          f"{timeline.duration:.1f} s in {timeline.timings['total']:.1f} s -> {args.out}")
     for note in timeline.notes:
         print(f"note: {note}")
     return 0

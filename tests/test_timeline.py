@@ -19,13 +19,15 @@ from merclip.data.long_clips import has_espeak, speak, write_long_clip
 from merclip.media import MediaTooLongError, NoVideoStreamError, probe
 from merclip.predict import Predictor
 
-pytestmark = pytest.mark.skipif(not has_espeak(), reason="espeak-ng is not installed (.ci/run installs it)")
+needs_espeak = pytest.mark.skipif(not has_espeak(), reason="espeak-ng is not installed (.ci/run installs it)")
 NAMES = ["happy_surprised", "sad_afraid", "angry_disgusted"]
 
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
     """A lossless 3-utterance clip, each utterance also written alone (same pixels and samples)."""
+    if not has_espeak():
+        pytest.skip("espeak-ng is not installed (.ci/run installs it)")
     d = tmp_path_factory.mktemp("timeline")
     parts = write_long_clip(d / "long.mkv", NAMES, lossless=True, parts_dir=d / "parts")
     return d / "long.mkv", parts, [d / "parts" / f"part{i}.mkv" for i in range(len(parts))]
@@ -95,6 +97,7 @@ def test_frame_sampler_picks_what_read_frames_picks(tmp_path):
     np.testing.assert_array_equal(back, picked[1])
 
 
+@needs_espeak
 def test_pocketsphinx_transcribes_an_espeak_sentence():
     text = tl.PocketSphinxTranscriber()(speak("I really enjoyed the trip to the mountains last summer"))
     words = [w for w in text.split() if w.isalpha() or "'" in w]
@@ -149,7 +152,7 @@ def test_no_speech_is_said(tmp_path):
 
 
 def test_no_audio_track_scores_frames_only(tmp_path, predictor):
-    parts = write_long_clip(tmp_path / "mute.mp4", NAMES[:2], audio=False)
+    parts = write_long_clip(tmp_path / "mute.mp4", NAMES[:2], audio=False, speech="synthetic")
     seg = tl.segment(tmp_path / "mute.mp4")
     assert seg.source == "windows" and any("frames only" in n for n in seg.notes)
     timeline = tl.predict_timeline(predictor, tmp_path / "mute.mp4", seg.utterances, segmentation=seg)
@@ -229,3 +232,28 @@ def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
     assert "Predicted" in summary and bars is not None
     fig = timeline_viz.timeline_figure(view.timeline, "sentiment")
     assert "I edited these words" in json.dumps(fig.to_plotly_json()["data"][0]["customdata"], default=str)
+
+
+def test_timeline_endpoints_over_http(served, long_clip, tmp_path):
+    """The Timeline tab's two endpoints through gradio_client: utterances from the .srt, then the scored timeline;
+    bad input (overlapping cues) is a message."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    video, parts, _ = long_clip
+    srt = _srt(tmp_path / "c.srt", [(p.start, p.end, p.text) for p in parts])
+    client = Client(served, verbose=False)
+    rows, message = client.predict(handle_file(str(video)), handle_file(str(srt)), api_name="/timeline_utterances")
+    assert "3 utterances" in message and "the .srt's cues" in message
+    assert [r[2] for r in rows["data"]] == [p.text for p in parts]
+    rows["data"][0][2] = "words edited by hand"
+    out = client.predict(handle_file(str(video)), handle_file(str(srt)), rows, "sentiment", api_name="/timeline")
+    plot, summary, table, csv_file, json_file = out[:5]
+    assert "3 utterances" in summary and len(table["data"]) == 3
+    data = json.loads(open(json_file).read())
+    assert [u["text"] for u in data["utterances"]] == ["words edited by hand"] + [p.text for p in parts[1:]]
+    assert data["transcribed_by"] == "edited in the page" and "sentiment" in data["utterances"][0]
+    empty = {"headers": ["start (s)", "end (s)", "words"], "data": []}  # no rows: from the .srt directly
+    bad = _srt(tmp_path / "bad.srt", [(0, 3, "a"), (2, 5, "b")])
+    with pytest.raises(AppError, match="overlaps"):
+        client.predict(handle_file(str(video)), handle_file(str(bad)), empty, "emotion", api_name="/timeline")

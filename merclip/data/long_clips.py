@@ -8,6 +8,7 @@ alone (the timeline tests compare the two predictions).
 """
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +34,7 @@ def has_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+@functools.lru_cache(maxsize=32)
 def speak(text: str, speed: int = 150) -> np.ndarray:
     """espeak-ng's voice for `text`, as 16-kHz mono float32 with its leading and trailing silence removed."""
     import librosa
@@ -42,7 +44,10 @@ def speak(text: str, speed: int = 150) -> np.ndarray:
         subprocess.run(["espeak-ng", "-s", str(speed), "-w", str(wav), text], check=True, capture_output=True)
         wave, _ = librosa.load(str(wav), sr=SAMPLE_RATE)
     loud = np.flatnonzero(np.abs(wave) > 0.01)
-    return wave[loud[0]: loud[-1] + 1].astype(np.float32) if loud.size else wave.astype(np.float32)
+    wave = wave[loud[0]: loud[-1] + 1] if loud.size else wave
+    wave = wave.astype(np.float32)
+    wave.flags.writeable = False  # cached: shared between callers
+    return wave
 
 
 @dataclass
@@ -134,13 +139,16 @@ class StreamWriter:
 
 def write_long_clip(path: str | Path, names: Iterable[str], fps: int = 8, size: tuple[int, int] = (112, 112),
                     audio: bool = True, lossless: bool = False, parts_dir: str | Path | None = None,
-                    speech: str = "espeak", seed: int = 0) -> list[Part]:
+                    speech: str = "espeak", seed: int = 0, max_seconds: float | None = None) -> list[Part]:
     """One clip of the named example emotions in turn; with `parts_dir`, each utterance also as its own file
-    (`part{i}.mkv`/`.mp4`, same encoder settings). Returns the parts with their true times."""
+    (`part{i}.mkv`/`.mp4`, same encoder settings). Stops before a part that would end after `max_seconds`.
+    Returns the parts with their true times."""
     writer = StreamWriter(path, size[0], size[1], fps, audio=audio, lossless=lossless)
     parts = []
     suffix = ".mkv" if lossless else ".mp4"
     for i, (part, frames, wave) in enumerate(plan_parts(names, fps, seed=seed, speech=speech)):
+        if max_seconds is not None and part.end > max_seconds + 1e-9 and parts:
+            break
         writer.add(frames, wave if audio else None)
         if parts_dir is not None:
             alone = StreamWriter(Path(parts_dir) / f"part{i}{suffix}", size[0], size[1], fps, audio=audio,
