@@ -241,7 +241,7 @@ def build_timeline_tab(studio: Studio, panels=None) -> None:
             tl_json = gr.File(label="JSON", interactive=False)
         tl_pick = gr.Dropdown(choices=[], label="show one utterance in the main panels (prediction, modalities, "
                                                "attention)", elem_id="timeline-pick")
-        tl_state = gr.State(None)
+        tl_state = gr.Textbox(visible=False)  # the scored timeline's token (Studio keeps the timeline)
 
     @friendly
     def find(video, srt, progress=gr.Progress()):
@@ -252,19 +252,20 @@ def build_timeline_tab(studio: Studio, panels=None) -> None:
     def score(video, srt, rows, task, progress=gr.Progress()):
         view = studio.timeline(video, srt, rows, task, progress=progress)
         return (view.figure, view.summary, {"headers": view.headers, "data": view.rows}, view.csv_path,
-                view.json_path, gr.Dropdown(choices=view.choices, value=None), view.timeline)
+                view.json_path, gr.Dropdown(choices=view.choices, value=None), view.token)
 
     @friendly
-    def redraw(timeline, task):
+    def redraw(token, task):
         from merclip.timeline_viz import timeline_figure
 
-        if timeline is None:
+        if not token:
             return gr.skip(), gr.skip()
+        timeline = studio.timeline_by_token(token)
         return (timeline_figure(timeline, task, studio.config.emotion_threshold),
                 {"headers": studio.timeline_headers(timeline, task), "data": timeline.table(task)})
 
     def clear():
-        return None, "", None, None, "", None, None, gr.Dropdown(choices=[], value=None), None
+        return None, "", None, None, "", None, None, gr.Dropdown(choices=[], value=None), ""
 
     tl_find.click(find, [tl_video, tl_srt], [tl_utterances, tl_found], api_name="timeline_utterances")
     tl_run.click(score, [tl_video, tl_srt, tl_utterances, tl_task],
@@ -275,10 +276,10 @@ def build_timeline_tab(studio: Studio, panels=None) -> None:
                                     tl_state], api_visibility="private", show_progress="hidden")
     if panels is not None:
         @friendly
-        def pick(timeline, choice, task):
-            if timeline is None or not choice:
+        def pick(token, choice, task):
+            if not token or not choice:
                 return tuple(gr.skip() for _ in panels)
-            return studio.timeline_pick(timeline, choice, task)
+            return studio.timeline_pick(token, choice, task)
 
         tl_pick.change(pick, [tl_state, tl_pick, tl_task], panels, api_visibility="private", show_progress="minimal")
 

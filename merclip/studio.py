@@ -442,9 +442,34 @@ class Studio:
         stem = Path(tl.video).stem or "clip"
         (csv_path := out / f"{stem}-timeline.csv").write_text(tl.to_csv())
         (json_path := out / f"{stem}-timeline.json").write_text(tl.to_json())
+        token = self._remember_timeline(tl)
         return TimelineView(tl, timeline_viz.timeline_figure(tl, task, self.config.emotion_threshold),
                             self.timeline_headers(tl, task), tl.table(task), str(csv_path), str(json_path),
-                            self.timeline_summary(tl), timeline_choices(tl))
+                            self.timeline_summary(tl), timeline_choices(tl), token)
+
+    def _remember_timeline(self, tl) -> str:
+        """Keep a scored timeline server-side (the last TIMELINES_KEPT, shared by all users) under a random token that
+        the page holds: re-drawing it or showing one utterance needs no recomputation, and the page holds no
+        gr.State (whose session heartbeat would keep a connection open for as long as the page is)."""
+        import secrets
+
+        from .memo import LockedLRU
+
+        with self._lock:
+            if getattr(self, "_timelines", None) is None:
+                self._timelines = LockedLRU(TIMELINES_KEPT)
+        token = secrets.token_hex(12)
+        self._timelines.put(token, tl)
+        return token
+
+    def timeline_by_token(self, token):
+        """A timeline scored earlier (see `_remember_timeline`); a Timeline object passes through."""
+        if token is not None and not isinstance(token, str):
+            return token
+        found = self._timelines.get(token) if token and getattr(self, "_timelines", None) is not None else None
+        if found is None:
+            raise StudioError("that timeline is no longer in memory: score the clip again")
+        return found
 
     def timeline_headers(self, tl, task: str) -> list[str]:
         return ["#", "start (s)", "end (s)", "words", "predicted", *tl.labels[task]]
@@ -458,8 +483,9 @@ class Studio:
     def timeline_pick(self, tl, choice, task="emotion"):
         """One utterance of a scored timeline in the main panels: (bars, summary, probabilities, similarity,
         attention), from the timeline's own results (nothing is decoded again)."""
-        if tl is None or not getattr(tl, "rows", None):
+        if not tl:
             raise StudioError("score a timeline first")
+        tl = self.timeline_by_token(tl)
         try:
             index = int(str(choice).split("·")[0].strip().lstrip("#"))
             row = tl.rows[index - 1]
@@ -491,6 +517,10 @@ class TimelineView:
     json_path: str
     summary: str
     choices: list[str]
+    token: str = ""  # what the page keeps to find this timeline again (Studio.timeline_by_token)
+
+
+TIMELINES_KEPT = 8
 
 
 def timeline_choices(tl) -> list[str]:

@@ -16,6 +16,7 @@ import torch
 
 from merclip import timeline as tl
 from merclip.data.long_clips import has_espeak, speak, write_long_clip
+from merclip.errors import UserError
 from merclip.media import MediaTooLongError, NoVideoStreamError, probe
 from merclip.predict import Predictor
 
@@ -228,8 +229,10 @@ def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
     assert view.timeline.engine.startswith("edited")
     assert len(view.figure.data) == len(view.timeline.labels["emotion"])
     assert view.csv_path.endswith(".csv") and view.json_path.endswith(".json")
-    bars, summary = studio.timeline_pick(view.timeline, "2", "emotion")[:2]
-    assert "Predicted" in summary and bars is not None
+    bars, summary = studio.timeline_pick(view.token, view.choices[1], "emotion")[:2]  # what the page sends
+    assert "Utterance 2" in summary and "Predicted" in summary and bars is not None
+    with pytest.raises(UserError, match="no longer in memory"):
+        studio.timeline_pick("not-a-token", "1", "emotion")
     fig = timeline_viz.timeline_figure(view.timeline, "sentiment")
     assert "I edited these words" in json.dumps(fig.to_plotly_json()["data"][0]["customdata"], default=str)
 
