@@ -161,9 +161,8 @@ def test_no_audio_track_scores_frames_only(tmp_path, predictor):
     assert all(r.present == {"language": False, "vision": True, "audio": False} for r in timeline.rows)
 
 
-def test_two_hour_file_refused_quickly_from_the_container(tmp_path):
-    """A 2-hour file (one tiny frame a minute: cheap to write) is refused from its header, without decoding."""
-    path = tmp_path / "two_hours.mp4"
+def _two_hours(path):
+    """A 2-hour video that is cheap to write: one 16x16 frame a minute."""
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=Fraction(1, 60))
         s.width = s.height = 16
@@ -173,6 +172,13 @@ def test_two_hour_file_refused_quickly_from_the_container(tmp_path):
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
+    return path
+
+
+def test_two_hour_file_refused_quickly_from_the_container(tmp_path):
+    """A 2-hour file (one tiny frame a minute: cheap to write) is refused from its header, without decoding."""
+    path = tmp_path / "two_hours.mp4"
+    _two_hours(path)
     assert probe(path).duration > 7000
     t0 = time.perf_counter()
     with pytest.raises(MediaTooLongError, match="up to 10:00 min"):
@@ -260,3 +266,35 @@ def test_timeline_endpoints_over_http(served, long_clip, tmp_path):
     bad = _srt(tmp_path / "bad.srt", [(0, 3, "a"), (2, 5, "b")])
     with pytest.raises(AppError, match="overlaps"):
         client.predict(handle_file(str(video)), handle_file(str(bad)), empty, "emotion", api_name="/timeline")
+
+
+def test_timeline_endpoints_read_no_file_outside_the_upload_folders(served, tmp_path_factory):
+    """Both file slots of both endpoints go through Studio._check_allowed: a server path is refused, unread."""
+    import httpx
+
+    outside = tmp_path_factory.mktemp("outside")
+    secret = outside / "secret.srt"
+    secret.write_text("1\n00:00:00,000 --> 00:00:02,000\ngiraffe giraffe\n")
+    example = "assets/examples/happy_surprised.mp4"
+    with open(example, "rb") as f:
+        uploaded = httpx.post(f"{served}gradio_api/upload", files={"files": ("clip.mp4", f)}, timeout=30).json()[0]
+
+    def file(path):
+        return {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+
+    empty = {"headers": ["start (s)", "end (s)", "words"], "data": []}
+    for api, data in (("timeline_utterances", [file(secret), None]), ("timeline_utterances", [file(uploaded), file(secret)]),
+                      ("timeline", [file(uploaded), file(secret), empty, "emotion"])):
+        url = f"{served}gradio_api/call/{api}"
+        event_id = httpx.post(url, json={"data": data}, timeout=30).json()["event_id"]
+        stream = httpx.get(f"{url}/{event_id}", timeout=120).text
+        assert "event: error" in stream and "giraffe" not in stream and str(outside) not in stream, stream[-300:]
+
+
+def test_packet_duration_without_a_header_duration_stops_past_the_cap(tmp_path):
+    """Webcam webm files often have no duration in their header: the last packet time is read instead, without
+    decoding, and the scan stops once past the cap."""
+    path = tmp_path / "long.mp4"
+    _two_hours(path)
+    assert 600 < tl._packet_duration(path, 600.0) < 1000
+    assert tl._packet_duration(path, 1e9) > 7000
