@@ -39,9 +39,9 @@ import torch
 from .config import MediaConfig
 from .decoded import ClipInputs
 from .errors import UserError
-from .media import (EmptyMediaError, MediaTooLongError, NoVideoStreamError,
-                    UnreadableMediaError, _keyframe_times, _open, check_size, frames_to_tensor, log_mel_images,
-                    normalise_images, probe, read_audio, read_transcript, SEEK_MIN_GAP_SECONDS)
+from .media import (SEEK_MIN_GAP_SECONDS, EmptyMediaError, MediaTooLongError, NoVideoStreamError, UnreadableMediaError,
+                    _keyframe_times, _open, _thumbnail, check_size, frames_to_tensor, log_mel_images, normalise_images,
+                    probe, read_audio, read_transcript)
 
 Progress = Callable[[float, str], None]
 SAMPLE_RATE = 16000
@@ -556,7 +556,7 @@ def decode_window(sampler: FrameSampler | None, wave: np.ndarray | None, start: 
             frames, face_notes = crop_face_images(frames, media_cfg.image_size)
             notes.extend(face_notes)
         frames_t = frames_to_tensor(frames, media_cfg.image_size, mean, std)
-        small = {id(f): _thumb(f) for f in frames}  # one per distinct frame
+        small = {id(f): _thumbnail(f) for f in frames}  # one per distinct frame (as media.load_clip makes them)
         thumbs = [small[id(f)] for f in frames]
     t1 = time.perf_counter()
     audio_t = None
@@ -574,12 +574,6 @@ def decode_window(sampler: FrameSampler | None, wave: np.ndarray | None, start: 
         notes.append("empty transcript: language modality absent")
     return ClipInputs(frames=frames_t, audio=audio_t, transcript=text, duration=duration, notes=notes,
                       timings={"decode_video": t1 - t0, "decode_audio": time.perf_counter() - t1}, thumbnails=thumbs)
-
-
-def _thumb(frame, size: int = 96):
-    thumb = frame.convert("RGB").copy()
-    thumb.thumbnail((size, size))
-    return thumb
 
 
 @dataclass

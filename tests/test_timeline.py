@@ -298,3 +298,40 @@ def test_packet_duration_without_a_header_duration_stops_past_the_cap(tmp_path):
     _two_hours(path)
     assert 600 < tl._packet_duration(path, 600.0) < 1000
     assert tl._packet_duration(path, 1e9) > 7000
+
+
+def test_browser_timeline_tab(served, tmp_path):
+    """The tab in a real browser: upload a long clip and its .srt, find the utterances (editable table), score them
+    (plot, table, downloads), then choose an utterance: it appears in the main panel."""
+    import shutil
+    from pathlib import Path
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists() or not has_espeak():
+        pytest.skip("Debian chromium and espeak-ng are needed (.ci/run installs them)")
+    from playwright.sync_api import sync_playwright
+
+    parts = write_long_clip(tmp_path / "talk.mp4", NAMES)
+    srt = _srt(tmp_path / "talk.srt", [(p.start, p.end, p.text) for p in parts])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(served, wait_until="networkidle")
+        page.get_by_role("tab", name="Timeline").click()
+        page.locator("#timeline-video input[type=file]").set_input_files(str(tmp_path / "talk.mp4"))
+        page.locator("#timeline-srt input[type=file]").set_input_files(str(srt))
+        page.locator("#timeline-video video").wait_for(timeout=30000)
+        page.locator("#timeline-find").click()
+        page.get_by_text("3 utterances").first.wait_for(timeout=60000)
+        assert "terrifying" in page.locator("#timeline-utterances").inner_text()
+        page.locator("#timeline-run").click()
+        page.locator("#timeline-plot .js-plotly-plot").wait_for(timeout=60000)
+        page.locator("#timeline-summary").get_by_text("3 utterances").wait_for(timeout=30000)
+        assert "disgusting" in page.locator("#timeline-table").inner_text()
+        page.locator("#timeline-pick input").click()
+        page.get_by_role("option").filter(has_text="2 · 5.1").click()
+        page.locator("#summary").get_by_text("Utterance 2").wait_for(timeout=30000)
+        page.locator("#bars .js-plotly-plot").wait_for(timeout=30000)
+        browser.close()
