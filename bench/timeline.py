@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--checkpoint", help="default: the shipped demo model")
     parser.add_argument("--transcriber", default="auto", choices=["auto", "whisper", "pocketsphinx", "none"])
     parser.add_argument("--srt", action="store_true", help="also time the clip with its .srt (no VAD, no ASR)")
+    parser.add_argument("--only-srt", action="store_true", help="time only the run with the .srt")
     parser.add_argument("--smoke", action="store_true", help="a 15-s 160x90 clip, no transcription (the tests)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
@@ -89,8 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
         results.update(utterances_written=n, generate_s=round(gen, 1), file_mb=round(video.stat().st_size / 2**20, 1))
         print(f"clip: {args.minutes:g} min {args.width}x{args.height} {args.fps} fps, {n} utterances, "
               f"{results['file_mb']} MB, written in {gen:.0f} s ({results['speech']})")
-        runs = [("vad+" + args.transcriber, ["--transcriber", args.transcriber])]
-        if args.srt or args.smoke:
+        runs = [] if args.only_srt else [("vad+" + args.transcriber, ["--transcriber", args.transcriber])]
+        if args.srt or args.smoke or args.only_srt:
             runs.append(("srt", ["--srt", str(srt)]))
         for name, extra in runs:
             cli = [str(video), "--out", str(folder / f"{name}.json"), "--max-minutes", str(args.minutes),

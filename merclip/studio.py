@@ -520,7 +520,7 @@ class TimelineView:
     token: str = ""  # what the page keeps to find this timeline again (Studio.timeline_by_token)
 
 
-TIMELINES_KEPT = 8
+TIMELINES_KEPT = 4  # each holds its utterances' results, thumbnails included (~30 MB for 120 utterances x 12 frames)
 
 
 def timeline_choices(tl) -> list[str]:

@@ -335,3 +335,22 @@ def test_browser_timeline_tab(served, tmp_path):
         page.locator("#summary").get_by_text("Utterance 2").wait_for(timeout=30000)
         page.locator("#bars .js-plotly-plot").wait_for(timeout=30000)
         browser.close()
+
+
+def test_whisper_weights_are_detected_never_downloaded(tmp_path, monkeypatch):
+    """faster-whisper is used only when it is installed and its weights are already in the Hugging Face cache."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "faster_whisper" else
+                        (None if name == "whisper" else real(name, *a)))
+    monkeypatch.delenv("MERCLIP_WHISPER_MODEL", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert tl.local_whisper() is None  # installed, but no weights: pocketsphinx it is
+    snap = tmp_path / "models--Systran--faster-whisper-small" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    (snap / "model.bin").write_bytes(b"0")
+    assert tl.local_whisper() == ("faster-whisper", snap)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if "whisper" in name else real(name, *a))
+    assert tl.local_whisper() is None  # weights, but the package is not installed
