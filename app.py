@@ -285,6 +285,80 @@ def zero_shot_tab(studio: Studio, main: Main) -> None:
     clear_when_input_changes(main, [plot, text])
 
 
+def timeline_tab(studio: Studio, panels: list) -> None:
+    """The Timeline tab (issue #17): a long clip's utterances (from an .srt, or found by voice activity detection and
+    transcribed offline), editable, then each utterance scored: a timeline per label, a table, CSV/JSON downloads.
+    Choosing an utterance shows it in `panels` (the main panel's bars, summary, probabilities, modality similarity
+    and attention). Endpoints: /timeline_utterances (step 1) and /timeline (step 2)."""
+    minutes = studio.timeline_max_seconds / 60
+    with gr.Tab("Timeline") as tab:
+        gr.Markdown(f"An emotion timeline over a long clip (up to {minutes:g} min: an interview, a vlog, a call). "
+                    "Utterances come from the subtitles when given; otherwise voice activity detection (silero-vad) "
+                    "finds them and an offline speech recogniser writes their words, which you can correct before "
+                    "scoring.")
+        video = gr.Video(label="long clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True,
+                         elem_id="timeline-video", height=260)
+        srt = gr.File(label="subtitles (.srt, optional)", file_types=[".srt"], type="filepath", elem_id="timeline-srt")
+        find_button = gr.Button("1. Find utterances and their words", elem_id="timeline-find")
+        found = gr.Markdown(elem_id="timeline-found")
+        utterances = gr.Dataframe(headers=["start (s)", "end (s)", "words"], datatype=["number", "number", "str"],
+                                  type="array", interactive=True, label="utterances (editable)",
+                                  elem_id="timeline-utterances")
+        with gr.Row():
+            task = gr.Radio(["emotion", "sentiment"], value="emotion", label="task shown")
+            run = gr.Button("2. Score the timeline", variant="primary", elem_id="timeline-run")
+        plot = gr.Plot(label="probability of each label over time", elem_id="timeline-plot")
+        summary = gr.Markdown(elem_id="timeline-summary")
+        table = gr.Dataframe(interactive=False, label="per utterance", elem_id="timeline-table")
+        with gr.Row():
+            csv_file = gr.File(label="CSV", interactive=False)
+            json_file = gr.File(label="JSON", interactive=False)
+        pick = gr.Dropdown(choices=[], label="show one utterance in the main panels (prediction, modalities, "
+                                            "attention)", elem_id="timeline-pick")
+        token = gr.Textbox(visible=False)  # the scored timeline's token (the Studio keeps the timeline)
+    tab.select(None, js=RESIZE_PLOTS)
+
+    @friendly
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
+    def timeline_utterances(video, srt=None, progress=gr.Progress()):
+        return studio.timeline_utterances(video, srt, progress=progress)
+
+    @friendly
+    @gpu_entry
+    def timeline(video, srt=None, rows=None, task="emotion", progress=gr.Progress()):
+        view = studio.timeline(video, srt, rows, task, progress=progress)
+        return (view.figure, view.summary, {"headers": view.headers, "data": view.rows}, view.csv_path,
+                view.json_path, gr.Dropdown(choices=view.choices, value=None), view.token)
+
+    @friendly
+    def redraw(token, task):
+        if not token:
+            return gr.skip(), gr.skip()
+        return studio.timeline_redraw(token, task)
+
+    @friendly
+    @gpu_entry
+    def show_utterance(token, choice, task):
+        if not token or not choice:
+            return tuple(gr.skip() for _ in panels)
+        return studio.timeline_pick(token, choice, task)
+
+    def clear():
+        return None, "", None, None, "", None, None, gr.Dropdown(choices=[], value=None), ""
+
+    named = dict(video=video, srt=srt, rows=utterances, task=task, token=token, choice=pick)
+    find_button.click(timeline_utterances, named_inputs(timeline_utterances, named), [utterances, found],
+                      api_name="timeline_utterances")
+    run.click(timeline, named_inputs(timeline, named), [plot, summary, table, csv_file, json_file, pick, token],
+              api_name="timeline")
+    task.change(redraw, named_inputs(redraw, named), [plot, table], api_visibility="private", show_progress="hidden")
+    for source in (video, srt):  # a new clip or subtitle file: the old utterances and results are stale
+        source.change(clear, None, [utterances, found, plot, table, summary, csv_file, json_file, pick, token],
+                      api_visibility="private", show_progress="hidden")
+    pick.change(show_utterance, named_inputs(show_utterance, named), panels, api_visibility="private",
+                show_progress="minimal")
+
+
 def about_tab(studio: Studio) -> gr.Markdown:
     with gr.Tab("About"):
         about = gr.Markdown(studio.about())
@@ -364,6 +438,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                     projection_tab(studio, main)
                     lsgmer_tab(studio, main)
                     zero_shot_tab(studio, main)
+                    timeline_tab(studio, [bars, summary, probabilities, similarity, attention])
                     about_tab(studio)
         wire_analyse(studio, main, head, similarity, attention)
         wire_transcript_file(studio, main)
@@ -406,6 +481,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="longest clip accepted (refused beyond)")
     parser.add_argument("--max-file-mb", type=float, default=100.0, help="largest upload accepted")
+    parser.add_argument("--max-timeline-minutes", type=float, default=10.0,
+                        help="longest clip the Timeline tab accepts (refused beyond, from the file's header)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="bind address (localhost unless told otherwise)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
@@ -420,6 +497,7 @@ def main(argv=None, block: bool = True) -> gr.Blocks:
                     zero_shot_weights=args.clip_weights,
                     max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
                     max_file_mb=args.max_file_mb, lsgmer_checkpoint=args.lsgmer_checkpoint)
+    studio.timeline_max_seconds = 60 * args.max_timeline_minutes
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     demo = build_app(studio).queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_file_mb * 2**20),

@@ -95,6 +95,8 @@ def _file_id(path: str | Path | None) -> str:
     """A file's identity for the cache: resolved path, size and modification time (a rewritten file is a new key)."""
     if path is None:
         return "-"
+    if hasattr(path, "cache_id"):  # a pre-decoded source (see `_load_request`): its own identity
+        return path.cache_id
     path = Path(path)
     try:
         stat = path.stat()
@@ -240,7 +242,7 @@ class Predictor:
             pending = {}
             for key, (v, t, a) in zip(keys, chunk):
                 if key not in cached and key not in pending:
-                    pending[key] = load_clip(v, t, self.media_cfg, self._mean, self._std, audio=a)
+                    pending[key] = _load_request(v, t, self.media_cfg, self._mean, self._std, a)
             if pending:
                 entries.update(zip(pending, self._encode_and_cache(list(pending.items()))))
             clips = [cached.get(k) or entries[k] for k in keys]
@@ -345,3 +347,12 @@ def _stack_features(rows: list[ModalityFeatures]) -> ModalityFeatures:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def _load_request(video, transcript, media_cfg: MediaConfig, mean, std, audio):
+    """One predict_batch request's decoded inputs: a file is decoded by `load_clip`; a pre-decoded source (an object
+    with `cache_id` and `load_inputs(media_cfg, mean, std)`, such as a timeline's utterance window, merclip.timeline)
+    decodes itself, so that a long file's windows go through predict_batch without writing each cut to disk."""
+    if hasattr(video, "load_inputs"):
+        return video.load_inputs(media_cfg, mean, std)
+    return load_clip(video, transcript, media_cfg, mean, std, audio=audio)

@@ -456,9 +456,167 @@ class Studio:
             rows.append([str(video), sidecar.read_text().strip() if sidecar.is_file() else ""])
         return rows
 
+    # -- timeline over a long clip's utterances (issue #17; merclip.timeline) -------------------------------------
+    timeline_max_seconds = 600.0  # the app sets it from --max-timeline-minutes
+
+    def _timeline_cfg(self):
+        from .timeline import TimelineConfig
+
+        return TimelineConfig(max_duration=self.timeline_max_seconds)
+
+    def timeline_utterances(self, video, srt_file=None, progress=None) -> tuple[list[list], str]:
+        """Step 1: where the utterances of a long clip are and their words, as editable rows [start, end, words],
+        and a line saying where both came from (the .srt, silero-vad, which transcription engine)."""
+        from .timeline import segment
+
+        if not video:
+            raise StudioError("upload or record a video clip first")
+        video, srt_file = self._check_allowed(video), self._check_allowed(srt_file)
+        seg = segment(video, srt_file, self._timeline_cfg(), self.media_cfg, progress=_progress_fn(progress))
+        rows = [[round(u.start, 3), round(u.end, 3), u.text] for u in seg.utterances]
+        where = {"srt": "the .srt's cues", "vad": "voice activity detection (silero-vad)",
+                 "windows": "fixed windows"}[seg.source]
+        lines = [f"**{len(rows)} utterances** from {where}; **words:** {_text(seg.engine)}. Edit the words (or the "
+                 "times) below, then score the timeline."] + [f"- {_text(n)}" for n in seg.notes]
+        return rows, "\n\n".join(lines)
+
+    def timeline(self, video, srt_file=None, utterances=None, task="emotion", progress=None) -> "TimelineView":
+        """Step 2: every utterance scored (emotion and sentiment), from the given rows [start, end, words] (as edited
+        in the page), or, without rows, from the .srt / VAD + offline transcription."""
+        import tempfile
+
+        from . import timeline_viz
+        from .timeline import Utterance, analyse, predict_timeline
+
+        if not video:
+            raise StudioError("upload or record a video clip first")
+        if task not in ("emotion", "sentiment"):
+            raise StudioError("task must be 'emotion' or 'sentiment'")
+        video, srt_file = self._check_allowed(video), self._check_allowed(srt_file)
+        rows = _table_rows(utterances)
+        cfg, progress = self._timeline_cfg(), _progress_fn(progress)
+        if rows:
+            try:
+                given = [Utterance(float(r[0]), float(r[1]), "" if len(r) < 3 or r[2] is None else str(r[2]))
+                         for r in rows]
+            except (TypeError, ValueError, IndexError):
+                raise StudioError("each utterance row needs a start and an end in seconds, then its words") from None
+            tl = predict_timeline(self.predictor, video, given, cfg=cfg, progress=progress)
+            tl.source, tl.engine = "given", "edited in the page"
+        else:
+            tl = analyse(self.predictor, video, srt_file, cfg, progress=progress)
+        out = Path(tempfile.mkdtemp(prefix="merclip-timeline-"))
+        stem = Path(tl.video).stem or "clip"
+        (csv_path := out / f"{stem}-timeline.csv").write_text(tl.to_csv())
+        (json_path := out / f"{stem}-timeline.json").write_text(tl.to_json())
+        token = self._remember_timeline(tl)
+        return TimelineView(tl, timeline_viz.timeline_figure(tl, task, self.config.emotion_threshold),
+                            self.timeline_headers(tl, task), tl.table(task), str(csv_path), str(json_path),
+                            self.timeline_summary(tl), timeline_choices(tl), token)
+
+    def _remember_timeline(self, tl) -> str:
+        """Keep a scored timeline server-side (the last TIMELINES_KEPT, shared by all users) under a random token that
+        the page holds: re-drawing it or showing one utterance needs no recomputation, and the page holds no
+        gr.State (whose session heartbeat would keep a connection open for as long as the page is)."""
+        import secrets
+
+        from .memo import LockedLRU
+
+        with self._lock:
+            if getattr(self, "_timelines", None) is None:
+                self._timelines = LockedLRU(TIMELINES_KEPT)
+        token = secrets.token_hex(12)
+        self._timelines.put(token, tl)
+        return token
+
+    def timeline_by_token(self, token):
+        """A timeline scored earlier (see `_remember_timeline`); a Timeline object passes through."""
+        if token is not None and not isinstance(token, str):
+            return token
+        found = self._timelines.get(token) if token and getattr(self, "_timelines", None) is not None else None
+        if found is None:
+            raise StudioError("that timeline is no longer in memory: score the clip again")
+        return found
+
+    def timeline_headers(self, tl, task: str) -> list[str]:
+        return ["#", "start (s)", "end (s)", "words", "predicted", *tl.labels[task]]
+
+    def timeline_redraw(self, token, task: str):
+        """(figure, table) of a scored timeline for another task (emotion / sentiment): nothing is scored again."""
+        from .timeline_viz import timeline_figure
+
+        tl = self.timeline_by_token(token)
+        return (timeline_figure(tl, task, self.threshold),
+                {"headers": self.timeline_headers(tl, task), "data": tl.table(task)})
+
+    def timeline_summary(self, tl) -> str:
+        took = tl.timings.get("timeline_total", 0.0)
+        lines = [f"**{len(tl.rows)} utterances** over {tl.duration:.1f} s · utterances from **{tl.source}** · words: "
+                 f"**{_text(tl.engine)}** · scored in {took:.1f} s"] + [f"- {_text(n)}" for n in tl.notes]
+        return "\n\n".join(lines)
+
+    def timeline_pick(self, tl, choice, task="emotion"):
+        """One utterance of a scored timeline in the main panels: (bars, summary, probabilities, similarity,
+        attention), from the timeline's own results (nothing is decoded again)."""
+        if not tl:
+            raise StudioError("score a timeline first")
+        tl = self.timeline_by_token(tl)
+        try:
+            index = int(str(choice).split("·")[0].strip().lstrip("#"))
+            row = tl.rows[index - 1]
+        except (ValueError, IndexError):
+            raise StudioError(f"no utterance {choice!r} in this timeline") from None
+        result = tl.results[task if task in tl.results else next(iter(tl.results))][index - 1]
+        head = (f"**Utterance {row.index}** ({row.start:.1f}–{row.end:.1f} s of {_text(tl.video)}): "
+                f"“{_text(row.text) or '(no words)'}”")
+        return (viz.prediction_bars(result, self.threshold), head + "\n\n" + self.summary(result),
+                result.probabilities, viz.modality_similarity(result), viz.attention_maps(result, "mean"))
+
 
 def app_allowed_roots() -> list[Path]:
     """What the served app may read: gradio's upload folder and this repo's assets (the examples)."""
     from gradio.utils import get_upload_folder
 
     return [Path(get_upload_folder()), REPO_ROOT / "assets"]
+
+
+@dataclass
+class TimelineView:
+    """What the Timeline tab shows for one scored clip."""
+
+    timeline: object  # merclip.timeline.Timeline (kept for re-drawing and for picking an utterance)
+    figure: go.Figure
+    headers: list[str]
+    rows: list[list]
+    csv_path: str
+    json_path: str
+    summary: str
+    choices: list[str]
+    token: str = ""  # what the page keeps to find this timeline again (Studio.timeline_by_token)
+
+
+TIMELINES_KEPT = 4  # each holds its utterances' results, thumbnails included (~30 MB for 120 utterances x 12 frames)
+
+
+def timeline_choices(tl) -> list[str]:
+    """Dropdown entries, one per utterance: "3 · 12.0–16.5 s · the first words"."""
+    return [f"{r.index} · {r.start:.1f}–{r.end:.1f} s · {' '.join(r.text.split()[:8]) or '(no words)'}" for r in tl.rows]
+
+
+def _table_rows(table) -> list[list]:
+    """Rows of an edited utterance table (a list of lists, or a pandas DataFrame from gr.Dataframe); blank rows
+    dropped."""
+    if table is None:
+        return []
+    if hasattr(table, "values") and hasattr(table, "columns"):
+        table = table.values.tolist()
+    if isinstance(table, dict):  # gradio's {"headers": ..., "data": ...}
+        table = table.get("data") or []
+    return [list(r) for r in table if r is not None and any(str(c).strip() for c in r if c is not None)]
+
+
+def _progress_fn(progress):
+    """gr.Progress (or None) as the timeline's progress(fraction, description) callback."""
+    if progress is None:
+        return None
+    return lambda fraction, desc: progress(fraction, desc=desc)

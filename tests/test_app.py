@@ -519,12 +519,14 @@ API = {
     "/projection": CLIP + [("space", "Radio"), ("method", "Radio")],
     "/lsgmer": CLIP,
     "/zero_shot": CLIP[:3] + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox")],
+    "/timeline_utterances": [("video", "Video"), ("srt", "File")],
+    "/timeline": [("video", "Video"), ("srt", "File"), ("rows", "Dataframe"), ("task", "Radio")],
 }
 LABEL_OF = {"video": "clip", "transcript": "transcript", "transcript_file": "transcript file", "audio": "voice recording",
             "task": "task", "label_kind": "label set", "custom_labels": "custom labels", "query_word": "query word",
             "dropped": "drop modalities", "head": "heads", "words": "query words", "extra_word": "another word",
             "kind_a": "set A", "custom_a": "custom A", "kind_b": "set B", "custom_b": "custom B", "space": "embedding",
-            "method": "method"}
+            "method": "method", "srt": "subtitles", "rows": "utterances"}
 
 
 def test_public_api_parameters_are_pinned(studio):

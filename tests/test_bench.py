@@ -141,3 +141,17 @@ def test_front_end_floor_decodes_the_frames_the_sampler_picks(tmp_path):
     assert abs(sum(a.shape[-1] for a in audio) / rate - 3.0) < 0.1  # the whole 3-s track, as read_audio reads it
     results = bench.bench_front_end(clip, 3.0, 3)
     assert results["front_end_floor_ratio"] > 1.0  # the front end does the floor's work and more
+
+
+def test_timeline_bench_smoke(tmp_path, capsys):
+    """bench/timeline.py on a 15-s clip: both runs (VAD, .srt) finish and report time, ratio and peak memory."""
+    from merclip.data.long_clips import has_espeak
+
+    if not has_espeak():
+        pytest.skip("espeak-ng is not installed (.ci/run installs it)")
+    results = load_bench("timeline").main(["--smoke", "--out", str(tmp_path / "t.json")])
+    assert set(results["runs"]) == {"vad+none", "srt"}
+    for run in results["runs"].values():
+        assert run["utterances"] == results["utterances_written"] >= 2
+        assert run["wall_s"] > 0 and run["ratio_to_duration"] > 0 and run["peak_rss_mb"] > 100
+    assert "x real time" in capsys.readouterr().out and (tmp_path / "t.json").is_file()
