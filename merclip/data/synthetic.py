@@ -343,10 +343,11 @@ EXAMPLES = {
 }
 
 
-SPOKEN_EXAMPLES = {  # style "speech": natural sentences in neither the phrasebook nor the real-ish set
-    "happy_surprised": "No way, they threw me a party for my birthday and I'm so happy!",
-    "sad_afraid": "I miss her so much, and honestly I'm scared of what comes next.",
-    "angry_disgusted": "They served us spoiled meat, and then the manager shouted at us.",
+SPOKEN_EXAMPLES = {  # style "speech": natural sentences in neither the phrasebook nor the real-ish set; short
+    # enough (< 60 characters) for gradio to show them whole on the example buttons
+    "happy_surprised": "No way, a surprise party for me? I'm so happy!",
+    "sad_afraid": "I miss her so much, and I'm scared of what's next.",
+    "angry_disgusted": "The meat was spoiled and the manager yelled at us.",
     "neutral": "I'm taking the train to the office at nine tomorrow.",
 }
 
