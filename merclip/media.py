@@ -282,19 +282,20 @@ def log_mel_unit(wave: np.ndarray, cfg: MediaConfig, duration: float | None = No
     return F.interpolate(image, size=(cfg.image_size, cfg.image_size), mode="bilinear", align_corners=False)
 
 
-def normalise_into_channels(images: torch.Tensor, mean, std, scale: float = 1.0) -> torch.Tensor:
-    """(T, C, S, S) images (C = 1 or 3; any dtype) times `scale`, CLIP-normalised into a new (T, 3, S, S) float32.
+def normalise_into_channels(images: torch.Tensor, mean, std, value_range: float = 1.0) -> torch.Tensor:
+    """(T, C, S, S) images (C = 1 or 3; any dtype) with values in [0, value_range], CLIP-normalised into a new
+    (T, 3, S, S) float32.
 
     One allocation and three passes over it, instead of the separate float conversion, division, channel copy
     and normalisation that each allocated a full tensor (page faults on fresh memory were a large part of the
-    front end's time on the 2-core machine). (x - scale^-1 m) / (scale^-1 s) is (scale x - m) / s to within a
-    float rounding (tests/test_media.py holds it to open_clip's own transform).
+    front end's time on the 2-core machine). (x - r m) / (r s) is (x / r - m) / s to within a float rounding
+    (tests/test_media.py holds it to open_clip's own transform), and exactly x / r for mean 0 and std 1.
     """
     t, _, h, w = images.shape
     out = torch.empty((t, 3, h, w), dtype=torch.float32)
     out.copy_(images.expand(t, 3, h, w))
-    m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1) / scale
-    s = torch.tensor(std, dtype=torch.float32).view(3, 1, 1) / scale
+    m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1) * value_range
+    s = torch.tensor(std, dtype=torch.float32).view(3, 1, 1) * value_range
     return out.sub_(m).div_(s)
 
 
@@ -325,7 +326,7 @@ def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> t
         out.append(np.asarray(img.crop((left, top, left + image_size, top + image_size))))  # (S, S, 3) uint8
     # One uint8 stack, then one float tensor written in place: stacking twelve permuted float views cost ~16 ms.
     images = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)  # (T, 3, S, S) uint8, a view
-    return normalise_into_channels(images, mean, std, scale=1 / 255.0)
+    return normalise_into_channels(images, mean, std, value_range=255.0)
 
 
 def read_transcript(text: str | None, max_chars: int = 100_000) -> str:

@@ -4,7 +4,7 @@
     python scripts/screenshots.py --url URL         # an app that is already running
     python scripts/screenshots.py --prefix before   # docs/ux/before_*.png (e.g. from an older checkout's app)
 
-Each size (desktop 1280×800, phone 390×844) loads the page, runs the "wonderful time" example with Analyse and
+Each size (desktop 1280×800, phone 390×844) loads the page, runs the happy_surprised example with Analyse and
 saves what is on screen right after it (docs/ux/<prefix>_desktop.png, <prefix>_phone.png); the desktop run also
 saves the whole page as docs/screenshot.png (only with the default prefix `after`). Needs Playwright and Debian's
 chromium (/usr/bin/chromium). The tests never write into the repository; this script is the one that does.
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-EXAMPLE_TEXT = "well honestly what a wonderful time"
+EXAMPLE_TEXT = (ROOT / "assets" / "examples" / "happy_surprised.txt").read_text().strip()  # the example's button
 
 
 def _free_port() -> int:
