@@ -23,12 +23,8 @@ from .errors import UserError
 from .media import read_transcript_file
 from .labels import PAPER_LABEL_SETS, label_set, validate_labels
 from .predict import PredictionResult, Predictor
+from .shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, EXAMPLES_DIR, REPO_ROOT  # noqa: F401
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "merclip-tiny-synthetic"
-DEFAULT_EMBEDDINGS = REPO_ROOT / "assets" / "synthetic_test_embeddings.npz"
-DEFAULT_LSGMER = REPO_ROOT / "checkpoints" / "lsgmer-tiny-synthetic"
-EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"
 NO_WORD = "(none)"
 MAX_QUERY_WORDS = 8
 

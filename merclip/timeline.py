@@ -790,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .predict import Predictor
-    from .studio import DEFAULT_CHECKPOINT
+    from .shipped import DEFAULT_CHECKPOINT
 
     cfg = TimelineConfig(max_duration=args.max_minutes * 60, batch_size=args.batch_size, transcriber=args.transcriber)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]

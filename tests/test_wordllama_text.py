@@ -94,12 +94,20 @@ def test_config_default_and_validation():
         ModelConfig(text_backbone="bert")
 
 
-def test_checkpoints_saved_before_the_option_load_as_clip_and_refuse_wordllama(wl_model):
-    from pathlib import Path
+def test_checkpoints_saved_before_the_option_load_as_clip_and_refuse_wordllama(wl_model, tmp_path):
+    import json
 
-    from merclip.checkpoint import CheckpointError, load_weights
+    from safetensors.torch import load_file, save_file
 
-    shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "merclip-tiny-synthetic"  # config has no text_backbone
-    assert load_checkpoint(shipped).cfg.text_backbone == "clip"
+    from merclip.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_weights, read_metadata
+
+    # a checkpoint as written before the option existed: its config has no text_backbone / vision_backbone field
+    old = save_checkpoint(build_model(tiny_config()), tmp_path / "old")
+    config = {k: v for k, v in json.loads((old / CONFIG_NAME).read_text()).items()
+              if k not in ("text_backbone", "vision_backbone")}
+    metadata = {**read_metadata(old), "config": json.dumps(config)}
+    save_file(load_file(str(old / WEIGHTS_NAME)), str(old / WEIGHTS_NAME), metadata=metadata)
+    (old / CONFIG_NAME).write_text(json.dumps(config))
+    assert load_checkpoint(old).cfg.text_backbone == "clip"
     with pytest.raises(CheckpointError, match="text_backbone: checkpoint 'clip' vs model 'wordllama'"):
-        load_weights(wl_model, shipped)
+        load_weights(wl_model, old)

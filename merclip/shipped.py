@@ -1,0 +1,14 @@
+"""Where the repository's shipped files are: the demo checkpoints, the projection embeddings, the app's examples.
+
+One place for these paths, below everything that uses them (the app's Studio, the timeline CLI), so that a
+command-line tool can default to the shipped demo without importing the app's logic.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "merclip-tiny-synthetic"
+DEFAULT_EMBEDDINGS = REPO_ROOT / "assets" / "synthetic_test_embeddings.npz"
+DEFAULT_LSGMER = REPO_ROOT / "checkpoints" / "lsgmer-tiny-synthetic"
+EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"
