@@ -431,13 +431,8 @@ def load_clip(
     has_audio = probe(audio_source).has_audio if audio is not None else info.has_audio
 
     frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds) if info.has_video else []
-    if cfg.face_crop and frames:  # issue #15 hook: face crops for the FER vision tower
-        from .faces import crop_face_images
-
-        frames, face_notes = crop_face_images(frames, cfg.image_size)
-        notes.extend(face_notes)
-    frames_t = frames_to_tensor(frames, cfg.image_size, mean, std) if frames else None
-    thumbnails = [_thumbnail(f) for f in frames]
+    frames_t, thumbnails, frame_notes = frame_inputs(frames, cfg, mean, std)
+    notes.extend(frame_notes)
     timings["decode_video"] = time.perf_counter() - t0
 
     # Decoding the audio track in a worker thread while the frames decode was measured at 0.9-0.96x (slower) on the
@@ -458,8 +453,28 @@ def _audio_inputs(source: Path, has_audio: bool, duration: float, cfg: MediaConf
     wave = read_audio(source, cfg.sample_rate, min(duration, cfg.max_seconds) if duration else cfg.max_seconds)
     if wave.size == 0:
         return None, ["the audio track holds no samples: audio modality absent"], time.perf_counter() - t0
-    unit = log_mel_unit(wave, cfg, duration or len(wave) / cfg.sample_rate)  # (T_A, 1, S, S)
-    return normalise_into_channels(unit, mean, std), [], time.perf_counter() - t0
+    return audio_images(wave, cfg, duration or len(wave) / cfg.sample_rate, mean, std), [], time.perf_counter() - t0
+
+
+def frame_inputs(frames: list[Image.Image], cfg: MediaConfig, mean, std) -> tuple[torch.Tensor | None, list, list[str]]:
+    """Sampled frames -> (CLIP-normalised (T, 3, S, S) or None, thumbnails, notes): cropped to the face first when
+    `cfg.face_crop` (the FER vision tower). One place for what `load_clip` and the timeline's windows
+    (merclip.timeline) make of their frames, so a window gives exactly the inputs of the same cut as its own file."""
+    if not frames:
+        return None, [], []
+    notes: list[str] = []
+    if cfg.face_crop:  # issue #15 hook: face crops for the FER vision tower
+        from .faces import crop_face_images
+
+        frames, notes = crop_face_images(frames, cfg.image_size)
+    small = {id(f): _thumbnail(f) for f in frames}  # one thumbnail per distinct frame (short clips repeat frames)
+    return frames_to_tensor(frames, cfg.image_size, mean, std), [small[id(f)] for f in frames], list(notes)
+
+
+def audio_images(wave: np.ndarray, cfg: MediaConfig, duration: float, mean, std) -> torch.Tensor:
+    """A mono waveform -> CLIP-normalised log-mel images (T_A, 3, S, S): the audio modality's input, for `load_clip`
+    and the timeline's windows alike."""
+    return normalise_into_channels(log_mel_unit(wave, cfg, duration), mean, std)  # from (T_A, 1, S, S)
 
 
 def _thumbnail(frame: Image.Image, size: int = 96) -> Image.Image:

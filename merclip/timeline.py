@@ -40,8 +40,7 @@ from .config import MediaConfig
 from .decoded import ClipInputs
 from .errors import UserError
 from .media import (SEEK_MIN_GAP_SECONDS, EmptyMediaError, MediaTooLongError, NoVideoStreamError, UnreadableMediaError,
-                    _keyframe_times, _open, _thumbnail, check_size, frames_to_tensor, log_mel_images, normalise_images,
-                    probe, read_audio, read_transcript)
+                    _keyframe_times, _open, audio_images, check_size, frame_inputs, probe, read_audio, read_transcript)
 
 Progress = Callable[[float, str], None]
 SAMPLE_RATE = 16000
@@ -550,14 +549,8 @@ def decode_window(sampler: FrameSampler | None, wave: np.ndarray | None, start: 
     if sampler is not None:
         n = media_cfg.num_frames
         frames = [sampler.pick(start + (i + 0.5) * duration / n, end) for i in range(n)]
-        if media_cfg.face_crop:
-            from .faces import crop_face_images
-
-            frames, face_notes = crop_face_images(frames, media_cfg.image_size)
-            notes.extend(face_notes)
-        frames_t = frames_to_tensor(frames, media_cfg.image_size, mean, std)
-        small = {id(f): _thumbnail(f) for f in frames}  # one per distinct frame (as media.load_clip makes them)
-        thumbs = [small[id(f)] for f in frames]
+        frames_t, thumbs, face_notes = frame_inputs(frames, media_cfg, mean, std)  # as media.load_clip makes them
+        notes.extend(face_notes)
     t1 = time.perf_counter()
     audio_t = None
     if wave is None:
@@ -568,8 +561,7 @@ def decode_window(sampler: FrameSampler | None, wave: np.ndarray | None, start: 
         if piece.size == 0:
             notes.append("the audio track holds no samples here: audio modality absent")
         else:
-            images = torch.from_numpy(log_mel_images(piece, media_cfg, duration))
-            audio_t = normalise_images(images, mean, std)
+            audio_t = audio_images(piece, media_cfg, duration, mean, std)
     if not text:
         notes.append("empty transcript: language modality absent")
     return ClipInputs(frames=frames_t, audio=audio_t, transcript=text, duration=duration, notes=notes,
