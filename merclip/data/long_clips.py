@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,6 +18,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .speech import Prosody
+from .speech import speak as espeak
 from .synthetic import EXAMPLES, SAMPLE_RATE, render_frames, synthesise_voice
 
 SENTENCES = {  # spoken text per example emotion (longer than the examples' transcripts: 2-4 s of speech)
@@ -36,13 +36,9 @@ def has_espeak() -> bool:
 
 @functools.lru_cache(maxsize=32)
 def speak(text: str, speed: int = 150) -> np.ndarray:
-    """espeak-ng's voice for `text`, as 16-kHz mono float32 with its leading and trailing silence removed."""
-    import librosa
-
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "say.wav"
-        subprocess.run(["espeak-ng", "-s", str(speed), "-w", str(wav), text], check=True, capture_output=True)
-        wave, _ = librosa.load(str(wav), sr=SAMPLE_RATE)
+    """espeak-ng's voice for `text` (its default voice, merclip.data.speech), as 16-kHz mono float32 with its leading
+    and trailing silence removed."""
+    wave = espeak(text, Prosody("en", rate=speed))
     loud = np.flatnonzero(np.abs(wave) > 0.01)
     wave = wave[loud[0]: loud[-1] + 1] if loud.size else wave
     wave = wave.astype(np.float32)

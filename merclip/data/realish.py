@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .speech import SAMPLE_RATE, Prosody, speak
+from .speech import SAMPLE_RATE, Prosody, speak, with_silence
 from .writer import write_video
 
 EMOTIONS = ("happy", "sad", "angry", "surprise", "disgust", "fear")  # the demo model's label words
@@ -166,8 +166,7 @@ def build(out: str | Path, n: int | None = None, progress: bool = True) -> Path:
     for clip in tqdm(clips, desc="real-ish clips", disable=not progress):
         voice, rate = clip.voice.split("@")
         speech = speak(clip.transcript, Prosody(voice, rate=int(rate)))  # espeak's default pitch and loudness
-        pad = np.zeros(int(0.25 * SAMPLE_RATE), np.float32)
-        audio = np.concatenate([pad, speech, pad])
+        audio = with_silence(speech)
         n_frames = max(2, int(np.ceil(len(audio) / SAMPLE_RATE * FPS)))
         write_video(out / clip.video, still_with_zoom(pictures[clip.photo], n_frames), fps=FPS, audio=audio,
                     sample_rate=SAMPLE_RATE)

@@ -72,3 +72,9 @@ def speak(text: str, prosody: Prosody = Prosody()) -> np.ndarray:
             raise SpeechSynthesisError(f"espeak-ng failed for voice {prosody.voice!r}: {done.stderr.strip()[:200]}")
         audio, rate_in = sf.read(str(wav), dtype="float32", always_2d=True)
     return librosa.resample(audio.mean(axis=1), orig_sr=rate_in, target_sr=SAMPLE_RATE).astype(np.float32)
+
+
+def with_silence(wave: np.ndarray, seconds: float = 0.25) -> np.ndarray:
+    """`wave` with `seconds` of silence before and after it: a generated clip starts and ends quietly, as a recording does."""
+    pad = np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
+    return np.concatenate([pad, wave, pad])

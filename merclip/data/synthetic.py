@@ -175,14 +175,13 @@ def spoken_segment(labels: np.ndarray, rng: np.random.Generator) -> tuple[str, n
     """Style "speech" (issue #15 item 3): a varied sentence from the phrasebook, spoken by espeak-ng in one of
     many voices with emotion-dependent prosody, padded with a quarter second of silence on each side."""
     from .phrasebook import sentence
-    from .speech import TRAINING_VOICES, Prosody, speak
+    from .speech import TRAINING_VOICES, Prosody, speak, with_silence
 
     emotions = present_emotions(labels)
     text = sentence(emotions, rng)
     voice = TRAINING_VOICES[rng.integers(len(TRAINING_VOICES))]
     speech = speak(text, Prosody.for_emotions(emotions, voice, rng))
-    pad = np.zeros(SAMPLE_RATE // 4, np.float32)
-    return text, np.clip(np.concatenate([pad, speech, pad]), -1.0, 1.0)  # loudness as espeak-ng's -a made it
+    return text, np.clip(with_silence(speech), -1.0, 1.0)  # loudness as espeak-ng's -a made it
 
 
 def make_segments(n: int, seed: int, style: str = "tones") -> list[Segment]:
@@ -355,7 +354,7 @@ SPOKEN_EXAMPLES = {  # style "speech": natural sentences in neither the phrasebo
 def write_examples(out: str | Path, seed: int = 0, style: str = "tones") -> list[Path]:
     """The app's example clips: one mp4 + .txt transcript per entry of EXAMPLES (generated, labelled by name);
     style "speech": the SPOKEN_EXAMPLES sentences, spoken by espeak-ng with the labels' prosody."""
-    from .speech import Prosody, speak
+    from .speech import Prosody, speak, with_silence
 
     out = Path(out)
     paths = []
@@ -364,9 +363,8 @@ def write_examples(out: str | Path, seed: int = 0, style: str = "tones") -> list
         labels = np.array(labels, dtype=np.float32)
         if style == "speech":
             text = SPOKEN_EXAMPLES[name]
-            pad = np.zeros(SAMPLE_RATE // 4, np.float32)
             spoken = speak(text, Prosody.for_emotions(present_emotions(labels), "en-us+m3", rng))
-            audio = np.clip(np.concatenate([pad, spoken, pad]), -1.0, 1.0)
+            audio = np.clip(with_silence(spoken), -1.0, 1.0)
         else:
             audio = synthesise_voice(labels, 3.0, rng)
         frames = render_frames(labels, max(2, int(round(len(audio) / SAMPLE_RATE * FPS))), rng)
