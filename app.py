@@ -386,18 +386,18 @@ def wire_analyse(studio: Studio, main: Main, head: gr.Dropdown, similarity: gr.P
     named = main.inputs | dict(head=head)
     inputs = named_inputs(analyse, named)
     outputs = [main.bars, main.summary, main.probabilities, similarity, attention]
-    clicked = main.run.click(analyse, inputs, outputs, api_name="analyse", js=SCROLL_TO_RESULT)
-    # a failed request leaves no result on the page that it did not produce (the old one under an "Error" badge)
-    clicked.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
-                    queue=False)
+    def clear_on_failure(event) -> None:
+        """A failed request leaves no result on the page that it did not produce (the old one under an "Error" badge)."""
+        event.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
+                      queue=False)
+
+    clear_on_failure(main.run.click(analyse, inputs, outputs, api_name="analyse", js=SCROLL_TO_RESULT))
 
     live = friendly(only_with_a_clip(keep_result_while_labels_are_edited(analyse.__wrapped__, len(outputs)),
                                      len(outputs)))
     for name in ("query_word", "dropped", "label_kind", "task", "head"):  # live: cached features make these cheap
-        changed = named[name].change(live, inputs, outputs, api_visibility="private", show_progress="minimal",
-                                     trigger_mode="always_last")
-        changed.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
-                        queue=False)
+        clear_on_failure(named[name].change(live, inputs, outputs, api_visibility="private", show_progress="minimal",
+                                            trigger_mode="always_last"))
 
     def live_custom(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped,
                     head):
@@ -406,10 +406,8 @@ def wire_analyse(studio: Studio, main: Main, head: gr.Dropdown, similarity: gr.P
         return live(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped,
                     head)
 
-    edited = named["custom_labels"].change(live_custom, inputs, outputs, api_visibility="private",
-                                           show_progress="minimal", trigger_mode="always_last")
-    edited.failure(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
-                   queue=False)
+    clear_on_failure(named["custom_labels"].change(live_custom, inputs, outputs, api_visibility="private",
+                                                   show_progress="minimal", trigger_mode="always_last"))
     clear_when_input_changes(main, outputs)
 
 
