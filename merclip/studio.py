@@ -21,6 +21,7 @@ from .checkpoint import read_config, read_metadata
 from .config import DEFAULT_QUERY_WORD, MODALITY_NAMES, MediaConfig
 from .errors import UserError
 from .media import read_transcript_file
+from .memo import LockedLRU
 from .labels import PAPER_LABEL_SETS, label_set, validate_labels
 from .predict import PredictionResult, Predictor
 from .shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, EXAMPLES_DIR, REPO_ROOT  # noqa: F401
@@ -126,6 +127,7 @@ class Studio:
         self._zero_shot = None
         self._lock = threading.RLock()  # re-entrant: zero_shot() reads self.predictor while holding it
         self.ready = threading.Event()  # set by warm_up(): the page says "warming up" until then
+        self._timelines: LockedLRU = LockedLRU(TIMELINES_KEPT)  # scored timelines by token (_remember_timeline)
 
     # -- lazy, shared models ------------------------------------------------------------------------
     @property
@@ -516,11 +518,6 @@ class Studio:
         gr.State (whose session heartbeat would keep a connection open for as long as the page is)."""
         import secrets
 
-        from .memo import LockedLRU
-
-        with self._lock:
-            if getattr(self, "_timelines", None) is None:
-                self._timelines = LockedLRU(TIMELINES_KEPT)
         token = secrets.token_hex(12)
         self._timelines.put(token, tl)
         return token
@@ -529,7 +526,7 @@ class Studio:
         """A timeline scored earlier (see `_remember_timeline`); a Timeline object passes through."""
         if token is not None and not isinstance(token, str):
             return token
-        found = self._timelines.get(token) if token and getattr(self, "_timelines", None) is not None else None
+        found = self._timelines.get(token) if token else None
         if found is None:
             raise StudioError("that timeline is no longer in memory: score the clip again")
         return found
