@@ -44,6 +44,27 @@ def timed(fn, device: torch.device, warmup: int, iters: int) -> float:
     return (time.perf_counter() - t0) / iters
 
 
+def host_syncs(fn, device: torch.device) -> list[str]:
+    """Where one call of `fn` makes the host wait for the GPU, as "file:line" of the Python frame that asked.
+
+    torch.cuda.set_sync_debug_mode("warn") turns every synchronising CUDA call into a warning: a sync inside a
+    training step drains the GPU's queue, and the GPU then idles while the host launches the next kernels.
+    Empty on a CPU (nothing to wait for)."""
+    if device.type != "cuda":
+        return []
+    import warnings
+
+    sync(device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return [f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
+
+
 def decoded_clips(n: int, image_size: int, num_frames: int = 12, seconds=(2.0, 10.0), seed: int = 0) -> list[ClipInputs]:
     """`n` clips as the training cache stores them: uint8 frames (T_V, 3, S, S), uint8 log-mel images (T_A, 1, S, S)
     with T_A = ceil(seconds / 2) for clip lengths drawn from `seconds`, and transcripts of 3-30 words."""

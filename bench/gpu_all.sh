@@ -13,7 +13,8 @@
 #
 # `train` (not in `all`) is a real training run on generated data: ViT-B-32 from random init, --compile, bf16;
 # TRAIN_N clips, TRAIN_EPOCHS epochs; TRAIN_MODEL, TRAIN_DEVICE, TRAIN_WORKERS (media decoding), TRAIN_ARGS (train only) and TRAIN_COMPILE ("" for
-# eager) override (the test suite runs it tiny and eager on a CPU).
+# eager) override (the test suite runs it tiny and eager on a CPU); EVAL_FAST ("" for an eager evaluation; `session` defaults
+# to that) likewise.
 #
 # The device machine's image has torch but not open_clip, and it cannot reach PyPI. Once per checkout, here:
 #   echo /.whl/ >> .git/info/exclude
@@ -79,6 +80,7 @@ if [[ $PART == session ]]; then
     LIMIT=$(( $(left) * 80 / 100 ))  # the rest is the evaluation's
     (( LIMIT > 30 )) || { echo "!! no time left for the train run" | tee -a "$OUT/log.txt"; exit 1; }
     TRAIN_COMPILE=${TRAIN_COMPILE-}  # eager bf16: clip lengths vary per batch, and recompiling would eat the budget
+    EVAL_FAST=${EVAL_FAST-}  # eager evaluation: a cold compile costs more than a small test split takes
 fi
 if [[ $PART == all || $PART == inference ]]; then run bench/batched_inference.py --check --out "$OUT/batched.json"; fi
 if [[ $PART == all || $PART == training ]]; then run bench/throughput.py --out "$OUT/throughput.json"; fi
@@ -91,7 +93,7 @@ if [[ $PART == train ]]; then
         --clip-pretrained none --epochs "${TRAIN_EPOCHS:-10}" --lr 1e-4 --batch-size 32 --workers "${TRAIN_WORKERS:-8}" \
         ${TRAIN_COMPILE---compile} ${TRAIN_DEVICE:+--device $TRAIN_DEVICE} --out "$RUN" ${TRAIN_ARGS:-}
     [[ -n ${LIMIT:-} ]] && LIMIT=$(( $(left) - 5 ))
-    run -m merclip.evaluate --checkpoint "$RUN/best" --dataset synthetic --root "$DATA" --workers "${TRAIN_WORKERS:-8}" --fast \
+    run -m merclip.evaluate --checkpoint "$RUN/best" --dataset synthetic --root "$DATA" --workers "${TRAIN_WORKERS:-8}" ${EVAL_FAST---fast} \
         ${TRAIN_DEVICE:+--device $TRAIN_DEVICE} --out "$OUT/train_eval.json"
     cp "$RUN/metrics.csv" "$OUT/train_metrics.csv" || status=1
 fi

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import bench_parser, decoded_clips, device_name, sync, timed, write_json  # noqa: E402
+from common import bench_parser, decoded_clips, device_name, host_syncs, sync, timed, write_json  # noqa: E402
 from merclip import backbone  # noqa: E402
 from merclip.config import MediaConfig  # noqa: E402
 from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
-from merclip.batch import ModalityInputs  # noqa: E402
+from merclip.batch import ModalityInputs, trim_token_padding  # noqa: E402
 from merclip.model import build_model  # noqa: E402
 from merclip.device import select_device  # noqa: E402
 from merclip.speed import SpeedConfig, apply_speed, autocast, patch_embeddings_as_matmul  # noqa: E402
@@ -98,7 +98,8 @@ def bench_patch_embedding(model, device, images: int, warmup: int, iters: int, s
 
 
 def training_inputs(model, batch: int, frames: int, segments: int, device) -> tuple[ModalityInputs, torch.Tensor]:
-    ids = model.tokenizer(["this is a fairly ordinary sentence about a day at work"] * batch).to(device)
+    ids = trim_token_padding(model.tokenizer(["this is a fairly ordinary sentence about a day at work"] * batch))
+    ids = ids.to(device)  # (B, n): trimmed on the host, as collate_clips does
     x = ModalityInputs(text_ids=ids, frames=torch.randn(batch, frames, 3, 224, 224, device=device),
                        audio=torch.randn(batch, segments, 3, 224, 224, device=device))
     y = (torch.rand(batch, len(model.cfg.labels), device=device) > 0.7).float()
@@ -133,16 +134,19 @@ def bench_train_step(model, fast_model, device, batch: int, frames: int, segment
     flops = counter.get_total_flops()
     t_plain = timed(lambda: plain_step(x, y), device, warmup, iters)
     t_fast = timed(lambda: fast_step(x, y), device, warmup, iters)
+    syncs = host_syncs(lambda: fast_step(x, y), device)
     mfu = flops / t_fast / (peak_tflops * 1e12) if device.type == "cuda" else float("nan")
     epoch_min = MOSEI_TRAIN_CLIPS / (batch / t_fast) / 60
     print(f"training step, batch {batch} ({frames} frames + {segments} audio segments): eager fp32 "
           f"{batch / t_plain:.1f} clips/s vs ours {batch / t_fast:.1f} clips/s -> {t_plain / t_fast:.2f}x (target >= 2x); "
           f"{flops / batch / 1e9:.1f} GFLOP per clip; MFU {100 * mfu:.1f}% of {peak_tflops:.0f} TFLOP/s (target >= 25%); "
           f"implied CMU-MOSEI epoch {epoch_min:.1f} min")
+    if device.type == "cuda":
+        print(f"  host syncs in one fast step: {len(syncs)}" + (f" at {', '.join(sorted(set(syncs)))}" if syncs else ""))
     mem = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     return {"step_batch": batch, "step_plain_clips_s": batch / t_plain, "step_ours_clips_s": batch / t_fast,
             "step_speedup": t_plain / t_fast, "gflop_per_clip": flops / batch / 1e9, "mfu": mfu,
-            "mosei_epoch_min": epoch_min, "gpu_mem_gib": mem, "_fast_step": fast_step, "_inputs": (x, y)}
+            "mosei_epoch_min": epoch_min, "gpu_mem_gib": mem, "step_host_syncs": syncs, "_fast_step": fast_step, "_inputs": (x, y)}
 
 
 def profile_step(step, x, y, device, out_path: str | None, rows: int = 25) -> str:
@@ -157,11 +161,17 @@ def profile_step(step, x, y, device, out_path: str | None, rows: int = 25) -> st
             step(x, y)
         sync(device)
     key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
-    table = prof.key_averages().table(sort_by=key, row_limit=rows)
+    averages = prof.key_averages()
+    table = averages.table(sort_by=key, row_limit=rows)
+    # The host's side: what the CPU spends the step on (launches, guards, waits such as cudaStreamSynchronize).
+    # Where this exceeds the GPU's time, the GPU idles.
+    host = averages.table(sort_by="self_cpu_time_total", row_limit=rows)
     if out_path:
-        Path(out_path).write_text(table)
+        Path(out_path).write_text(f"{table}\n\nby self CPU time:\n{host}")
     print(f"profile of the fast training step (3 steps, top kernels by {key}):")
     print("\n".join(table.splitlines()[: min(rows, 15) + 3]))
+    print("the same steps by self CPU time:")
+    print("\n".join(host.splitlines()[:13]))
     return table
 
 
@@ -296,7 +306,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="loader workers (ours)")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989)")
     parser.add_argument("--parts", default="tower,step,pipeline",
-                        help="comma-separated subset of tower, step, pipeline (pipeline needs step: it feeds that step)")
+                        help="comma-separated subset of tower, patch, step, pipeline (tower includes patch; pipeline "
+                        "needs step: it feeds that step)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -318,6 +329,7 @@ def main(argv=None) -> dict:
     print(f"device: {results['device']}, model {cfg.clip_model}, fast path {speed}")
     if "tower" in parts:
         results.update(bench_tower(model, device, tower_batch, warmup, iters, speed))
+    if "tower" in parts or "patch" in parts:  # `patch` alone skips the tower's compile (a short GPU session)
         results.update(bench_patch_embedding(model, device, step_batch * (frames + segments), warmup, iters, speed))
     if "step" not in parts:
         write_json(args.out, results)

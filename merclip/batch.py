@@ -79,8 +79,21 @@ def _pad_stack(items: list[torch.Tensor | None]) -> tuple[torch.Tensor | None, t
     return out, mask
 
 
+def trim_token_padding(ids: torch.Tensor) -> torch.Tensor:
+    """(N, T) token ids -> (N, n): drop the all-padding columns after the longest row's EOS, on the host.
+
+    Why here and not in the text tower: the towers are causal, so those columns never change an output, and cutting
+    them saves most of the text tower's work; but finding n on a GPU tensor is a host sync that stalls the
+    pipeline once per batch (issue #18's profile). On the host it is free. Both tokenizers put EOS at the largest id.
+    """
+    if ids.numel() == 0:
+        return ids
+    n = int(ids.argmax(dim=-1).max()) + 1
+    return ids[:, :n].contiguous()
+
+
 def collate_clips(clips: Sequence[ClipInputs], tokenizer) -> ModalityInputs:
-    ids = tokenizer([c.transcript for c in clips])  # (B, context): CLIP truncates long transcripts
+    ids = trim_token_padding(tokenizer([c.transcript for c in clips]))  # (B, n <= context): CLIP truncates long ones
     frames, frame_mask = _pad_stack([c.frames for c in clips])
     audio, audio_mask = _pad_stack([c.audio for c in clips])
     return ModalityInputs(

@@ -49,7 +49,8 @@ class CMDLayer(nn.Module):
         q = q + self.drop(sa)
         has_keys = kv_mask.any(dim=1)  # (B,)
         safe_mask = kv_mask.clone()
-        safe_mask[~has_keys, 0] = True  # avoid all-masked rows (NaN); their update is zeroed below
+        safe_mask[:, 0] |= ~has_keys  # avoid all-masked rows (NaN); their update is zeroed below. (Boolean-mask
+        # indexing, safe_mask[~has_keys, 0] = True, would be a host sync on a GPU.)
         h = self.norm_cross(q)
         kv = self.norm_kv(kv)
         ca, ca_w = self.cross_attn(h, kv, kv, key_padding_mask=~safe_mask, need_weights=True, average_attn_weights=False)

@@ -16,6 +16,15 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * w).sum(1) / w.sum(1).clamp_min(1.0)
 
 
+def trimmed_length(x: torch.Tensor, eos_index: torch.Tensor, trim: bool) -> int:
+    """How many positions a causal text tower must run: up to the longest row's EOS where that is free to find
+    (a CPU tensor), all of them elsewhere (the callers trim GPU ids on the host before the copy; reading
+    eos_index.max() from the GPU would wait for every kernel queued before it)."""
+    if trim and eos_index.device.type == "cpu":
+        return int(eos_index.max()) + 1
+    return x.shape[1]
+
+
 class ImageSequenceEncoder(nn.Module):
     """A CLIP image tower run over a sequence of images: per-item CLS embeddings + average pool."""
 
@@ -47,6 +56,8 @@ class TextTower(nn.Module):
         self.register_buffer("attn_mask", clip.attn_mask, persistent=False)
         # CLIP's text attention is causal, so positions after the last EOS never influence earlier ones:
         # running only up to the longest sequence in the batch gives the same outputs, several times faster.
+        # On an accelerator the ids arrive already trimmed on the host (batch.trim_token_padding): finding the
+        # longest row there would be a host sync per call.
         self.trim_padding = True
 
     @property
@@ -60,7 +71,7 @@ class TextTower(nn.Module):
 
     def forward_embeddings(self, x: torch.Tensor, eos_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # x (B, T, W) token embeddings; eos_index (B,)
-        n = int(eos_index.max()) + 1 if self.trim_padding else x.shape[1]
+        n = trimmed_length(x, eos_index, self.trim_padding)
         x = x[:, :n] + self.positional_embedding[:n].to(x.dtype)  # (B, n, W)
         mask = self.attn_mask[:n, :n] if self.attn_mask is not None else None
         x = self.transformer(x, attn_mask=mask)

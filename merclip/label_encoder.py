@@ -13,9 +13,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .batch import trim_token_padding
 from .encoders import TextTower
+from .memo import LockedLRU
 
 CTX_PLACEHOLDER = "X"
+PROMPT_IDS_MEMO_SIZE = 256  # distinct label sets and query words (the app's users bring their own)
 
 
 class LabelEncoder(nn.Module):
@@ -28,6 +31,7 @@ class LabelEncoder(nn.Module):
             p.requires_grad_(False)
         self.tokenizer = tokenizer
         self.n_ctx = n_ctx
+        self._ids_memo: LockedLRU[torch.Tensor] = LockedLRU(PROMPT_IDS_MEMO_SIZE)  # token ids only: no weights
         width = tower.width
         self.label_ctx = nn.Parameter(torch.randn(n_ctx, width) * 0.02)
         self.query_ctx = nn.Parameter(torch.randn(n_ctx, width) * 0.02)
@@ -37,14 +41,20 @@ class LabelEncoder(nn.Module):
         self.tower.eval()  # the frozen tower never switches to training behaviour
         return self
 
-    def _prompt_ids(self, texts: Sequence[str]) -> torch.Tensor:
-        prefix = " ".join([CTX_PLACEHOLDER] * self.n_ctx)
-        return self.tokenizer([f"{prefix} {t}".strip() for t in texts])
+    def _prompt_ids(self, texts: Sequence[str], device: torch.device) -> torch.Tensor:
+        """Token ids (N, n) of the prompts on `device`, padding trimmed on the host, memoised per label set.
+
+        Why memoised: training asks for the same label set and query every step, and tokenising then copying from
+        pageable host memory would cost a host sync per step on a GPU (issue #18's profile)."""
+        def make() -> torch.Tensor:
+            prefix = " ".join([CTX_PLACEHOLDER] * self.n_ctx)
+            return trim_token_padding(self.tokenizer([f"{prefix} {t}".strip() for t in texts])).to(device)
+
+        return self._ids_memo.get_or_compute((tuple(texts), str(device)), make)
 
     def encode(self, texts: Sequence[str], ctx: torch.Tensor) -> torch.Tensor:
         """EOS embeddings (N, D) of "{ctx} {text}" prompts."""
-        device = ctx.device
-        ids = self._prompt_ids(texts).to(device)  # (N, T)
+        ids = self._prompt_ids(texts, ctx.device)  # (N, n)
         emb = self.tower.token_embedding(ids)  # (N, T, W)
         ctx = ctx.to(emb.dtype).unsqueeze(0).expand(len(texts), -1, -1)
         emb = torch.cat([emb[:, :1], ctx, emb[:, 1 + self.n_ctx :]], dim=1)  # SOS, ctx, label tokens, EOS

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .encoders import trimmed_length
+
 WORDLLAMA_WIDTH = 256
 WORDLLAMA_VOCAB = 32000  # Llama 2's SentencePiece vocabulary
 WEIGHTS_FILE = Path("weights") / "l2_supercat_256.safetensors"
@@ -115,7 +117,7 @@ class WordLlamaTextTower(nn.Module):
 
     def forward_embeddings(self, x: torch.Tensor, eos_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # x (B, T, W) token embeddings (context vectors possibly spliced in); eos_index (B,)
-        n = int(eos_index.max()) + 1 if self.trim_padding else x.shape[1]
+        n = trimmed_length(x, eos_index, self.trim_padding)
         x = x[:, :n]  # (B, n, W)
         pos = torch.arange(n, device=x.device)
         body = ((pos[None, :] >= 1) & (pos[None, :] < eos_index[:, None])).to(x.dtype)  # (B, n): between SOS and EOS

@@ -7,7 +7,8 @@ import torch
 from merclip.config import ModelConfig
 from merclip.model_configs.presets import tiny_config
 from merclip.labels import EMOTION_SENTENCES, LABEL_SETS, QUERY_WORDS
-from merclip.batch import ModalityInputs
+from merclip.batch import ModalityInputs, trim_token_padding
+from merclip.encoders import trimmed_length
 from merclip.model import build_model
 
 
@@ -245,6 +246,53 @@ def test_trimmed_text_tower_equals_the_full_length_tower(tiny_model):
     assert plain.attentions[0].cross_attn.shape[-1] == 77 > fast.attentions[0].cross_attn.shape[-1]
     assert torch.allclose(fast.probs, plain.probs, atol=1e-5) and torch.allclose(fast.fused, plain.fused, atol=1e-5)
     assert torch.allclose(fast_labels, plain_labels, atol=1e-5)
+
+
+def test_host_trimmed_ids_give_the_full_length_outputs(tiny_model):
+    """collate_clips and the label encoder cut the padding on the host (so that a GPU never waits for the host to
+    learn the longest row); the text towers are causal, so no output changes."""
+    ids = tiny_model.tokenizer(["a short one", "a somewhat longer transcript than the first one is"])  # (2, 77)
+    trimmed = trim_token_padding(ids)
+    n = int(ids.argmax(dim=-1).max()) + 1
+    assert trimmed.shape == (2, n) and n < ids.shape[1]
+    assert torch.equal(trimmed, ids[:, :n]) and not ids[:, n:].any()
+    tower = tiny_model.language.tower
+    tower.trim_padding = False
+    try:
+        with torch.no_grad():
+            full_tokens, full_eos = tower(ids)
+            cut_tokens, cut_eos = tower(trimmed)
+    finally:
+        tower.trim_padding = True
+    assert full_tokens.shape[1] == 77 and cut_tokens.shape[1] == n
+    assert torch.allclose(full_eos, cut_eos, atol=1e-5) and torch.allclose(full_tokens[:, :n], cut_tokens, atol=1e-5)
+
+
+def test_text_towers_read_the_longest_row_only_from_host_tensors():
+    """On a CPU the tower trims itself (free); elsewhere it runs what it is given: reading eos.max() back from a GPU
+    would be a host sync in every step (meta tensors stand in for the accelerator: they have no values to read)."""
+    assert trimmed_length(torch.zeros(2, 77, 8), torch.tensor([3, 5]), trim=True) == 6
+    assert trimmed_length(torch.zeros(2, 77, 8), torch.tensor([3, 5]), trim=False) == 77
+    on_meta = torch.empty(2, 77, 8, device="meta"), torch.empty(2, dtype=torch.long, device="meta")
+    assert trimmed_length(*on_meta, trim=True) == 77
+
+
+def test_label_prompt_ids_are_tokenised_once_per_label_set(tiny_model):
+    """Training asks for the same labels and query every step: their ids are made (and copied to the device) once."""
+    encoder, calls = tiny_model.label_encoder, []
+    real = encoder.tokenizer
+    encoder.tokenizer = lambda texts: calls.append(list(texts)) or real(texts)
+    encoder._ids_memo.clear()
+    try:
+        first = encoder.labels(["happy", "sad"])
+        again = encoder.labels(["happy", "sad"])
+        other = encoder.labels(["angry", "calm"])
+    finally:
+        encoder.tokenizer = real
+    assert len(calls) == 2 and all(len(c) == 2 for c in calls)
+    assert torch.equal(first, again) and not torch.allclose(first, other)
+    ids = encoder._prompt_ids(["happy", "sad"], torch.device("cpu"))
+    assert ids.shape[1] == int(ids.argmax(dim=-1).max()) + 1  # trimmed on the host
 
 
 def test_without_cmd_and_le_is_fc_relu_fc_not_one_linear_map():
