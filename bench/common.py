@@ -45,24 +45,38 @@ def timed(fn, device: torch.device, warmup: int, iters: int) -> float:
 
 
 def host_syncs(fn, device: torch.device) -> list[str]:
-    """Where one call of `fn` makes the host wait for the GPU, as "file:line" of the Python frame that asked.
+    """Where one call of `fn` makes the host wait for the GPU, one entry per sync: "file:line" of the innermost
+    frame of this project (merclip/ or bench/), then " in " and the innermost frame of all (often inside torch).
 
-    torch.cuda.set_sync_debug_mode("warn") turns every synchronising CUDA call into a warning: a sync inside a
-    training step drains the GPU's queue, and the GPU then idles while the host launches the next kernels.
-    Empty on a CPU (nothing to wait for)."""
+    torch.cuda.set_sync_debug_mode("warn") turns every synchronising CUDA call into a warning, issued while the
+    Python stack that asked is still live, so the stack is read there. A sync inside a training step drains the
+    GPU's queue, and the GPU then idles while the host launches the next kernels. Empty on a CPU."""
     if device.type != "cuda":
         return []
+    import traceback
     import warnings
 
+    found: list[str] = []
+
+    def record(message, category, filename, lineno, file=None, line=None):
+        if "synchroniz" not in str(message):
+            return
+        stack = traceback.extract_stack()[:-1]
+        ours = [f for f in stack if ("/merclip/" in f.filename or "/bench/" in f.filename)
+                and not f.filename.endswith("common.py")]
+        where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
+        found.append(f"{where} in {Path(filename).parent.name}/{Path(filename).name}:{lineno}")
+
     sync(device)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = record
         torch.cuda.set_sync_debug_mode("warn")
         try:
             fn()
         finally:
             torch.cuda.set_sync_debug_mode("default")
-    return [f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
+    return found
 
 
 def decoded_clips(n: int, image_size: int, num_frames: int = 12, seconds=(2.0, 10.0), seed: int = 0) -> list[ClipInputs]:

@@ -81,6 +81,18 @@ def num_audio_segments(duration: float, segment_seconds: float = 2.0) -> int:
     return max(1, math.ceil(round(duration / segment_seconds, 6)))
 
 
+_DECODER_THREADS = 0  # FFmpeg's choice (a thread per core); worker processes that each own a core set 1
+
+
+def set_decoder_threads(n: int) -> None:
+    """Threads per video decoder in this process (0: FFmpeg's default, one per core).
+
+    Why: a pool of decoding processes, one per core, each opening a decoder with a thread per core runs cores^2
+    threads (merclip.data.features.build_cache sets 1 in its workers)."""
+    global _DECODER_THREADS
+    _DECODER_THREADS = max(0, int(n))
+
+
 def _open(path: Path):
     try:
         return av.open(str(path))
@@ -161,6 +173,8 @@ def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: l
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if _DECODER_THREADS:
+            stream.codec_context.thread_count = _DECODER_THREADS
         frames = container.decode(stream)
         try:
             for target, seek in zip(targets, seek_to):

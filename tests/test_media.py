@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -224,3 +225,30 @@ def test_frames_to_tensor_matches_open_clips_eval_preprocessing():
         theirs = torch.stack([transform(f) for f in frames])
         assert ours.shape == theirs.shape == (3, 3, 224, 224) and ours.is_contiguous()
         torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
+
+
+def test_cache_workers_run_one_thread_each_and_decode_the_same_frames(tmp_path):
+    """build_cache's worker initializer caps FFmpeg, torch and both OpenBLAS pools at one thread (a pool of one
+    process per core must not start cores^2 threads), and a one-thread decoder picks byte-identical frames."""
+    import subprocess
+    import sys
+
+    from merclip.data.writer import write_video
+
+    probe = ("import json; from threadpoolctl import threadpool_info; import numpy, scipy.linalg, torch;"
+             "from merclip.data.features import one_thread_per_worker; from merclip import media;"
+             "one_thread_per_worker();"
+             "print(json.dumps([torch.get_num_threads(), media._DECODER_THREADS,"
+             " sorted({p['num_threads'] for p in threadpool_info()})]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, 1, [1]]
+
+    frames = (np.arange(40)[:, None, None, None] * 6 + np.zeros((40, 32, 48, 3))).astype(np.uint8)
+    path = write_video(tmp_path / "clip.mp4", frames, fps=10, keyframe_interval=5)
+    default = media.read_frames(path, 12, 4.0, 60)
+    media.set_decoder_threads(1)
+    try:
+        single = media.read_frames(path, 12, 4.0, 60)
+    finally:
+        media.set_decoder_threads(0)
+    assert [np.asarray(a).tobytes() for a in single] == [np.asarray(b).tobytes() for b in default]

@@ -33,11 +33,28 @@ def cache_path(cache_dir: Path, sample: Sample, cfg: MediaConfig) -> Path:
     return cache_dir / f"{sample.clip_id}.{key}.safetensors"
 
 
+def one_thread_per_worker() -> None:
+    """Initializer of build_cache's worker processes: each owns one core, so every library in it gets one thread.
+
+    Why: on the 16-core GPU machine, 12 workers cached only 3.8-7.5 clips/s (docs/benchmarks.md), where one
+    process on the 2-core build machine caches ~25/s. Each worker had FFmpeg's decoder and two OpenBLAS pools
+    (numpy's and scipy's, used by the log-mel step) sized to all 16 cores: hundreds of threads on 16 cores.
+    threadpoolctl ships with scikit-learn (a requirement); it is only skipped where an image lacks it."""
+    from .. import media
+
+    torch.set_num_threads(1)
+    media.set_decoder_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a bare image without scikit-learn: keep the libraries' defaults
+        return
+    threadpool_limits(1)
+
+
 def extract_to_cache(sample: Sample, cfg: MediaConfig, path: Path) -> str | None:
     """Decode one clip into `path`; returns an error message instead of raising (one bad clip must not stop a run)."""
     from ..media import AUDIO_SUFFIXES, MediaError, load_clip  # decoding libraries: needed to fill the cache only
 
-    torch.set_num_threads(1)
     try:
         clip = load_clip(sample.video, sample.transcript, cfg, *_UNIT, audio=sample.audio,
                          require_video=Path(sample.video).suffix.lower() not in AUDIO_SUFFIXES)
@@ -71,7 +88,8 @@ def build_cache(samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, 
                 errors.append(err)
             bar.update()
     else:
-        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                    initializer=one_thread_per_worker) as pool:
             futures = [pool.submit(extract_to_cache, s, cfg, p) for s, p in todo]
             for fut in cf.as_completed(futures):
                 if (err := fut.result()) is not None:
