@@ -14,8 +14,11 @@ app can show it as-is. A missing audio track is not an error: the audio modality
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
 import math
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,16 +84,38 @@ def num_audio_segments(duration: float, segment_seconds: float = 2.0) -> int:
     return max(1, math.ceil(round(duration / segment_seconds, 6)))
 
 
-_DECODER_THREADS = 0  # FFmpeg's choice (a thread per core); worker processes that each own a core set 1
+_THREADS = 0  # 0: FFmpeg's own decoder threads and a small pool for the per-frame work; 1: one thread for all
 
 
-def set_decoder_threads(n: int) -> None:
-    """Threads per video decoder in this process (0: FFmpeg's default, one per core).
+def set_threads(n: int) -> None:
+    """Threads this process's front end may use: 0 (the default) lets FFmpeg pick its decoder threads (one per
+    core) and resizes frames on a small thread pool; n >= 1 uses n decoder threads and n threads for the frames.
 
-    Why: a pool of decoding processes, one per core, each opening a decoder with a thread per core runs cores^2
-    threads (merclip.data.features.build_cache sets 1 in its workers)."""
-    global _DECODER_THREADS
-    _DECODER_THREADS = max(0, int(n))
+    Why: a pool of decoding processes, one per core (merclip.data.features.build_cache), where each process also
+    starts a thread per core, runs cores^2 threads; its workers set 1."""
+    global _THREADS, _POOL
+    _THREADS = max(0, int(n))
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
+        _POOL = None
+
+
+_POOL: cf.ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _frame_pool() -> cf.ThreadPoolExecutor | None:
+    """The shared pool for per-frame work, or None where the front end runs on one thread. PIL's resize releases the
+    GIL, so frames resize in parallel: measured 55 -> 35 ms for twelve 640x480 frames on 2 cores (docs/benchmarks.md)."""
+    global _POOL
+    workers = _THREADS or min(4, os.cpu_count() or 1)
+    if workers <= 1:
+        return None
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = cf.ThreadPoolExecutor(workers, thread_name_prefix="merclip-frames")
+        return _POOL
 
 
 def _open(path: Path):
@@ -173,8 +198,8 @@ def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: l
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        if _DECODER_THREADS:
-            stream.codec_context.thread_count = _DECODER_THREADS
+        if _THREADS:
+            stream.codec_context.thread_count = _THREADS
         frames = container.decode(stream)
         try:
             for target, seek in zip(targets, seek_to):
@@ -289,7 +314,8 @@ def log_mel_unit(wave: np.ndarray, cfg: MediaConfig, duration: float | None = No
     hop = int(round(cfg.hop_seconds * cfg.sample_rate))
     power = np.abs(librosa.stft(segments, n_fft=n_fft, hop_length=hop)) ** 2  # (T_A, 1 + n_fft/2, frames)
     basis = mel_basis(cfg.sample_rate, n_fft, cfg.n_mels)
-    mel = np.einsum("...ft,mf->...mt", power, basis, optimize=True)  # (T_A, n_mels, frames)
+    with single_threaded_blas():  # librosa's own product, on one thread (why: single_threaded_blas)
+        mel = np.einsum("...ft,mf->...mt", power, basis, optimize=True)  # (T_A, n_mels, frames)
     db = librosa.power_to_db(mel, ref=max(float(mel.max()), 1e-10), top_db=80.0)
     unit = (db + 80.0) / 80.0
     image = torch.from_numpy(unit[:, None, ::-1].copy())  # low frequencies at the bottom, like a spectrogram plot
@@ -313,6 +339,26 @@ def normalise_into_channels(images: torch.Tensor, mean, std, value_range: float 
     return out.sub_(m).div_(s)
 
 
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController  # ships with scikit-learn, a requirement
+
+    return ThreadpoolController()  # inspects the loaded libraries once (milliseconds)
+
+
+def single_threaded_blas():
+    """A context in which numpy's BLAS (OpenBLAS) runs on one thread.
+
+    Why: after a multi-threaded BLAS call, OpenBLAS's worker threads spin, waiting for more work, and on a small
+    machine they take the cores from the next video decode. Measured on the 2-core build machine: `read_frames` took
+    20 ms on its own and 66-71 ms right after the log-mel product ran with 2 BLAS threads; with that product on one
+    thread it took 20 ms (docs/benchmarks.md). The product is small (mel bins x FFT bins x frames: 1.2 ms on one
+    thread), so the extra thread bought nothing. Float sums in OpenBLAS depend on its thread count: the values agree
+    with the multi-threaded product to ~4e-8 relative (tests/test_media.py), not bit for bit.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
 @functools.lru_cache(maxsize=8)
 def mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     """librosa's mel filter bank, built once per setting (librosa.feature.melspectrogram rebuilds it per call).
@@ -324,23 +370,47 @@ def mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     return basis
 
 
+def _resize_and_crop(img: Image.Image, image_size: int, thumbnail: bool = False):
+    """One frame through open_clip's eval transform up to the tensor: the (S, S, 3) uint8 crop, and with
+    `thumbnail` also the frame's thumbnail (made from whichever is smaller, the frame or its resized copy: cheaper,
+    and the thumbnail is for display only)."""
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    w, h = img.size
+    # sizes and offsets rounded as torchvision's Resize / CenterCrop round them (open_clip's eval transform),
+    # so a pretrained tower sees exactly the pixels it was trained on (a 640x480 frame becomes 298x224, not 299)
+    short, long = min(w, h), max(w, h)
+    long = int(image_size * long / short)
+    resized = img.resize((image_size, long) if w <= h else (long, image_size), Image.BICUBIC)
+    rw, rh = resized.size
+    left, top = int(round((rw - image_size) / 2.0)), int(round((rh - image_size) / 2.0))
+    crop = np.asarray(resized.crop((left, top, left + image_size, top + image_size)))
+    if not thumbnail:
+        return crop, None
+    return crop, _thumbnail(resized if rw * rh < w * h else img)
+
+
+def _resize_frames(frames: list[Image.Image], image_size: int, thumbnails: bool = False) -> tuple[list, list]:
+    """`_resize_and_crop` over the distinct frames (short clips repeat them), on the frame pool where there is one:
+    (crops, thumbnails or Nones), one per frame."""
+    distinct = list({id(f): f for f in frames}.values())
+    pool = _frame_pool()
+    args = ([image_size] * len(distinct), [thumbnails] * len(distinct))
+    done = list(pool.map(_resize_and_crop, distinct, *args) if pool and len(distinct) > 1
+                else map(_resize_and_crop, distinct, *args))
+    by_id = {id(f): out for f, out in zip(distinct, done)}
+    return [by_id[id(f)][0] for f in frames], [by_id[id(f)][1] for f in frames]
+
+
+def _stack_normalised(crops: list[np.ndarray], mean, std) -> torch.Tensor:
+    # One uint8 stack, then one float tensor written in place: stacking twelve permuted float views cost ~16 ms.
+    images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)  # (T, 3, S, S) uint8, a view
+    return normalise_into_channels(images, mean, std, value_range=255.0)
+
+
 def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> torch.Tensor:
     """Resize the shortest side to `image_size`, centre-crop, normalise: CLIP's eval preprocessing."""
-    out = []
-    for img in frames:
-        img = img.convert("RGB")
-        w, h = img.size
-        # sizes and offsets rounded as torchvision's Resize / CenterCrop round them (open_clip's eval transform),
-        # so a pretrained tower sees exactly the pixels it was trained on (a 640x480 frame becomes 298x224, not 299)
-        short, long = min(w, h), max(w, h)
-        long = int(image_size * long / short)
-        img = img.resize((image_size, long) if w <= h else (long, image_size), Image.BICUBIC)
-        w, h = img.size
-        left, top = int(round((w - image_size) / 2.0)), int(round((h - image_size) / 2.0))
-        out.append(np.asarray(img.crop((left, top, left + image_size, top + image_size))))  # (S, S, 3) uint8
-    # One uint8 stack, then one float tensor written in place: stacking twelve permuted float views cost ~16 ms.
-    images = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)  # (T, 3, S, S) uint8, a view
-    return normalise_into_channels(images, mean, std, value_range=255.0)
+    return _stack_normalised(_resize_frames(frames, image_size)[0], mean, std)
 
 
 def read_transcript(text: str | None, max_chars: int = 100_000) -> str:
@@ -444,14 +514,20 @@ def load_clip(
     audio_source = _check_file(audio, VIDEO_SUFFIXES + AUDIO_SUFFIXES) if audio is not None else info.path
     has_audio = probe(audio_source).has_audio if audio is not None else info.has_audio
 
+    # The audio branch runs beside the frames: 48 -> 35 ms for a 10-s clip on the 2-core build machine. (Tried before
+    # and measured slower; that measurement was made while spinning OpenBLAS threads held the cores, see
+    # single_threaded_blas.)
+    pool = _frame_pool()
+    audio_job = pool.submit(_audio_inputs, audio_source, has_audio, duration, cfg, mean, std) if pool else None
     frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds) if info.has_video else []
     frames_t, thumbnails, frame_notes = frame_inputs(frames, cfg, mean, std)
     notes.extend(frame_notes)
     timings["decode_video"] = time.perf_counter() - t0
 
-    # Decoding the audio track in a worker thread while the frames decode was measured at 0.9-0.96x (slower) on the
-    # 2-core build machine: the frame decoder already uses both cores, and PIL/PyAV conversions hold the GIL.
-    audio_t, audio_notes, timings["decode_audio"] = _audio_inputs(audio_source, has_audio, duration, cfg, mean, std)
+    if audio_job is not None:
+        audio_t, audio_notes, timings["decode_audio"] = audio_job.result()
+    else:
+        audio_t, audio_notes, timings["decode_audio"] = _audio_inputs(audio_source, has_audio, duration, cfg, mean, std)
     notes.extend(audio_notes)
     if not text:
         notes.append("empty transcript: language modality absent")
@@ -481,8 +557,8 @@ def frame_inputs(frames: list[Image.Image], cfg: MediaConfig, mean, std) -> tupl
         from .faces import crop_face_images
 
         frames, notes = crop_face_images(frames, cfg.image_size)
-    small = {id(f): _thumbnail(f) for f in frames}  # one thumbnail per distinct frame (short clips repeat frames)
-    return frames_to_tensor(frames, cfg.image_size, mean, std), [small[id(f)] for f in frames], list(notes)
+    crops, thumbnails = _resize_frames(frames, cfg.image_size, thumbnails=True)
+    return _stack_normalised(crops, mean, std), thumbnails, list(notes)
 
 
 def audio_images(wave: np.ndarray, cfg: MediaConfig, duration: float, mean, std) -> torch.Tensor:
@@ -492,6 +568,6 @@ def audio_images(wave: np.ndarray, cfg: MediaConfig, duration: float, mean, std)
 
 
 def _thumbnail(frame: Image.Image, size: int = 96) -> Image.Image:
-    thumb = frame.convert("RGB").copy()
+    thumb = frame.copy() if frame.mode == "RGB" else frame.convert("RGB")  # thumbnail() works in place
     thumb.thumbnail((size, size))
     return thumb

@@ -43,7 +43,7 @@ def one_thread_per_worker() -> None:
     from .. import media
 
     torch.set_num_threads(1)
-    media.set_decoder_threads(1)
+    media.set_threads(1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # a bare image without scikit-learn: keep the libraries' defaults
