@@ -16,6 +16,7 @@ Measured on a GPU only when one is lent (docs/benchmarks.md says which machine g
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import os
 import sys
 import tempfile
@@ -111,7 +112,11 @@ def make_step(model, speed: SpeedConfig, device, fused: bool = False):
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6,
                             fused=fused and device.type == "cuda")
 
+    graphs = speed.compile and speed.compile_mode == "reduce-overhead"
+
     def step(x: ModalityInputs, y: torch.Tensor):
+        if graphs:  # a new iteration: the graphs' previous outputs may be overwritten (CUDA graph trees)
+            torch.compiler.cudagraph_mark_step_begin()
         with autocast(device, speed):
             loss = model.training_loss(x, y)
         opt.zero_grad(set_to_none=True)
@@ -157,6 +162,20 @@ def bench_train_step(model, fast_model, device, batch: int, frames: int, segment
             "step_ours_clips_s": fast_clips_s, "step_speedup": fast_clips_s / plain_clips_s,
             "gflop_per_clip": flops_per_clip / 1e9, "mfu": mfu, "mosei_epoch_min": epoch_min, "gpu_mem_gib": mem,
             "step_host_syncs": syncs, "_fast_step": fast_step, "_inputs": (x, y)}
+
+
+def bench_cudagraph_step(model, device, x, y, warmup: int, iters: int, speed: SpeedConfig, ours_clips_s: float,
+                         flops_per_clip: float, peak_tflops: float) -> dict:
+    """The fast step again with the towers compiled in mode="reduce-overhead" (CUDA graphs), on the same inputs: does
+    issuing one graph instead of thousands of kernels free the launch-bound host (docs/benchmarks.md)?"""
+    graphed = apply_speed(copy.deepcopy(model), replace(speed, compile_mode="reduce-overhead")).train()
+    step = make_step(graphed, replace(speed, compile_mode="reduce-overhead"), device, fused=True)
+    t = timed(lambda: step(x, y), device, warmup + 2, iters)  # two more warm-ups: the graphs are recorded there
+    clips_s = x.batch_size / t
+    mfu = flops_per_clip * clips_s / (peak_tflops * 1e12) if device.type == "cuda" else float("nan")
+    print(f"training step, batch {x.batch_size}, towers as CUDA graphs (compile mode reduce-overhead): {clips_s:.1f} "
+          f"clips/s vs ours {ours_clips_s:.1f} -> {clips_s / ours_clips_s:.2f}x; MFU {100 * mfu:.1f}%")
+    return {"step_cudagraph_clips_s": clips_s, "step_cudagraph_vs_ours": clips_s / ours_clips_s, "mfu_cudagraph": mfu}
 
 
 def profile_step(step, x, y, device, out_path: str | None, rows: int = 25) -> str:
@@ -318,12 +337,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="loader workers (ours)")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak of the GPU (H100 SXM: 989)")
     parser.add_argument("--parts", default="tower,step,pipeline",
-                        help="comma-separated subset of tower, patch, step, pipeline (tower includes patch; pipeline "
-                        "needs step: it feeds that step)")
+                        help="comma-separated subset of tower, patch, step, pipeline, cudagraphs (tower includes patch; "
+                        "pipeline and cudagraphs need step: they feed or compare with it)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
-    if "pipeline" in parts:
+    if parts & {"pipeline", "cudagraphs"}:
         parts.add("step")
     device = select_device(args.device)
     torch.manual_seed(0)
@@ -357,6 +376,11 @@ def main(argv=None) -> dict:
     del x, y
     if "pipeline" in parts:
         results.update(bench_data_pipeline(fast_model, fast_step, device, pipeline_clips, step_batch, workers))
+        write_json(args.out, results)
+    if "cudagraphs" in parts:  # last: a failure to capture must not cost the parts above
+        x, y = training_inputs(model, step_batch, frames, segments, device)
+        results.update(bench_cudagraph_step(model, device, x, y, warmup, iters, speed, results["step_ours_clips_s"],
+                                            results["gflop_per_clip"] * 1e9, args.peak_tflops))
         write_json(args.out, results)
     return results
 

@@ -23,6 +23,11 @@ class SpeedConfig:
     compile: bool = False  # torch.compile the image and text towers, in place (state-dict keys unchanged)
     compile_backend: str = "inductor"  # tests use "aot_eager": the same tracing, no code generation
     patch_matmul: bool = False  # ViT patch embeddings as one matmul over patches instead of a strided convolution
+    # torch.compile's mode for the towers: "default", or "reduce-overhead" (CUDA graphs: one launch per graph instead
+    # of ~3,400 kernel launches per training step, which the H100 profile found the host as slow to issue as the
+    # GPU is to run; docs/benchmarks.md). Not measured yet, so nothing turns it on by default; `bench/throughput.py
+    # --parts step,cudagraphs` compares it side by side.
+    compile_mode: str = "default"
 
     @classmethod
     def interactive(cls, device: torch.device | str) -> "SpeedConfig":
@@ -108,6 +113,7 @@ def apply_speed(model: nn.Module, speed: SpeedConfig) -> nn.Module:
     if speed.compile:
         for tower in towers(model):
             if not getattr(tower, "_merclip_compiled", False):
-                tower.compile(backend=speed.compile_backend)  # in place: checkpoints keep their keys
+                options = {} if speed.compile_mode == "default" else {"mode": speed.compile_mode}
+                tower.compile(backend=speed.compile_backend, **options)  # in place: checkpoints keep their keys
                 tower._merclip_compiled = True
     return model

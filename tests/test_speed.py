@@ -121,3 +121,19 @@ def test_patch_matmul_keeps_keys_and_predictions(tiny_ckpt, clips):
     a, b = plain.predict(clips["2s"], "so happy"), fast.predict(clips["2s"], "so happy")
     assert a.predicted == b.predicted
     assert np.abs(_probs([a]) - _probs([b])).max() < 1e-5
+
+
+def test_compile_mode_reaches_torch_compile(tiny_model, monkeypatch):
+    """SpeedConfig.compile_mode ("reduce-overhead": CUDA graphs for the launch-bound training step) is what each tower
+    is compiled with; the default mode passes none, so the aot_eager test backend keeps working."""
+    import copy
+
+    from torch import nn
+
+    calls = []
+    monkeypatch.setattr(nn.Module, "compile", lambda self, **kwargs: calls.append(kwargs))
+    apply_speed(copy.deepcopy(tiny_model), SpeedConfig(compile=True, compile_mode="reduce-overhead"))
+    assert len(calls) == 4 and all(c == {"backend": "inductor", "mode": "reduce-overhead"} for c in calls)
+    calls.clear()
+    apply_speed(copy.deepcopy(tiny_model), SpeedConfig(compile=True, compile_backend="aot_eager"))
+    assert len(calls) == 4 and all(c == {"backend": "aot_eager"} for c in calls)
