@@ -105,6 +105,16 @@ _POOL: cf.ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool_after_fork() -> None:
+    """A forked child (a DataLoader worker, say) inherits the pool object but none of its threads: work submitted
+    there would wait forever, so the child starts without one and makes its own."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _frame_pool() -> cf.ThreadPoolExecutor | None:
     """The shared pool for per-frame work, or None where the front end runs on one thread. PIL's resize releases the
     GIL, so frames resize in parallel: measured 55 -> 35 ms for twelve 640x480 frames on 2 cores (docs/benchmarks.md)."""

@@ -261,3 +261,35 @@ def test_cache_workers_run_one_thread_each_and_decode_the_same_frames(tmp_path):
     finally:
         media.set_threads(0)
     assert [np.asarray(a).tobytes() for a in single] == [np.asarray(b).tobytes() for b in default]
+
+
+def test_a_forked_dataloader_worker_decodes_with_a_pool_of_its_own(tmp_path):
+    """The frame pool's threads do not survive a fork: a DataLoader worker (forked) that reused the parent's pool
+    would wait forever, so it makes its own and decodes what the parent decodes."""
+    import multiprocessing as mp
+
+    from merclip.data.writer import write_video
+
+    frames = (np.arange(20)[:, None, None, None] * 12 + np.zeros((20, 64, 48, 3))).astype(np.uint8)
+    path = write_video(tmp_path / "clip.mp4", frames, fps=10)
+    parent = _clip_frames(str(path))  # the parent's pool now exists (on a machine with more than one core)
+    loader = torch.utils.data.DataLoader(_ClipFrames([str(path)]), num_workers=1, batch_size=None,
+                                         multiprocessing_context=mp.get_context("fork"), timeout=60)
+    (child_had_no_pool, child), = list(loader)
+    assert child_had_no_pool and np.array_equal(child.numpy(), parent)
+
+
+def _clip_frames(path: str) -> np.ndarray:
+    return media.load_clip(path, "hi", MediaConfig(num_frames=4), (0.5,) * 3, (0.5,) * 3).frames.numpy()
+
+
+class _ClipFrames(torch.utils.data.Dataset):
+    def __init__(self, paths):
+        self.paths = paths
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        had_no_pool = media._POOL is None  # forgotten at the fork
+        return had_no_pool, torch.from_numpy(_clip_frames(self.paths[i]))
