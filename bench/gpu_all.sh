@@ -22,6 +22,7 @@
 #       --platform manylinux2014_x86_64 -d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.2.13
 # and, for `train` (it decodes media: ~38 MB more), into .whl-train (also excluded) with -d .whl-train and
 #   --platform manylinux_2_28_x86_64:  av==18.1.0 librosa==0.11.0 soundfile soxr audioread pooch decorator platformdirs
+#   threadpoolctl==3.6.0 (merclip.media's log-mel step needs it)
 # then call the device tool with: command "bash bench/gpu_all.sh", carry [".whl"] (plus ".whl-train" for train).
 # Back here, draw the scaling sweep:  python bench/plot_scaling.py <files_at>/scaling.json --out docs/
 # and copy the printed lines into docs/benchmarks.md with the machine (machine.txt).
@@ -38,7 +39,7 @@ install_carried() {  # wheels carried in a folder, installed only where the imag
     export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 }
 "$PYTHON" -c "import open_clip" 2>/dev/null || install_carried .whl open_clip
-if [[ $PART == train || $PART == session ]]; then "$PYTHON" -c "import av, librosa" 2>/dev/null || install_carried .whl-train "av/librosa"; fi
+if [[ $PART == train || $PART == session ]]; then "$PYTHON" -c "import av, librosa, threadpoolctl" 2>/dev/null || install_carried .whl-train "av/librosa/threadpoolctl"; fi
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:${PYTHONPATH:-}
 { nvidia-smi || true; "$PYTHON" -c "import sys, torch, open_clip; print(sys.executable); print('torch', torch.__version__, 'open_clip', open_clip.__version__,
   torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"; } > "$OUT/machine.txt" 2>&1

@@ -16,12 +16,12 @@ Measured on a GPU only when one is lent (docs/benchmarks.md says which machine g
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 import os
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +126,11 @@ def make_step(model, speed: SpeedConfig, device, fused: bool = False):
     return step
 
 
+def model_flops_utilisation(flops_per_clip: float, clips_s: float, peak_tflops: float, device) -> float:
+    """The share of the GPU's dense bf16 peak that `clips_s` clips of `flops_per_clip` each use (NaN off a GPU)."""
+    return flops_per_clip * clips_s / (peak_tflops * 1e12) if device.type == "cuda" else float("nan")
+
+
 def bench_train_step(model, fast_model, device, batch: int, frames: int, segments: int, warmup: int, iters: int,
                      speed: SpeedConfig, peak_tflops: float, plain_batch: int | None = None) -> dict:
     """Clips/s of one optimiser step, eager fp32 vs ours, and ours' MFU. `plain_batch` (default `batch`) lets the
@@ -148,7 +153,7 @@ def bench_train_step(model, fast_model, device, batch: int, frames: int, segment
     t_fast = timed(lambda: fast_step(x, y), device, warmup, iters)
     syncs = host_syncs(lambda: fast_step(x, y), device)
     plain_clips_s, fast_clips_s = plain_batch / t_plain, batch / t_fast
-    mfu = flops_per_clip * fast_clips_s / (peak_tflops * 1e12) if device.type == "cuda" else float("nan")
+    mfu = model_flops_utilisation(flops_per_clip, fast_clips_s, peak_tflops, device)
     epoch_min = MOSEI_TRAIN_CLIPS / fast_clips_s / 60
     batches = f"batch {batch}" if plain_batch == batch else f"batch {plain_batch} (eager) / {batch} (ours)"
     print(f"training step, {batches} ({frames} frames + {segments} audio segments): eager fp32 "
@@ -168,11 +173,11 @@ def bench_cudagraph_step(model, device, x, y, warmup: int, iters: int, speed: Sp
                          flops_per_clip: float, peak_tflops: float) -> dict:
     """The fast step again with the towers compiled in mode="reduce-overhead" (CUDA graphs), on the same inputs: does
     issuing one graph instead of thousands of kernels free the launch-bound host (docs/benchmarks.md)?"""
-    graphed = apply_speed(copy.deepcopy(model), replace(speed, compile_mode="reduce-overhead")).train()
-    step = make_step(graphed, replace(speed, compile_mode="reduce-overhead"), device, fused=True)
+    graphs = replace(speed, compile_mode="reduce-overhead")
+    step = make_step(apply_speed(copy.deepcopy(model), graphs).train(), graphs, device, fused=True)
     t = timed(lambda: step(x, y), device, warmup + 2, iters)  # two more warm-ups: the graphs are recorded there
     clips_s = x.batch_size / t
-    mfu = flops_per_clip * clips_s / (peak_tflops * 1e12) if device.type == "cuda" else float("nan")
+    mfu = model_flops_utilisation(flops_per_clip, clips_s, peak_tflops, device)
     print(f"training step, batch {x.batch_size}, towers as CUDA graphs (compile mode reduce-overhead): {clips_s:.1f} "
           f"clips/s vs ours {ours_clips_s:.1f} -> {clips_s / ours_clips_s:.2f}x; MFU {100 * mfu:.1f}%")
     return {"step_cudagraph_clips_s": clips_s, "step_cudagraph_vs_ours": clips_s / ours_clips_s, "mfu_cudagraph": mfu}

@@ -128,6 +128,16 @@ def _frame_pool() -> cf.ThreadPoolExecutor | None:
         return _POOL
 
 
+def video_stream(container):
+    """The container's first video stream, set up to decode as this process's threads allow (`set_threads`): the
+    one place every decoder of the project (`read_frames`, the timeline's FrameSampler) gets its thread settings."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    if _THREADS:
+        stream.codec_context.thread_count = _THREADS
+    return stream
+
+
 def _open(path: Path):
     try:
         return av.open(str(path))
@@ -148,6 +158,16 @@ def _check_file(path: str | Path, allowed: tuple[str, ...]) -> Path:
     if path.stat().st_size == 0:
         raise EmptyMediaError(f"'{path.name}' is empty (0 bytes)")
     return path
+
+
+def file_identity(path: str | Path) -> str:
+    """A file's identity for caches: resolved path, size and modification time (a rewritten file is a new key)."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path}|missing"  # the decoder reports it
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
 def check_size(path: str | Path, max_mb: float) -> None:
@@ -206,10 +226,7 @@ def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: l
     """
     picked, last = [], None
     with _open(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        if _THREADS:
-            stream.codec_context.thread_count = _THREADS
+        stream = video_stream(container)
         frames = container.decode(stream)
         try:
             for target, seek in zip(targets, seek_to):
@@ -527,17 +544,15 @@ def load_clip(
     # The audio branch runs beside the frames: 48 -> 35 ms for a 10-s clip on the 2-core build machine. (Tried before
     # and measured slower; that measurement was made while spinning OpenBLAS threads held the cores, see
     # single_threaded_blas.)
+    audio_work = functools.partial(_audio_inputs, audio_source, has_audio, duration, cfg, mean, std)
     pool = _frame_pool()
-    audio_job = pool.submit(_audio_inputs, audio_source, has_audio, duration, cfg, mean, std) if pool else None
+    audio_job = pool.submit(audio_work) if pool else None
     frames = read_frames(info.path, cfg.num_frames, duration, cfg.max_seconds) if info.has_video else []
     frames_t, thumbnails, frame_notes = frame_inputs(frames, cfg, mean, std)
     notes.extend(frame_notes)
     timings["decode_video"] = time.perf_counter() - t0
 
-    if audio_job is not None:
-        audio_t, audio_notes, timings["decode_audio"] = audio_job.result()
-    else:
-        audio_t, audio_notes, timings["decode_audio"] = _audio_inputs(audio_source, has_audio, duration, cfg, mean, std)
+    audio_t, audio_notes, timings["decode_audio"] = audio_job.result() if audio_job is not None else audio_work()
     notes.extend(audio_notes)
     if not text:
         notes.append("empty transcript: language modality absent")

@@ -25,7 +25,7 @@ from .batch import collate_clips, truncation_note
 from .items import frame_labels, segment_labels, token_strings  # noqa: F401 - token_strings: public here too
 from .labels import LABEL_SETS, QUERY_WORDS, validate_labels
 from .losses import decisions
-from .media import load_clip
+from .media import file_identity, load_clip
 from .memo import LockedLRU
 from .model import MERCLIP, USE_CONFIG, ModalityFeatures
 from .speed import SpeedConfig, apply_speed, autocast
@@ -97,12 +97,7 @@ def _file_id(path: str | Path | None) -> str:
         return "-"
     if hasattr(path, "cache_id"):  # a pre-decoded source (see `_load_request`): its own identity
         return path.cache_id
-    path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError:
-        return f"{path}|missing"  # load_clip reports it
-    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return file_identity(path)
 
 
 def _clip_key(video: str | Path, transcript: str | None, audio: Any, media_cfg: MediaConfig,

@@ -508,7 +508,7 @@ class Studio:
         (csv_path := out / f"{stem}-timeline.csv").write_text(tl.to_csv())
         (json_path := out / f"{stem}-timeline.json").write_text(tl.to_json())
         token = self._remember_timeline(tl)
-        return TimelineView(tl, timeline_viz.timeline_figure(tl, task, self.config.emotion_threshold),
+        return TimelineView(tl, timeline_viz.timeline_figure(tl, task, self.threshold),
                             self.timeline_headers(tl, task), tl.table(task), str(csv_path), str(json_path),
                             self.timeline_summary(tl), timeline_choices(tl), token)
 

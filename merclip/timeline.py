@@ -40,7 +40,8 @@ from .config import MediaConfig
 from .decoded import ClipInputs
 from .errors import UserError
 from .media import (SEEK_MIN_GAP_SECONDS, EmptyMediaError, MediaTooLongError, NoVideoStreamError, UnreadableMediaError,
-                    _keyframe_times, _open, audio_images, check_size, frame_inputs, probe, read_audio, read_transcript)
+                    _keyframe_times, _open, audio_images, check_size, file_identity, frame_inputs, probe, read_audio,
+                    read_transcript, video_stream)
 
 Progress = Callable[[float, str], None]
 SAMPLE_RATE = 16000
@@ -471,8 +472,7 @@ class FrameSampler:
         self.path = Path(path)
         self.keyframes = _keyframe_times(self.path, duration + 1.0)
         self.container = _open(self.path)
-        self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
+        self.stream = video_stream(self.container)
         self._frames = self.container.decode(self.stream)
         self.prev = self.cur = None
         self._image = (None, None)
@@ -637,11 +637,6 @@ class Timeline:
                  *[round(r.scores[task][l], 3) for l in self.labels[task]]] for r in self.rows]
 
 
-def _file_key(path: Path) -> str:
-    stat = path.stat()
-    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-
-
 def validate_utterances(utterances: Sequence[Utterance], duration: float, cfg: TimelineConfig,
                         media_cfg: MediaConfig) -> list[Utterance]:
     """Utterances given or edited by a user: each inside the clip, start before end, at most `max_seconds` long."""
@@ -698,7 +693,7 @@ def predict_timeline(predictor, video: str | Path, utterances: Sequence[Utteranc
                                                     label_set(t, "word"))) for t in tasks}
     results: dict[str, list] = {t: [] for t in tasks}
     order = sorted(range(len(utterances)), key=lambda i: (utterances[i].start, utterances[i].end))
-    key = _file_key(info.path)
+    key = file_identity(info.path)
     timings["decode_windows"] = timings["predict"] = 0.0
     by_index: dict[str, dict[int, Any]] = {t: {} for t in tasks}
     texts_by_index: dict[int, str] = {}

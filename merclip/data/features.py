@@ -38,16 +38,13 @@ def one_thread_per_worker() -> None:
 
     Why: on the 16-core GPU machine, 12 workers cached only 3.8-7.5 clips/s (docs/benchmarks.md), where one
     process on the 2-core build machine caches ~25/s. Each worker had FFmpeg's decoder and two OpenBLAS pools
-    (numpy's and scipy's, used by the log-mel step) sized to all 16 cores: hundreds of threads on 16 cores.
-    threadpoolctl ships with scikit-learn (a requirement); it is only skipped where an image lacks it."""
+    (numpy's and scipy's, used by the log-mel step) sized to all 16 cores: hundreds of threads on 16 cores."""
+    from threadpoolctl import threadpool_limits  # a requirement (media's log-mel step uses it too)
+
     from .. import media
 
     torch.set_num_threads(1)
     media.set_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # a bare image without scikit-learn: keep the libraries' defaults
-        return
     threadpool_limits(1)
 
 
