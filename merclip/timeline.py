@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+from av.video.reformatter import VideoReformatter
 import numpy as np
 import torch
 
@@ -40,7 +41,8 @@ from .config import MediaConfig
 from .decoded import ClipInputs
 from .errors import UserError
 from .media import (SEEK_MIN_GAP_SECONDS, EmptyMediaError, MediaTooLongError, NoVideoStreamError, UnreadableMediaError,
-                    _keyframe_times, _open, audio_images, check_size, file_identity, frame_inputs, probe, read_audio,
+                    _keyframe_times, _open, audio_images, check_size, file_identity, frame_image, frame_inputs, probe,
+                    read_audio,
                     read_transcript, video_stream)
 
 Progress = Callable[[float, str], None]
@@ -476,6 +478,7 @@ class FrameSampler:
         self._frames = self.container.decode(self.stream)
         self.prev = self.cur = None
         self._image = (None, None)
+        self._reformatter = VideoReformatter()  # one FFmpeg scaler for every frame converted (media.frame_image)
         self.decoded = 0
         self.seeks = 0
 
@@ -533,7 +536,7 @@ class FrameSampler:
         if frame.time > stop + eps and self.prev is not None:
             frame = self.prev
         if self._image[0] is not frame:
-            self._image = (frame, frame.to_image())
+            self._image = (frame, frame_image(frame, self._reformatter))
         return self._image[1]
 
 

@@ -1,6 +1,8 @@
 import json
 import math
+import os
 
+import av
 import numpy as np
 import open_clip
 import pytest
@@ -55,34 +57,46 @@ def test_log_mel_image_is_a_spectrogram_of_the_tone():
     assert np.allclose(low[0, 0], low[0, 2])  # three identical channels
 
 
-def test_cached_mel_basis_gives_exactly_librosas_melspectrogram():
+def test_log_mel_images_are_librosas_melspectrogram_in_db():
+    """media.log_mel_unit computes the log-mel images with torch (GIL-free, for the front end's pool); librosa's
+    melspectrogram + power_to_db is the independent reference, to float32 rounding."""
     import librosa
-
-    cfg = MediaConfig()
-    wave = np.random.default_rng(0).standard_normal(3 * cfg.sample_rate).astype(np.float32)
-    segments = np.zeros((2, 2 * cfg.sample_rate), np.float32)
-    segments.reshape(-1)[: wave.size] = wave
-    def librosa_mel():
-        return librosa.feature.melspectrogram(y=segments, sr=cfg.sample_rate, n_fft=1024, hop_length=512,
-                                              n_mels=cfg.n_mels, fmax=cfg.sample_rate / 2)
-
-    # The front end runs the mel product on one BLAS thread (media.single_threaded_blas: spinning OpenBLAS threads
-    # slowed the next video decode 3x); OpenBLAS's float sums depend on its thread count, so the exact reference is
-    # librosa on one thread too, and librosa on its default threads agrees to float rounding.
-    with media.single_threaded_blas():
-        reference = librosa_mel()
-    default_threads = librosa_mel()
-    assert np.allclose(reference, default_threads, rtol=1e-5, atol=1e-6 * float(default_threads.max()))
-    db = librosa.power_to_db(reference, ref=float(reference.max()), top_db=80.0)
-    expected = (db + 80.0) / 80.0
-    images = media.log_mel_images(wave, cfg)
-    assert images.shape == (2, 3, 224, 224)
     import torch
     import torch.nn.functional as F
-    resized = F.interpolate(torch.from_numpy(expected[:, None, ::-1].copy()), size=(224, 224), mode="bilinear",
-                            align_corners=False)
-    assert np.array_equal(images[:, 0], resized[:, 0].numpy())
+
+    cfg = MediaConfig()
+    for seed, seconds, gain in [(0, 3.0, 1.0), (1, 4.7, 0.01), (2, 2.0, 30.0)]:
+        wave = (gain * np.random.default_rng(seed).standard_normal(int(seconds * cfg.sample_rate))).astype(np.float32)
+        wave[: cfg.sample_rate // 2] *= 1e-5  # a quiet start, 100 dB down: the 80-dB floor clips there
+        n_seg = media.num_audio_segments(seconds)
+        segments = np.zeros((n_seg, 2 * cfg.sample_rate), np.float32)
+        segments.reshape(-1)[: wave.size] = wave
+        reference = librosa.feature.melspectrogram(y=segments, sr=cfg.sample_rate, n_fft=1024, hop_length=512,
+                                                   n_mels=cfg.n_mels, fmax=cfg.sample_rate / 2)
+        db = librosa.power_to_db(reference, ref=float(reference.max()), top_db=80.0)
+        expected = F.interpolate(torch.from_numpy(((db + 80.0) / 80.0)[:, None, ::-1].copy()), size=(224, 224),
+                                 mode="bilinear", align_corners=False)
+        images = media.log_mel_images(wave, cfg)
+        assert images.shape == (n_seg, 3, 224, 224)
+        assert (expected[:, 0].numpy() < 1e-6).mean() > 0.01  # the floor is reached: its clipping is compared too
+        np.testing.assert_allclose(images[:, 0], expected[:, 0].numpy(), rtol=0, atol=1e-5)
+        assert np.array_equal(images[:, 0], images[:, 2])
     assert media.mel_basis(cfg.sample_rate, 1024, cfg.n_mels) is media.mel_basis(cfg.sample_rate, 1024, cfg.n_mels)
+
+
+def test_single_threaded_blas_holds_openblas_to_one_thread_and_agrees_with_its_default():
+    """media.single_threaded_blas runs the mel product on one BLAS thread (spinning OpenBLAS threads slowed the next
+    video decode 3x); OpenBLAS's float sums depend on its thread count, so the two agree to float rounding."""
+    from threadpoolctl import threadpool_info
+
+    cfg = MediaConfig()
+    power = np.random.default_rng(0).random((3, 513, 63)).astype(np.float32)
+    basis = media.mel_basis(cfg.sample_rate, 1024, cfg.n_mels)
+    default = np.einsum("...ft,mf->...mt", power, basis, optimize=True)
+    with media.single_threaded_blas():
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+        single = np.einsum("...ft,mf->...mt", power, basis, optimize=True)
+    np.testing.assert_allclose(single, default, rtol=1e-5, atol=1e-6 * float(default.max()))
 
 
 def test_frames_are_uniformly_spread(tmp_path):
@@ -293,3 +307,58 @@ class _ClipFrames(torch.utils.data.Dataset):
     def __getitem__(self, i):
         had_no_pool = media._POOL is None  # forgotten at the fork
         return had_no_pool, torch.from_numpy(_clip_frames(self.paths[i]))
+
+
+def test_pipelined_video_inputs_equal_the_plain_order_exactly(tmp_path):
+    """load_clip resizes and normalises each frame on the pool as it is decoded (media.video_inputs); the tensor and
+    thumbnails must be those of read_frames then frame_inputs, also for a clip with fewer frames than targets (a
+    repeated frame fills several slots) and under inference mode (the pool's threads have their own mode)."""
+    from merclip.data.writer import write_video
+
+    rng = np.random.default_rng(3)
+    cfg = MediaConfig(num_frames=12)
+    for n_frames, size in ((40, (80, 64)), (5, (64, 64))):  # 5 frames for 12 targets: slots repeat
+        frames = rng.integers(0, 256, (n_frames, size[1], size[0], 3), dtype=np.uint8)
+        path = write_video(tmp_path / f"clip{n_frames}.mp4", frames, fps=10)
+        duration = media.probe(path).duration
+        plain, plain_thumbs, _ = media.frame_inputs(media.read_frames(path, 12, duration, 60), cfg, MEAN, STD)
+        with torch.inference_mode():
+            piped, piped_thumbs, notes = media.video_inputs(path, duration, cfg, MEAN, STD)
+        assert media._frame_pool() is not None or os.cpu_count() == 1  # the pipelined path ran
+        assert torch.equal(piped, plain) and not notes
+        assert [np.asarray(t).tobytes() for t in piped_thumbs] == [np.asarray(t).tobytes() for t in plain_thumbs]
+        if n_frames == 5:
+            assert torch.equal(piped[0], piped[1])  # a repeated frame
+
+
+def test_frame_image_has_the_pixels_of_pyavs_to_image(tmp_path):
+    from merclip.data.writer import write_video
+
+    frames = np.random.default_rng(4).integers(0, 256, (6, 48, 64, 3), dtype=np.uint8)
+    path = write_video(tmp_path / "clip.mp4", frames, fps=10)
+    from av.video.reformatter import VideoReformatter
+
+    shared = VideoReformatter()
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            reference = np.asarray(frame.to_image())
+            assert np.array_equal(np.asarray(media.frame_image(frame)), reference)
+            assert np.array_equal(np.asarray(media.frame_image(frame, shared)), reference)
+
+
+def test_read_audio_is_ffmpegs_resampled_track(tmp_path):
+    """Against PyAV's own resampler output collected the plain way (a list of frames concatenated)."""
+    from merclip.data.writer import write_video
+
+    rng = np.random.default_rng(5)
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(3 * 22050) / 22050) + 0.01 * rng.standard_normal(3 * 22050))
+    path = write_video(tmp_path / "clip.mp4", np.zeros((30, 32, 32, 3), np.uint8), fps=10,
+                       audio=tone.astype(np.float32), sample_rate=22050)
+    resampler, chunks = av.AudioResampler(format="fltp", layout="mono", rate=16000), []
+    with av.open(str(path)) as container:
+        for frame in container.decode(container.streams.audio[0]):
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+        chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    reference = np.concatenate(chunks)
+    assert np.array_equal(media.read_audio(path, 16000, 60.0), reference)
+    assert np.array_equal(media.read_audio(path, 16000, 1.5), reference[:24000])
