@@ -138,6 +138,28 @@ def _frame_pool() -> cf.ThreadPoolExecutor | None:
         return _POOL
 
 
+class _Offloaded:
+    """fn(*args) handed to the frame pool, which the caller takes back where no pool thread has started it by the time
+    the caller is free (`take_back`), since the caller would otherwise only wait. It takes the newest work first while
+    the pool takes the oldest. With no pool, fn runs when its result is asked for."""
+
+    _UNSET = object()
+
+    def __init__(self, pool: cf.ThreadPoolExecutor | None, fn, *args):
+        self.fn, self.args, self.value = fn, args, self._UNSET
+        self.future = pool.submit(fn, *args) if pool is not None else None
+
+    def take_back(self) -> None:
+        if self.value is self._UNSET and (self.future is None or self.future.cancel()):
+            self.value = self.fn(*self.args)
+
+    def result(self):
+        if self.value is self._UNSET and self.future is not None and not self.future.cancelled():
+            return self.future.result()
+        self.take_back()
+        return self.value
+
+
 def _one_openmp_thread() -> None:
     """A pool thread runs its torch work (the frames' normalisation, the log-mel images) on itself alone.
 
@@ -645,12 +667,12 @@ def load_clip(
     pool = _frame_pool()
     audio_work = None if wave is None else functools.partial(
         audio_images, wave, cfg, duration or len(wave) / cfg.sample_rate, mean, std)
-    finish_audio = pool.submit(audio_work).result if pool is not None and audio_work is not None else audio_work
+    audio_job = None if audio_work is None else _Offloaded(pool, audio_work)
     timings["decode_audio"] = time.perf_counter() - t_audio
     frames_t, thumbnails, frame_notes = video_inputs(info.path, duration, cfg, mean, std) if info.has_video \
         else (None, [], [])
     t_wait = time.perf_counter()
-    audio_t = finish_audio() if finish_audio is not None else None
+    audio_t = audio_job.result() if audio_job is not None else None
     timings["decode_audio"] += time.perf_counter() - t_wait
     timings["decode_video"] = time.perf_counter() - t0 - timings["decode_audio"]
     notes.extend(frame_notes + audio_notes)
@@ -690,7 +712,9 @@ def video_inputs(path: Path, duration: float, cfg: MediaConfig, mean, std) -> tu
         return index, thumbnail
 
     jobs = read_frames(path, cfg.num_frames, duration, cfg.max_seconds,
-                       prepare=lambda image, index: pool.submit(into_slot, image, index))
+                       prepare=lambda image, index: _Offloaded(pool, into_slot, image, index))
+    for job in reversed(list({id(job): job for job in jobs}.values())):
+        job.take_back()  # the decoding is done: this thread resizes what the pool has not started, newest first
     thumbnails = []
     for index, job in enumerate(jobs):
         first, thumbnail = job.result()  # a frame repeated (short clips) was written once, to its first slot

@@ -155,3 +155,14 @@ def test_timeline_bench_smoke(tmp_path, capsys):
         assert run["utterances"] == results["utterances_written"] >= 2
         assert run["wall_s"] > 0 and run["ratio_to_duration"] > 0 and run["peak_rss_mb"] > 100
     assert "x real time" in capsys.readouterr().out and (tmp_path / "t.json").is_file()
+
+
+def test_front_end_ab_bench_smoke(capsys):
+    """The A/B bench imports the base revision's package from git under another name (not this checkout's) and
+    times both against the floor."""
+    results = load_bench("front_end_ab").main(["--smoke", "--base", "HEAD"])
+    assert results["base_module"] == ("merclip_base.media", "base/merclip_base/media.py")
+    row = results["112 px"]
+    assert set(row) == {"floor", "base", "this"} and row["floor"]["paired_ratio"] == 1.0
+    assert row["base"]["paired_ratio"] > 1.0 and row["this"]["paired_ratio"] > 1.0  # the floor's work and more
+    assert "the bare-PyAV floor, 1 interleaved repeats" in capsys.readouterr().out

@@ -94,7 +94,8 @@ def test_single_threaded_blas_holds_openblas_to_one_thread_and_agrees_with_its_d
     basis = media.mel_basis(cfg.sample_rate, 1024, cfg.n_mels)
     default = np.einsum("...ft,mf->...mt", power, basis, optimize=True)
     with media.single_threaded_blas():
-        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+        numpys = [pool for pool in threadpool_info() if pool["user_api"] == "blas" and "numpy" in pool["filepath"]]
+        assert numpys and all(pool["num_threads"] == 1 for pool in numpys)  # the BLAS np.einsum calls
         single = np.einsum("...ft,mf->...mt", power, basis, optimize=True)
     np.testing.assert_allclose(single, default, rtol=1e-5, atol=1e-6 * float(default.max()))
 
@@ -362,3 +363,25 @@ def test_read_audio_is_ffmpegs_resampled_track(tmp_path):
     reference = np.concatenate(chunks)
     assert np.array_equal(media.read_audio(path, 16000, 60.0), reference)
     assert np.array_equal(media.read_audio(path, 16000, 1.5), reference[:24000])
+
+
+def test_offloaded_work_runs_exactly_once_here_or_on_the_pool():
+    """media._Offloaded: work no pool thread has started is taken back by the caller (who would only wait), work
+    already started is waited for; either way fn runs once and result() gives its value."""
+    import concurrent.futures as cf
+    import threading
+
+    calls, gate = [], threading.Event()
+    with cf.ThreadPoolExecutor(1) as pool:
+        blocker = media._Offloaded(pool, gate.wait, 10)  # holds the pool's only thread
+        queued = media._Offloaded(pool, lambda: calls.append(threading.current_thread().name) or "queued")
+        queued.take_back()  # not started: runs here
+        assert calls == [threading.current_thread().name] and queued.result() == "queued"
+        gate.set()
+        assert blocker.result() is True
+        started = media._Offloaded(pool, lambda: calls.append(threading.current_thread().name) or "pool")
+        assert started.future.result(timeout=10) == "pool"  # done on the pool before it is asked for
+        started.take_back()
+        assert started.result() == "pool" and len(calls) == 2 and calls[1] != calls[0]
+    lazy = media._Offloaded(None, lambda: calls.append("lazy") or 3)
+    assert calls[-1] != "lazy" and lazy.result() == 3 and lazy.result() == 3 and calls.count("lazy") == 1

@@ -1,0 +1,94 @@
+"""The front end of two revisions side by side, against the bare-PyAV floor, in one process (issue #18 item 5).
+
+    python bench/front_end_ab.py --base cdf950c --repeats 41
+
+Why one process: on the 2-core build machine the floor's median moves by half from one run to the next, so ratios
+measured in separate runs (or separate processes) compare noise. Here each repeat runs the floor, the base
+revision's `media.load_clip` and this checkout's, one after the other, and the ratios are paired repeat by repeat.
+The base revision's `merclip` package is taken from git (`git archive`) into a temporary folder and imported under
+another name (the package imports itself relatively only), so nothing is checked out or written into the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import cpu_latency  # noqa: E402
+from merclip import media  # noqa: E402
+from merclip.config import MediaConfig  # noqa: E402
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def import_revision(rev: str, into: Path, name: str = "merclip_base"):
+    """`merclip` as it was at git revision `rev`, importable as `name` (its media and config modules)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "merclip"], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "merclip").rename(into / name)
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]  # an earlier call's revision
+    sys.path.insert(0, str(into))
+    return importlib.import_module(f"{name}.media"), importlib.import_module(f"{name}.config")
+
+
+def compare(clip: Path, seconds: float, base_media, base_config, repeats: int, label: str) -> dict:
+    """Median ms of the floor, the base and this checkout, and each one's median paired ratio to the floor."""
+    runs = {
+        "floor": lambda: cpu_latency.bare_pyav_floor(clip, 12, seconds),
+        "base": lambda: base_media.load_clip(clip, "hi", base_config.MediaConfig(num_frames=12), CLIP_MEAN, CLIP_STD),
+        "this": lambda: media.load_clip(clip, "hi", MediaConfig(num_frames=12), CLIP_MEAN, CLIP_STD),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run()  # warm-up: library start-up costs
+    for _ in range(repeats):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, ts in times.items():
+        paired = statistics.median(t / f for t, f in zip(ts, times["floor"]))
+        out[name] = {"ms": statistics.median(ts) * 1000, "paired_ratio": paired}
+        print(f"{label:>10s} {name:5s} {out[name]['ms']:7.1f} ms   {paired:.2f}x the floor (paired median)")
+    return out
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="media.load_clip of a git revision vs this checkout vs the bare-PyAV "
+                                                 "floor, interleaved in one process, as paired ratios.")
+    parser.add_argument("--base", default="HEAD", help="git revision to compare against (default: HEAD)")
+    parser.add_argument("--repeats", type=int, default=41)
+    parser.add_argument("--smoke", action="store_true", help="a 2-s clip, 1 repeat: for the test suite")
+    args = parser.parse_args(argv)
+    seconds, repeats = (2.0, 1) if args.smoke else (10.0, args.repeats)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        base_media, base_config = import_revision(args.base, tmp / "base")
+        results["base_module"] = base_media.__name__, str(Path(base_media.__file__).relative_to(tmp))
+        print(f"front end: {args.base} vs this checkout vs the bare-PyAV floor, {repeats} interleaved repeats")
+        clips = {"112 px": cpu_latency.make_clip(tmp / "clip.mp4", seconds, fps=25)}
+        if not args.smoke:
+            clips["640x480"] = cpu_latency.make_clip(tmp / "webcam.mp4", seconds, fps=25, size=(640, 480))
+        for label, clip in clips.items():
+            results[label] = compare(clip, seconds, base_media, base_config, repeats, label)
+    return results
+
+
+if __name__ == "__main__":
+    main()
