@@ -120,7 +120,7 @@ os.register_at_fork(after_in_child=_forget_pool_after_fork)
 def _pool_workers() -> int:
     """Threads the frame pool runs beside the caller: one fewer than the cores (at most 3), since the caller works
     too, decoding while the pool resizes (`video_inputs`) or taking its share of the frames (`_map_sharing`).
-    Measured on the 2-core build machine at 640x480: `load_clip` took 84-89 ms with one pool thread against 97-107
+    Measured on the 2-core build machine at 640x480: `load_clip` took 84-103 ms with one pool thread against 97-114
     ms with two, whose extra thread only took turns on the cores with the decoder (docs/benchmarks.md)."""
     return (_THREADS or min(4, os.cpu_count() or 1)) - 1
 
