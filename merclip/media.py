@@ -168,7 +168,7 @@ def _one_openmp_thread() -> None:
     back-to-back `load_clip` calls: 2.2-2.9x the bare-PyAV floor with the pool threads' own teams, 1.6-1.8x without
     (docs/benchmarks.md). OpenMP's thread count is per thread, so the caller's (and the model's) stay as they were."""
     torch.get_num_threads()  # torch sets this thread's OpenMP count on its first op: let it, then override it
-    _blas_controller().select(user_api="openmp").limit(limits=1)
+    _threadpool_controller().select(user_api="openmp").limit(limits=1)
 
 
 def _map_sharing(fn, items: list) -> list:
@@ -290,8 +290,7 @@ def frame_image(frame, reformatter: VideoReformatter | None = None) -> Image.Ima
     return Image.fromarray(rgb.to_ndarray())
 
 
-def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: list[float | None],
-                 prepare=lambda frame, index: frame_image(frame)) -> list:
+def _pick_frames(path: Path, targets: list[float], stop_after: float, seek_to: list[float | None], prepare) -> list:
     """Decode forward, seeking to `seek_to[i]` (a keyframe time) before target i where it is not None.
 
     Returns, per target, `prepare(frame, index)` of the first frame whose time is >= the target (the last frame if
@@ -479,8 +478,10 @@ def normalise_into_channels(images: torch.Tensor, mean, std, value_range: float 
 
 
 @functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController  # ships with scikit-learn, a requirement
+def _threadpool_controller():
+    """threadpoolctl's view of the native thread pools (numpy's OpenBLAS, torch's OpenMP): `single_threaded_blas`
+    and the frame pool's `_one_openmp_thread` limit them through it."""
+    from threadpoolctl import ThreadpoolController  # a requirement
 
     return ThreadpoolController()  # inspects the loaded libraries once (milliseconds)
 
@@ -495,7 +496,7 @@ def single_threaded_blas():
     thread), so the extra thread bought nothing. Float sums in OpenBLAS depend on its thread count: the values agree
     with the multi-threaded product to ~4e-8 relative (tests/test_media.py), not bit for bit.
     """
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return _threadpool_controller().limit(limits=1, user_api="blas")
 
 
 @functools.lru_cache(maxsize=8)

@@ -42,8 +42,7 @@ from .decoded import ClipInputs
 from .errors import UserError
 from .media import (SEEK_MIN_GAP_SECONDS, EmptyMediaError, MediaTooLongError, NoVideoStreamError, UnreadableMediaError,
                     _keyframe_times, _open, audio_images, check_size, file_identity, frame_image, frame_inputs, probe,
-                    read_audio,
-                    read_transcript, video_stream)
+                    read_audio, read_transcript, video_stream)
 
 Progress = Callable[[float, str], None]
 SAMPLE_RATE = 16000
