@@ -22,10 +22,18 @@ import gradio as gr
 
 from merclip.errors import LabelError, UserError
 from merclip.labels import QUERY_WORDS
-from merclip.projection import METHODS, SPACES
-from merclip.studio import (DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, NO_WORD, EmptyLabelSetError, Studio,
-                            app_allowed_roots, public_message)
+from merclip.serving.projection import METHODS, SPACES
 from merclip.spaces_support import gpu_entry, startup_device
+from merclip.studio import (
+    DEFAULT_CHECKPOINT,
+    DEFAULT_EMBEDDINGS,
+    DEFAULT_LSGMER,
+    NO_WORD,
+    EmptyLabelSetError,
+    Studio,
+    app_allowed_roots,
+    public_message,
+)
 
 log = logging.getLogger("merclip.app")
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]

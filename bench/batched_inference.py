@@ -24,13 +24,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import bench_parser, decoded_clips, device_name, sync, write_json  # noqa: E402
-from merclip import backbone  # noqa: E402
-from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
-from merclip.batch import collate_clips  # noqa: E402
-from merclip.losses import decisions  # noqa: E402
-from merclip.model import build_model  # noqa: E402
+
 from merclip.device import select_device  # noqa: E402
-from merclip.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
+from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
+from merclip.models.batch import collate_clips  # noqa: E402
+from merclip.models.losses import decisions  # noqa: E402
+from merclip.models.merclip import build_model  # noqa: E402
+from merclip.models.speed import SpeedConfig, apply_speed, autocast  # noqa: E402
+from merclip.pretrained import clip_towers  # noqa: E402
 
 
 @torch.inference_mode()
@@ -68,7 +69,7 @@ def main(argv=None) -> dict:
     cfg = tiny_config() if args.smoke else default_model_config(clip_pretrained=None)
     n, batch = (8, 4) if args.smoke else (args.clips - args.clips % args.batch, args.batch)
     model = build_model(cfg).to(device).eval()
-    pp = backbone.image_preprocess_config(model.vision.visual)
+    pp = clip_towers.image_preprocess_config(model.vision.visual)
     mean, std = pp["mean"], pp["std"]
     clips = decoded_clips(n, pp["image_size"], num_frames=cfg.num_frames)
     speed = SpeedConfig.throughput(device)

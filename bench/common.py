@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from merclip.decoded import ClipInputs
+from merclip.media.decoded import ClipInputs
 
 WORDS = ("well", "I", "really", "think", "that", "this", "was", "not", "so", "bad", "after", "all", "honestly",
          "what", "a", "day", "we", "had", "today", "and", "then", "it", "rained")

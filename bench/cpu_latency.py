@@ -234,7 +234,7 @@ def first_request(checkpoint: Path, clip: Path) -> dict:
     """Start-up to first answer in a fresh process (model load + first decode, incl. library warm-up)."""
     import subprocess
 
-    code = ("import time; t0 = time.perf_counter(); from merclip.predict import Predictor; "
+    code = ("import time; t0 = time.perf_counter(); from merclip.serving.predictor import Predictor; "
             f"p = Predictor.from_checkpoint(r'{checkpoint}', device='cpu'); t1 = time.perf_counter(); "
             f"p.predict(r'{clip}', 'hello there'); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
@@ -274,10 +274,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    from merclip.checkpoint import save_checkpoint
     from merclip.model_configs.presets import default_model_config, tiny_config
-    from merclip.model import build_model
-    from merclip.predict import Predictor
+    from merclip.models.checkpoint import save_checkpoint
+    from merclip.models.merclip import build_model
+    from merclip.serving.predictor import Predictor
 
     seconds, repeats = (2.0, 1) if args.smoke else (args.seconds, args.repeats)
     results: dict = {"machine": f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}", "clip_seconds": seconds}

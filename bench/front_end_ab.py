@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import cpu_latency  # noqa: E402
+
 from merclip import media  # noqa: E402
 from merclip.config import MediaConfig  # noqa: E402
 

@@ -25,12 +25,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import bench_parser, decoded_clips, device_name, sync, write_json  # noqa: E402
-from merclip import backbone  # noqa: E402
-from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
-from merclip.batch import collate_clips  # noqa: E402
-from merclip.model import build_model  # noqa: E402
+
 from merclip.device import select_device  # noqa: E402
-from merclip.speed import SpeedConfig, autocast  # noqa: E402
+from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
+from merclip.models.batch import collate_clips  # noqa: E402
+from merclip.models.merclip import build_model  # noqa: E402
+from merclip.models.speed import SpeedConfig, autocast  # noqa: E402
+from merclip.pretrained import clip_towers  # noqa: E402
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 SECONDS = (2, 5, 10, 20, 30, 45, 60)
@@ -74,7 +75,7 @@ def main(argv=None) -> dict:
     seconds = (2, 6) if args.smoke else SECONDS
     min_seconds = 0.0 if args.smoke else args.min_seconds
     model = build_model(cfg).to(device).eval()
-    pp = backbone.image_preprocess_config(model.vision.visual)
+    pp = clip_towers.image_preprocess_config(model.vision.visual)
     mean, std, size = pp["mean"], pp["std"], pp["image_size"]
     paths = {"fp32 eager": SpeedConfig(), "bf16": SpeedConfig(bf16=True)}
     results = {"device": device_name(device), "clip_model": cfg.clip_model, "num_frames": cfg.num_frames,

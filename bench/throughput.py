@@ -32,13 +32,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import bench_parser, decoded_clips, device_name, host_syncs, sync, timed, write_json  # noqa: E402
-from merclip import backbone  # noqa: E402
+
 from merclip.config import MediaConfig  # noqa: E402
-from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
-from merclip.batch import ModalityInputs, trim_token_padding  # noqa: E402
-from merclip.model import build_model  # noqa: E402
 from merclip.device import select_device  # noqa: E402
-from merclip.speed import SpeedConfig, apply_speed, autocast, patch_embeddings_as_matmul  # noqa: E402
+from merclip.model_configs.presets import default_model_config, tiny_config  # noqa: E402
+from merclip.models.batch import ModalityInputs, trim_token_padding  # noqa: E402
+from merclip.models.merclip import build_model  # noqa: E402
+from merclip.models.speed import SpeedConfig, apply_speed, autocast, patch_embeddings_as_matmul  # noqa: E402
+from merclip.pretrained import clip_towers  # noqa: E402
 
 MOSEI_TRAIN_CLIPS = 16326
 
@@ -75,13 +76,13 @@ def bench_tower(model, device, batch: int, warmup: int, iters: int, speed: Speed
 
 def bench_patch_embedding(model, device, images: int, warmup: int, iters: int, speed: SpeedConfig) -> dict:
     """The patch embedding alone, forward + backward under the fast path's autocast: cuDNN's strided convolution
-    vs the same weights as one matmul (merclip.speed.PatchEmbedMatmul)."""
-    from merclip.speed import PatchEmbedMatmul
+    vs the same weights as one matmul (merclip.models.speed.PatchEmbedMatmul)."""
+    from merclip.models.speed import PatchEmbedMatmul
 
     conv = copy.deepcopy(model.vision.visual.conv1).train()
     as_matmul = copy.deepcopy(conv)
     as_matmul.__class__ = PatchEmbedMatmul
-    size = backbone.image_preprocess_config(model.vision.visual)["image_size"]
+    size = clip_towers.image_preprocess_config(model.vision.visual)["image_size"]
     x = torch.randn(images, 3, size, size, device=device)
 
     def run(layer):
@@ -108,7 +109,7 @@ def training_inputs(model, batch: int, frames: int, segments: int, device) -> tu
 
 
 def make_step(model, speed: SpeedConfig, device, fused: bool = False):
-    """One optimiser step of MER-CLIP training, as merclip.train runs it (fused AdamW on a GPU, as there)."""
+    """One optimiser step of MER-CLIP training, as merclip.training.loop runs it (fused AdamW on a GPU, as there)."""
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6,
                             fused=fused and device.type == "cuda")
 
@@ -285,7 +286,7 @@ def bench_data_pipeline(model, step, device, n_clips: int, batch: int, workers: 
 
     from merclip.data.features import CachedClipDataset, Collate, to_device
 
-    pp = backbone.image_preprocess_config(model.vision.visual)
+    pp = clip_towers.image_preprocess_config(model.vision.visual)
     media_cfg = MediaConfig(num_frames=model.cfg.num_frames, image_size=pp["image_size"])
     model.train()
     results = {}

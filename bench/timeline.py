@@ -54,14 +54,14 @@ def run_cli(args: list[str]) -> tuple[float, float, dict]:
     env = os.environ | {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:  # tqdm's bar and any error message
-        child = subprocess.Popen([sys.executable, "-m", "merclip.timeline", *args], env=env, cwd=ROOT, stderr=err)
+        child = subprocess.Popen([sys.executable, "-m", "merclip.serving.timeline", *args], env=env, cwd=ROOT, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage: ru_maxrss in KiB on Linux
         child.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
         if child.returncode != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"merclip.timeline exited with status {child.returncode}:\n{tail}")
+            raise RuntimeError(f"merclip.serving.timeline exited with status {child.returncode}:\n{tail}")
     return wall, usage.ru_maxrss / 1024, json.loads(out.read_text())
 
 

@@ -1,7 +1,7 @@
 """MER-CLIP: multimodal emotion recognition with a CLIP label encoder.
 
-Import the pieces you need: `merclip.model.build_model`, `merclip.predict.Predictor`,
-`merclip.checkpoint.save_checkpoint / load_checkpoint`, `merclip.config.ModelConfig`.
+Import the pieces you need: `merclip.models.merclip.build_model`, `merclip.serving.predictor.Predictor`,
+`merclip.models.checkpoint.save_checkpoint / load_checkpoint`, `merclip.config.ModelConfig`.
 """
 __version__ = "0.1.0"
 

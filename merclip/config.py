@@ -36,7 +36,7 @@ LEGACY_DEFAULTS: dict[str, Any] = {"fc_activation": "none"}
 class ModelConfig:
     """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
 
-    family: ClassVar[str] = "merclip"  # its entry in merclip.families (the JSON carries no "model" key for it)
+    family: ClassVar[str] = "merclip"  # its entry in merclip.models.registry (the JSON carries no "model" key for it)
     # Fields that change no weight: a checkpoint loads into a model whose config differs only in these
     # (labels only with the label encoder: the FC classifier is sized by them).
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"clip_pretrained", "query_word", "emotion_threshold", "dropout"})
@@ -146,7 +146,7 @@ class MediaConfig:
     long_clip: Literal["refuse", "window"] = "refuse"
     max_transcript_chars: int = 100_000  # ~15k words: longer texts are refused; beyond 77 tokens CLIP truncates
     max_file_mb: float = 500.0  # larger files are refused before any decoding
-    face_crop: bool = False  # issue #15: crop frames to the face (merclip.faces), for vision_backbone="fer"
+    face_crop: bool = False  # issue #15: crop frames to the face (merclip.media.faces), for vision_backbone="fer"
 
 
 @dataclass

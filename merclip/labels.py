@@ -1,7 +1,7 @@
 """Label sets and query words: the paper's presets, the single-label datasets' label lists, and the check that
 a user's label set can be classified.
 
-Plain data (no torch): the label encoder that embeds these labels is `merclip.label_encoder`.
+Plain data (no torch): the label encoder that embeds these labels is `merclip.models.label_encoder`.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ only while a function decorated with `@spaces.GPU` runs, so the app's GPU entry 
 `gpu_entry` returns the function unchanged and nothing imports `spaces`. HF's ZeroGPU documentation also asks that
 the model be moved to CUDA at start-up (the package patches torch so that this works before a GPU is attached),
 not inside the decorated function, and that torch.compile stay off (each call may land on another GPU slice):
-`startup_device` and `compile_allowed` say so for the app and for `merclip.speed`.
+`startup_device` and `compile_allowed` say so for the app and for `merclip.models.speed`.
 """
 from __future__ import annotations
 

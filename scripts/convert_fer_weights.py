@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 import torch
 
-from merclip.fer_net import BN_EPS, MiniXception
+from merclip.pretrained.fer_net import BN_EPS, MiniXception
 
 
 def read_graph(f: h5py.File) -> list[dict]:

@@ -90,7 +90,7 @@ def reference_faces() -> np.ndarray:
     """(4, 64, 64) uint8: the astronaut's face, two no-face centre crops and seeded noise."""
     import skimage.data
 
-    from merclip.faces import face_crop
+    from merclip.media.faces import face_crop
 
     faces = [face_crop(getattr(skimage.data, n)()).face for n in ("astronaut", "coffee", "chelsea")]
     faces.append(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))

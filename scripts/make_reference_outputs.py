@@ -17,8 +17,8 @@ from safetensors.torch import save_file
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from merclip.checkpoint import WEIGHTS_NAME, load_checkpoint  # noqa: E402
-from merclip.reference import SHIPPED, file_sha256, reference_outputs  # noqa: E402
+from merclip.models.checkpoint import WEIGHTS_NAME, load_checkpoint  # noqa: E402
+from merclip.models.reference import SHIPPED, file_sha256, reference_outputs  # noqa: E402
 
 OUT = ROOT / "tests" / "reference" / "shipped_outputs.safetensors"
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from merclip.checkpoint import save_checkpoint
-from merclip.model_configs.presets import tiny_config
 from merclip.data.writer import write_video, write_wav
-from merclip.export import save_embeddings
+from merclip.model_configs.presets import tiny_config
+from merclip.models.checkpoint import save_checkpoint
 from merclip.studio import Studio
+from merclip.training.export import save_embeddings
 
 SAMPLE_RATE = 16000
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
@@ -74,7 +74,7 @@ def clips(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    from merclip.model import build_model
+    from merclip.models.merclip import build_model
 
     torch.manual_seed(0)
     return build_model(tiny_config()).eval()
@@ -105,7 +105,7 @@ def embeddings(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_lsgmer_ckpt(tmp_path_factory):
-    from merclip.lsgmer import LSGMERConfig, build_lsgmer
+    from merclip.models.lsgmer import LSGMERConfig, build_lsgmer
 
     torch.manual_seed(0)
     model = build_lsgmer(LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None, attn_dim=32))

@@ -1,7 +1,7 @@
 """`python -m merclip.ablate --cells`: cell names that contain a comma themselves can be selected."""
 import pytest
 
-from merclip.ablate import GRIDS, parse_cells
+from merclip.training.ablate import GRIDS, parse_cells
 
 
 def test_cells_with_commas_in_their_names_are_matched_whole():
@@ -17,7 +17,7 @@ def test_plain_comma_lists_and_unknown_names_pass_through():
 
 
 def test_an_unknown_cell_is_refused_by_name(tmp_path):
-    from merclip.ablate import main
+    from merclip.training.ablate import main
 
     with pytest.raises(ValueError, match="unknown cells \\['nonsense'\\]"):
         main(["--grid", "components", "--cells", "MER-CLIP,nonsense", "--out", str(tmp_path), "--root", str(tmp_path)])

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from merclip.predict import Predictor
 from merclip.errors import UserError
+from merclip.predict import Predictor
 from merclip.studio import Studio, StudioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,10 +96,10 @@ def test_zero_shot_with_a_local_weights_file(tiny_ckpt, embeddings, tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from merclip import backbone
+    from merclip.pretrained import clip_towers
 
     torch.manual_seed(0)
-    clip = backbone.create_clip("merclip-tiny", None)
+    clip = clip_towers.create_clip("merclip-tiny", None)
     path = tmp_path / "clip.safetensors"
     save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, str(path))
     s = Studio(tiny_ckpt, embeddings, device="cpu", zero_shot_weights=str(path), zero_shot_arch="merclip-tiny")
@@ -481,7 +481,7 @@ def test_messages_carry_no_errno_paths_or_missing_controls():
 
 
 def test_audio_segments_are_labelled_within_the_clip(studio, clips):
-    from merclip.items import segment_labels
+    from merclip.serving.items import segment_labels
 
     assert segment_labels(2, 2.0, 3.0) == ["0-2s", "2-3s"]
     assert segment_labels(3, 1.5) == ["0-1.5s", "1.5-3s", "3-4.5s"]

@@ -4,10 +4,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from merclip.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
 from merclip.model_configs.presets import tiny_config
-from merclip.batch import ModalityInputs
-from merclip.model import build_model
+from merclip.models.batch import ModalityInputs
+from merclip.models.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
+from merclip.models.merclip import build_model
 
 
 def _inputs(model):

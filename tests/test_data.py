@@ -4,10 +4,10 @@ import json
 import h5py
 import numpy as np
 import pytest
+from conftest import make_clip
 
 from merclip.data import mosi_mosei as mm
 from merclip.data.synthetic import make_segments, write_dataset
-from conftest import make_clip
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +152,7 @@ def test_uint8_batches_normalised_on_the_device_equal_the_float_path(clips, tmp_
 
     from merclip.config import MediaConfig
     from merclip.data.features import extract_to_cache, read_cached
-    from merclip.batch import collate_clips
+    from merclip.models.batch import collate_clips
 
     mean, std = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
     paths = []

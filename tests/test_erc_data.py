@@ -2,11 +2,11 @@
 import csv
 
 import pytest
+from conftest import make_clip, tone
 
 from merclip.data import erc
 from merclip.data.mosi_mosei import DatasetFormatError
 from merclip.data.writer import write_wav
-from conftest import make_clip, tone
 
 
 def _iemocap(root):

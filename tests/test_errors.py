@@ -15,7 +15,7 @@ from merclip.studio import StudioError
 
 
 def test_user_errors_share_one_base():
-    from merclip.checkpoint import CheckpointError, CheckpointNotFoundError
+    from merclip.models.checkpoint import CheckpointError, CheckpointNotFoundError
 
     for cls in (MediaError, StudioError, LabelError, CheckpointError, CheckpointNotFoundError):
         assert issubclass(cls, UserError)
@@ -53,7 +53,7 @@ def test_app_logs_a_bug_with_an_id_and_shows_only_the_id(bug, caplog):
 
 
 def test_zero_shot_lookup_failure_is_not_reported_as_missing_weights(monkeypatch):
-    from merclip import zeroshot
+    from merclip.pretrained import zeroshot
 
     def broken(*args, **kwargs):
         raise RuntimeError("cache index unreadable")
@@ -67,10 +67,10 @@ def test_zero_shot_lookup_failure_is_not_reported_as_missing_weights(monkeypatch
 
 
 def test_tensorboard_missing_is_fine_but_a_broken_one_is_raised(monkeypatch, tmp_path):
-    from merclip import train
+    from merclip.training import loop
 
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
-    assert train._tensorboard(tmp_path) is None
+    assert loop._tensorboard(tmp_path) is None
     broken = types.ModuleType("torch.utils.tensorboard")
 
     def explode(name):
@@ -79,7 +79,7 @@ def test_tensorboard_missing_is_fine_but_a_broken_one_is_raised(monkeypatch, tmp
     broken.__getattr__ = explode
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", broken)
     with pytest.raises(RuntimeError, match="protobuf version clash"):
-        train._tensorboard(tmp_path)
+        loop._tensorboard(tmp_path)
 
 
 def test_unknown_choices_over_the_studio_are_user_errors(studio):

@@ -8,16 +8,16 @@ skimage_data = pytest.importorskip("skimage.data")
 
 from PIL import Image  # noqa: E402
 
-from merclip.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from merclip.config import MediaConfig, ModelConfig  # noqa: E402
-from merclip.model_configs.presets import tiny_config  # noqa: E402
-from merclip.face_vision import FaceExpressionTower  # noqa: E402
-from merclip.faces import crop_face_images, face_crop  # noqa: E402
-from merclip.fer_net import FER_CLASSES, pretrained_fer, scale_grey  # noqa: E402
 from merclip.media import frames_to_tensor  # noqa: E402
-from merclip.batch import ModalityInputs  # noqa: E402
-from merclip.model import build_model  # noqa: E402
-from merclip.predict import Predictor  # noqa: E402
+from merclip.media.faces import crop_face_images, face_crop  # noqa: E402
+from merclip.model_configs.presets import tiny_config  # noqa: E402
+from merclip.models.batch import ModalityInputs  # noqa: E402
+from merclip.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from merclip.models.merclip import build_model  # noqa: E402
+from merclip.pretrained.face_vision import FaceExpressionTower  # noqa: E402
+from merclip.pretrained.fer_net import FER_CLASSES, pretrained_fer, scale_grey  # noqa: E402
+from merclip.serving.predictor import Predictor  # noqa: E402
 
 HAPPY = FER_CLASSES.index("happy")
 

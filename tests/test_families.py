@@ -1,15 +1,15 @@
-"""The model-family registry: every checkpoint is read, rebuilt and checked through `merclip.families`."""
+"""The model-family registry: every checkpoint is read, rebuilt and checked through `merclip.models.registry`."""
 import json
 
 import pytest
 import torch
 
-from merclip.backbone import image_preprocess_config
-from merclip.batch import ModalityInputs
-from merclip.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
 from merclip.model_configs.presets import TINY_LSGMER_HEADS, tiny_config
-from merclip.families import FAMILIES, family_of
-from merclip.lsgmer import LSGMERConfig
+from merclip.models.batch import ModalityInputs
+from merclip.models.checkpoint import CheckpointError, load_checkpoint, load_weights, read_config, save_checkpoint
+from merclip.models.lsgmer import LSGMERConfig
+from merclip.models.registry import FAMILIES, family_of
+from merclip.pretrained.clip_towers import image_preprocess_config
 
 TINY = {"merclip": lambda **kw: tiny_config(**kw),
         "lsgmer": lambda **kw: LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None, **TINY_LSGMER_HEADS, **kw)}
@@ -59,14 +59,14 @@ def test_an_unknown_family_is_a_checkpoint_error_that_names_it(tmp_path):
 
 
 def test_a_checkpoint_of_another_family_is_refused_with_the_predictor_it_needs(tmp_path):
-    from merclip.predict import Predictor
-    from merclip.predict_lsgmer import LSGMERPredictor
+    from merclip.serving.lsgmer_predictor import LSGMERPredictor
+    from merclip.serving.predictor import Predictor
 
     _, lsgmer = _save("lsgmer", tmp_path)
     _, merclip = _save("merclip", tmp_path)
-    with pytest.raises(CheckpointError, match="lsgmer checkpoint, not merclip.*predict_lsgmer:LSGMERPredictor"):
+    with pytest.raises(CheckpointError, match="lsgmer checkpoint, not merclip.*lsgmer_predictor:LSGMERPredictor"):
         Predictor.from_checkpoint(lsgmer, device="cpu")
-    with pytest.raises(CheckpointError, match="merclip checkpoint, not lsgmer.*merclip.predict:Predictor"):
+    with pytest.raises(CheckpointError, match="merclip checkpoint, not lsgmer.*merclip.serving.predictor:Predictor"):
         LSGMERPredictor.from_checkpoint(merclip, device="cpu")
     # a model of the other family: the family itself is the differing field
     with pytest.raises(CheckpointError, match="model: checkpoint 'lsgmer' vs model 'merclip'"):

@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 import torch
 
-from merclip.fer_net import FER_CLASSES, FER_FEATURE_DIM, MiniXception, max_pool_same, pretrained_fer, scale_grey
+from merclip.pretrained.fer_net import (
+    FER_CLASSES,
+    FER_FEATURE_DIM,
+    MiniXception,
+    max_pool_same,
+    pretrained_fer,
+    scale_grey,
+)
 
 cv2 = pytest.importorskip("cv2")
-from merclip.faces import NO_FACE_NOTE, face_crop  # noqa: E402
+from merclip.media.faces import NO_FACE_NOTE, face_crop  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "data" / "fer_reference.npz"
 

@@ -1,10 +1,9 @@
 import math
 
 import pytest
-
 import torch
 
-from merclip import losses
+from merclip.models import losses
 
 
 def test_standardise_and_threshold_match_hand_computation():

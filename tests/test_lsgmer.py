@@ -7,9 +7,9 @@ import torch
 
 from merclip.config import MediaConfig
 from merclip.data.synthetic import synthesise_voice
-from merclip.lsgmer import LSGMERConfig, build_lsgmer, js_divergence
 from merclip.media import log_mel_images, normalise_images
-from merclip.batch import ModalityInputs
+from merclip.models.batch import ModalityInputs
+from merclip.models.lsgmer import LSGMERConfig, build_lsgmer, js_divergence
 
 LABELS = ("neutral", "joy", "sadness", "anger")
 
@@ -106,7 +106,7 @@ def test_tiny_training_beats_chance():
 
 
 def test_checkpoint_round_trip(tmp_path):
-    from merclip.checkpoint import load_checkpoint, read_config, save_checkpoint
+    from merclip.models.checkpoint import load_checkpoint, read_config, save_checkpoint
 
     model = tiny().eval()
     save_checkpoint(model, tmp_path / "ls")
@@ -120,7 +120,7 @@ def test_checkpoint_round_trip(tmp_path):
 def _cli(root, *extra):
     import argparse
 
-    from merclip.cli_options import add_data_args, add_model_args
+    from merclip.training.options import add_data_args, add_model_args
 
     p = argparse.ArgumentParser()
     add_data_args(p)
@@ -129,13 +129,13 @@ def _cli(root, *extra):
 
 
 def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
-    from merclip.ablate import run_grid
-    from merclip.data.synthetic import write_meld
-    from merclip.evaluate import evaluate_model
-    from merclip.cli_options import model_config_from_args
-    from merclip.data.loading import build_loaders
-    from merclip.train import train
     from merclip.config import TrainConfig
+    from merclip.data.loading import build_loaders
+    from merclip.data.synthetic import write_meld
+    from merclip.training.ablate import run_grid
+    from merclip.training.evaluate import evaluate_model
+    from merclip.training.loop import train
+    from merclip.training.options import model_config_from_args
 
     root = write_meld(tmp_path / "meld", n=60, seed=2, progress=False)
     args = _cli(root, "--dataset", "meld", "--batch-size", "8")
@@ -170,9 +170,9 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     from test_erc_data import _iemocap
 
     from merclip.config import TrainConfig
-    from merclip.cli_options import model_config_from_args
     from merclip.data.erc import iemocap_split
-    from merclip.train import train
+    from merclip.training.loop import train
+    from merclip.training.options import model_config_from_args
 
     _iemocap(tmp_path)
     split = iemocap_split(tmp_path, "6class", fold=2)
@@ -191,7 +191,7 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
 
 def test_summary_gate_equation():
     """H2 = Attn(L_t, H1, H1); H = sigmoid(H2) * H0 + H2, H0 the utterance feature; h = mean over labels."""
-    from merclip.lsgmer import LabelGuidedGate
+    from merclip.models.lsgmer import LabelGuidedGate
 
     torch.manual_seed(0)
     gate = LabelGuidedGate(8, 4)
@@ -226,7 +226,7 @@ def test_label_embeddings_follow_a_moving_average_and_apc_uses_their_cosines():
 
 
 def test_configs_before_the_summary_equations_rebuild_v1():
-    from merclip.checkpoint import read_config
+    from merclip.models.checkpoint import read_config
 
     assert LSGMERConfig().equations == "summary"
     old = json.loads(LSGMERConfig(clip_model="merclip-tiny", clip_pretrained=None).to_json())

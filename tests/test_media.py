@@ -7,10 +7,10 @@ import numpy as np
 import open_clip
 import pytest
 import torch
+from conftest import make_clip
 
 from merclip import media
 from merclip.config import MediaConfig
-from conftest import make_clip
 
 MEAN, STD = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
 

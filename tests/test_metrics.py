@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from merclip.metrics import emotion_metrics, markdown_table, sentiment_metrics
+from merclip.training.metrics import emotion_metrics, markdown_table, sentiment_metrics
 
 
 def test_emotion_metrics_hand_computed():
@@ -72,7 +72,7 @@ def test_markdown_table_in_paper_format():
 
 
 def test_single_label_metrics_hand_computed():
-    from merclip.metrics import single_label_metrics
+    from merclip.training.metrics import single_label_metrics
 
     m = single_label_metrics(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), ["a", "b", "c"])
     # class a: P 1, R 1/2 -> F1 2/3; b: P 1/2, R 1 -> 2/3; c: 1. weighted by support (2, 1, 1) -> (4/3 + 2/3 + 1) / 4
@@ -100,8 +100,8 @@ def test_evaluation_splits_keep_zero_score_clips_even_when_training_drops_them(t
 
     from merclip.config import MediaConfig
     from merclip.data.features import CachedClipDataset, cache_path
-    from merclip.data.mosi_mosei import Sample
     from merclip.data.loading import neutral_policy_for
+    from merclip.data.mosi_mosei import Sample
 
     samples = [Sample(f"c{i}", "v", "test", Path(f"/x/{i}.mp4"), None, "t", score, None)
                for i, score in enumerate([0.0, 1.5, -2.0])]

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from merclip.config import ModelConfig
-from merclip.model_configs.presets import tiny_config
 from merclip.labels import EMOTION_SENTENCES, LABEL_SETS, QUERY_WORDS
-from merclip.batch import ModalityInputs, trim_token_padding
-from merclip.encoders import trimmed_length
-from merclip.model import build_model
+from merclip.model_configs.presets import tiny_config
+from merclip.models.batch import ModalityInputs, trim_token_padding
+from merclip.models.encoders import trimmed_length
+from merclip.models.merclip import build_model
 
 
 def batch(model, b=2, t_v=4, t_a=3):

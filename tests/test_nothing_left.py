@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from merclip.errors import NothingToPredictError, UserError
-from merclip.predict import Predictor
-from merclip.predict_lsgmer import LSGMERPredictor
+from merclip.serving.lsgmer_predictor import LSGMERPredictor
+from merclip.serving.predictor import Predictor
 
 
 def test_predictor_refuses_when_every_modality_is_dropped_or_absent(tiny_ckpt, clips):

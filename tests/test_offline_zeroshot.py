@@ -8,8 +8,11 @@ pytest.importorskip("cv2")
 skimage_data = pytest.importorskip("skimage.data")
 
 from merclip.config import EMOTION_LABELS  # noqa: E402
-from merclip.offline_zeroshot import (  # noqa: E402
-    NO_FACE_IN_ANY_FRAME, OfflineZeroShot, OfflineZeroShotConfig, class_to_label_map,
+from merclip.pretrained.offline_zeroshot import (
+    NO_FACE_IN_ANY_FRAME,
+    OfflineZeroShot,
+    OfflineZeroShotConfig,
+    class_to_label_map,
 )
 
 LABELS = list(EMOTION_LABELS)
@@ -27,7 +30,7 @@ def _top(scores: dict[str, float]) -> str:
 def test_embedder_is_wordllamas_own_embedding(ref):
     from wordllama import WordLlama
 
-    from merclip.wordllama_text import wordllama_dir
+    from merclip.pretrained.wordllama_text import wordllama_dir
 
     wl = WordLlama.load(cache_dir=wordllama_dir(), disable_download=True)
     texts = ["I am so happy today, everything went wonderfully", "fear"]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from merclip import media
-from merclip.checkpoint import save_checkpoint
-from merclip.predict import Predictor
+from merclip.models.checkpoint import save_checkpoint
+from merclip.serving.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_query_word_swap_reuses_cached_features(predictor, clips, monkeypatch):
             return fn(*a, **k)
         return wrapped
 
-    import merclip.predict as predict_mod
+    import merclip.serving.predictor as predict_mod
 
     monkeypatch.setattr(predict_mod, "load_clip", counting("load", predict_mod.load_clip))
     for name, module in (("vision", predictor.model.vision), ("audio", predictor.model.audio),

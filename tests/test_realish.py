@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from merclip.data import realish, synthetic
-from merclip.eval_realish import chance, main, scores_summary, truth_matrix, zero_shot_predict
+from merclip.serving.realish_eval import chance, main, scores_summary, truth_matrix, zero_shot_predict
 
 
 def test_sixty_plus_sentences_cover_every_emotion_without_the_generators_phrases():
@@ -50,7 +50,7 @@ def test_the_pretrained_language_reference_clearly_beats_chance_on_the_sentences
 
 def test_built_clips_hold_the_spoken_sentence_a_real_face_and_a_manifest(tmp_path):
     from merclip import media
-    from merclip.faces import face_crop
+    from merclip.media.faces import face_crop
 
     manifest = realish.build(tmp_path / "set", n=2, progress=False)
     clips = realish.load(manifest)
@@ -80,7 +80,7 @@ def test_the_shipped_demo_clearly_beats_chance_on_the_whole_real_ish_set(tmp_pat
     predicting every emotion (docs/results.md); the old demo was at chance (19.7 %, 29.4)."""
     from pathlib import Path
 
-    from merclip.eval_realish import merclip_predict, score_clips
+    from merclip.serving.realish_eval import merclip_predict, score_clips
 
     demo = Path(__file__).resolve().parents[1] / "checkpoints" / "merclip-tiny-synthetic"
     clips = realish.load(realish.build(tmp_path / "set", progress=False))

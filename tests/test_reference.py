@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from merclip.checkpoint import WEIGHTS_NAME, load_checkpoint
-from merclip.reference import SHIPPED, file_sha256, reference_outputs
+from merclip.models.checkpoint import WEIGHTS_NAME, load_checkpoint
+from merclip.models.reference import SHIPPED, file_sha256, reference_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference" / "shipped_outputs.safetensors"

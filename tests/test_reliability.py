@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import SAMPLE_RATE, make_clip, tone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -17,8 +18,7 @@ from PIL import Image
 from merclip import media
 from merclip.config import MediaConfig
 from merclip.data.writer import write_video, write_wav
-from merclip.predict import Predictor
-from conftest import SAMPLE_RATE, make_clip, tone
+from merclip.serving.predictor import Predictor
 
 
 def _audio_only_mp4(path: Path) -> Path:

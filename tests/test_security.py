@@ -182,12 +182,12 @@ def test_figures_show_user_words_as_text_not_markup(studio):
     a = studio.analyse(str(EXAMPLE), "<i>so</i> happy", label_kind="custom", custom_labels="\n".join(labels),
                        query_word="<script>x</script>")
     a.result.decisions = {label: True for label in a.result.labels}
-    from merclip import viz
+    from merclip.serving import figures
 
-    bars = viz.prediction_bars(a.result)
+    bars = figures.prediction_bars(a.result)
     shown = [*bars.data[0].x, *bars.data[0].hovertext, bars.layout.title.text]
-    attention = viz.attention_maps(a.result)
+    attention = figures.attention_maps(a.result)
     shown += [t for axis in ("xaxis", "xaxis2", "xaxis3") for t in (attention.layout[axis].ticktext or ())]
-    shown += [trace.name for trace in viz.query_word_comparison({"<script>x</script>": a.result}).data]
+    shown += [trace.name for trace in figures.query_word_comparison({"<script>x</script>": a.result}).data]
     assert not any("<img" in s or "<b>" in s or "<i>" in s or "<script>" in s for s in shown), shown
     assert any("&lt;img src=x onerror=alert(1)&gt;" in s for s in shown)

@@ -5,7 +5,7 @@ import types
 import pytest
 
 from merclip import spaces_support
-from merclip.speed import SpeedConfig
+from merclip.models.speed import SpeedConfig
 
 
 @pytest.mark.parametrize("value,expected", [("true", True), ("1", True), ("True", True), ("false", False), ("", False)])

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from merclip.predict import Predictor
-from merclip.speed import SpeedConfig, apply_speed, towers
+from merclip.models.speed import SpeedConfig, apply_speed, towers
+from merclip.serving.predictor import Predictor
 
 NAMES = ["2s", "5s", "noaudio", "0.5s", "2s", "oneframe"]
 TEXTS = ["so happy", "what a terrible day it was for all of us", "hm", "", "so happy", "oh"]
@@ -88,7 +88,7 @@ def test_patch_embedding_as_matmul_equals_the_strided_convolution():
     convolution drops, against torch's own conv2d, forward and gradients."""
     from torch import nn
 
-    from merclip.speed import PatchEmbedMatmul, is_patch_embedding
+    from merclip.models.speed import PatchEmbedMatmul, is_patch_embedding
 
     torch.manual_seed(0)
     for channels, size, bias in ((768, 224, False), (16, 70, True)):
@@ -111,7 +111,7 @@ def test_patch_embedding_as_matmul_equals_the_strided_convolution():
 
 
 def test_patch_matmul_keeps_keys_and_predictions(tiny_ckpt, clips):
-    from merclip.speed import PatchEmbedMatmul
+    from merclip.models.speed import PatchEmbedMatmul
 
     plain = Predictor.from_checkpoint(tiny_ckpt, device="cpu")
     fast = Predictor.from_checkpoint(tiny_ckpt, device="cpu", speed=SpeedConfig(patch_matmul=True))

@@ -1,4 +1,4 @@
-"""Issue #17: the emotion timeline over a long clip's utterances (merclip.timeline).
+"""Issue #17: the emotion timeline over a long clip's utterances (merclip.serving.timeline).
 
 The clips are generated: the example emotions' cartoon faces, one after another, each speaking a sentence with
 espeak-ng (installed by .ci/run), with silence around it; so the true utterance times are known.
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from merclip import timeline as tl
 from merclip.data.long_clips import has_espeak, speak, write_long_clip
 from merclip.errors import UserError
 from merclip.media import MediaTooLongError, NoVideoStreamError, probe
-from merclip.predict import Predictor
+from merclip.serving import timeline as tl
+from merclip.serving.predictor import Predictor
 
 needs_espeak = pytest.mark.skipif(not has_espeak(), reason="espeak-ng is not installed (.ci/run installs it)")
 NAMES = ["happy_surprised", "sad_afraid", "angry_disgusted"]
@@ -222,7 +222,7 @@ class _FakeTranscriber:  # the real one is tested above; here only its name and 
 
 
 def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
-    from merclip import timeline_viz
+    from merclip.serving import timeline_figure
 
     monkeypatch.setattr(tl, "get_transcriber", lambda prefer="auto": _FakeTranscriber())
     video, parts, _ = long_clip
@@ -239,7 +239,7 @@ def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
     assert "Utterance 2" in summary and "Predicted" in summary and bars is not None
     with pytest.raises(UserError, match="no longer in memory"):
         studio.timeline_pick("not-a-token", "1", "emotion")
-    fig = timeline_viz.timeline_figure(view.timeline, "sentiment")
+    fig = timeline_figure.timeline_figure(view.timeline, "sentiment")
     assert "I edited these words" in json.dumps(fig.to_plotly_json()["data"][0]["customdata"], default=str)
 
 

@@ -14,9 +14,9 @@ from safetensors.torch import load_file
 
 from merclip.config import TrainConfig
 from merclip.data.synthetic import write_dataset
-from merclip.metrics import emotion_metrics
-from merclip.cli_options import add_data_args, add_model_args, model_config_from_args
-from merclip.train import train
+from merclip.training.loop import train
+from merclip.training.metrics import emotion_metrics
+from merclip.training.options import add_data_args, add_model_args, model_config_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,8 +42,8 @@ def run_cli(module, *args, env=None, check=True):
 
 
 def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
-    from merclip.evaluate import evaluate_model
     from merclip.data.loading import build_loaders
+    from merclip.training.evaluate import evaluate_model
 
     args = cli_args(gen_root)
     result = train(model_config_from_args(args), TrainConfig(lr=5e-4, batch_size=4, epochs=2, seed=0), args,
@@ -124,8 +124,8 @@ def test_ddp_gloo_two_processes(gen_root, tmp_path):
 
 
 def test_evaluate_export_and_ablate(gen_root, tmp_path):
-    from merclip.ablate import GRIDS, run_grid
-    from merclip.export import load_embeddings
+    from merclip.training.ablate import GRIDS, run_grid
+    from merclip.training.export import load_embeddings
 
     args = cli_args(gen_root, "--limit", "16", "--batch-size", "8", "--workers", "1")
     args.out, args.epochs, args.lr, args.seed, args.dataset = str(tmp_path / "abl"), 1, 1e-3, 0, "synthetic"

@@ -6,15 +6,19 @@ import torch.nn.functional as F
 
 pytest.importorskip("wordllama")
 
-from merclip.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from merclip.config import EMOTION_LABELS, ModelConfig  # noqa: E402
 from merclip.model_configs.presets import tiny_config  # noqa: E402
-from merclip.batch import ModalityInputs  # noqa: E402
-from merclip.model import build_model  # noqa: E402
-from merclip.predict import token_strings  # noqa: E402
-from merclip.wordllama_text import (  # noqa: E402
-    FrozenEmbedding, WordLlamaTextTower, load_tokenizer, read_embeddings, wordllama_dir,
+from merclip.models.batch import ModalityInputs  # noqa: E402
+from merclip.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from merclip.models.merclip import build_model  # noqa: E402
+from merclip.pretrained.wordllama_text import (
+    FrozenEmbedding,
+    WordLlamaTextTower,
+    load_tokenizer,
+    read_embeddings,
+    wordllama_dir,
 )
+from merclip.serving.predictor import token_strings  # noqa: E402
 
 LABELS = list(EMOTION_LABELS)  # happy, sad, angry, surprise, disgust, fear
 
@@ -99,7 +103,7 @@ def test_checkpoints_saved_before_the_option_load_as_clip_and_refuse_wordllama(w
 
     from safetensors.torch import load_file, save_file
 
-    from merclip.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_weights, read_metadata
+    from merclip.models.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_weights, read_metadata
 
     # a checkpoint as written before the option existed: its config has no text_backbone / vision_backbone field
     old = save_checkpoint(build_model(tiny_config()), tmp_path / "old")

@@ -19,9 +19,9 @@ from safetensors.torch import save_file
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..batch import collate_clips
 from ..config import SINGLE_EMOTION, MediaConfig
-from ..decoded import ClipInputs, normalise_uint8
+from ..media.decoded import ClipInputs, normalise_uint8
+from ..models.batch import collate_clips
 from .mosi_mosei import NeutralPolicy, Sample
 
 _UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 1]

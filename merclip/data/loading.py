@@ -1,4 +1,4 @@
-"""From the data options (`merclip.cli_options.add_data_args`) to DataLoaders over the decoded-media cache.
+"""From the data options (`merclip.training.options.add_data_args`) to DataLoaders over the decoded-media cache.
 
 `build_loaders` loads the dataset's samples, fills the cache where it is missing and hands one DataLoader per
 split; training, evaluation, export and the ablations read their data through it.
@@ -14,10 +14,10 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .. import backbone
 from ..config import MediaConfig
-from ..model_configs.presets import train_config_for
 from ..device import select_device
+from ..model_configs.presets import train_config_for
+from ..pretrained import clip_towers
 from .erc import iemocap_split, load_meld
 from .features import CachedClipDataset, Collate, build_cache
 from .mosi_mosei import load as load_mosi_mosei
@@ -79,7 +79,7 @@ def build_loaders(model: nn.Module, args: argparse.Namespace, splits=("train", "
     samples = load_dataset_samples(args.dataset, root, tuple(splits), args)
     if args.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
-    pp = backbone.image_preprocess_config(model.audio.visual)
+    pp = clip_towers.image_preprocess_config(model.audio.visual)
     media_cfg = media_config_for(model, pp)
     rank0 = not distributed or dist.get_rank() == 0
     if rank0:

@@ -15,7 +15,7 @@ model does on the clips people bring. This set is built from material that is in
 
 So this set measures mostly how well a model reads the words, and whether vision and audio mislead it. The clips
 and a manifest (`realish.json`: id, file, transcript, intended emotions, photo, voice) are written to a folder;
-`merclip.eval_realish` scores models on them.
+`merclip.serving.realish_eval` scores models on them.
 
     python -m merclip.data.realish --out data/realish
 """

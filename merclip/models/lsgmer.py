@@ -36,11 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import backbone
+from ..config import SINGLE_EMOTION
+from ..labels import MELD_LABELS, validate_labels
+from ..pretrained import clip_towers
 from .batch import ModalityInputs
-from .config import SINGLE_EMOTION
 from .encoders import ImageSequenceEncoder, masked_mean
-from .labels import MELD_LABELS, validate_labels
 from .towers import clip_for, text_encoders
 
 # What a config saved before a field existed means (the model that version built); dataclass defaults are for new ones.
@@ -49,7 +49,7 @@ LSGMER_LEGACY_DEFAULTS = {"equations": "v1"}
 
 @dataclass
 class LSGMERConfig:
-    family: ClassVar[str] = "lsgmer"  # its entry in merclip.families, and the JSON's "model" key
+    family: ClassVar[str] = "lsgmer"  # its entry in merclip.models.registry, and the JSON's "model" key
     # Fields that change no weight: a checkpoint loads into a model whose config differs only in these.
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"clip_pretrained", "labels", "apc_weight", "apc_temperature", "use_apc"})
@@ -168,7 +168,7 @@ class LSGMER(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.tokenizer = tokenizer
-        dim = backbone.embed_dim(clip)
+        dim = clip_towers.embed_dim(clip)
         self.embed_dim = dim
         language, self.label_encoder = text_encoders(clip, tokenizer, cfg.n_ctx)
         self.audio = ImageSequenceEncoder(clip.visual)  # audio tower initialised from the image weights

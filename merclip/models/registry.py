@@ -2,7 +2,7 @@
 
 A family is a config class (which names its family in `family` and its weight-free fields in `runtime_fields()`),
 the builder that makes the model from that config, and the predictor that serves one clip from its checkpoint.
-`merclip.checkpoint` reads and rebuilds every checkpoint through this table, so a new family is one new entry.
+`merclip.models.checkpoint` reads and rebuilds every checkpoint through this table, so a new family is one new entry.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .config import ModelConfig
+from ..config import ModelConfig
 from .lsgmer import LSGMERConfig, build_lsgmer
-from .model import build_model
+from .merclip import build_model
 
 AnyConfig = ModelConfig | LSGMERConfig
 
@@ -33,8 +33,8 @@ class ModelFamily:
 
 
 FAMILIES: dict[str, ModelFamily] = {
-    "merclip": ModelFamily("merclip", ModelConfig, build_model, "merclip.predict:Predictor"),
-    "lsgmer": ModelFamily("lsgmer", LSGMERConfig, build_lsgmer, "merclip.predict_lsgmer:LSGMERPredictor"),
+    "merclip": ModelFamily("merclip", ModelConfig, build_model, "merclip.serving.predictor:Predictor"),
+    "lsgmer": ModelFamily("lsgmer", LSGMERConfig, build_lsgmer, "merclip.serving.lsgmer_predictor:LSGMERPredictor"),
 }
 DEFAULT_FAMILY = "merclip"  # a config JSON without a "model" key (MER-CLIP's own never writes one)
 

@@ -13,7 +13,7 @@ deserves a second opinion that needs no training. This reference uses nothing bu
 * combined: the mean of the modalities present.
 
 Known limit, measured: word embeddings put antonyms close ('calm' is nearest 'angry' among the FER classes),
-so custom label sets of near-antonyms are read poorly. CLIP ViT-B-32 zero-shot (merclip.zeroshot) remains the
+so custom label sets of near-antonyms are read poorly. CLIP ViT-B-32 zero-shot (merclip.pretrained.zeroshot) remains the
 reference when real CLIP weights exist.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import MediaConfig
+from ..config import MediaConfig
 from .fer_net import FER_CLASSES, MiniXception, pretrained_fer, scale_grey
 from .wordllama_text import WORDLLAMA_VOCAB, WordLlamaTokenizer, load_tokenizer, read_embeddings
 
@@ -100,7 +100,7 @@ class OfflineZeroShot:
     @torch.no_grad()
     def fer_probabilities(self, frames: Sequence[np.ndarray]) -> tuple[torch.Tensor, int, list[str]]:
         """(mean FER probabilities (7,), faces found, notes) over RGB/grey uint8 frames."""
-        from .faces import face_crop
+        from ..media.faces import face_crop
 
         crops = [face_crop(np.asarray(f)) for f in frames]
         used = [c for c in crops if c.found]
@@ -137,7 +137,7 @@ class OfflineZeroShot:
         """Decode `num_frames` frames of a video file (and read a transcript file or string), then predict.
 
         The media limits of `media_cfg` (file size, transcript length, seconds read) apply as in load_clip."""
-        from .media import check_size, probe, read_frames, read_transcript
+        from ..media import check_size, probe, read_frames, read_transcript
 
         cfg = media_cfg or MediaConfig()
         text = read_transcript(transcript, cfg.max_transcript_chars)

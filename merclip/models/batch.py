@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .decoded import ClipInputs, normalise_uint8
+from ..media.decoded import ClipInputs, normalise_uint8
 
 
 @dataclass

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .checkpoint import atomic_write, load_weights, save_checkpoint
+from ..models.checkpoint import atomic_write, load_weights, save_checkpoint
 
 KILL_ENV = "MERCLIP_KILL_AFTER_STEPS"  # testing aid: die abruptly after N optimiser steps
 KILL_SAVE_ENV = "MERCLIP_KILL_DURING_SAVE"  # testing aid: die inside the N-th checkpoint write ("N:stage")

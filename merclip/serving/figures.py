@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .predict import PredictionResult
+from .predictor import PredictionResult
 
 ON_COLOUR, OFF_COLOUR = "#d62728", "#9ecae1"
 # the segment length is in each audio item's own label ("0-2s", "2-3s"), from the media config, not in the title
@@ -38,7 +38,7 @@ def _plain(text: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _built_in_short_names() -> dict[str, str]:
     """Each built-in phrase or sentence label -> the word label it describes ('A feeling of deep sorrow…' -> 'sad')."""
-    from .labels import label_set
+    from ..labels import label_set
 
     names = {}
     for task in ("emotion", "sentiment"):

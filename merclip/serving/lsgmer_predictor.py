@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import backbone
-from .checkpoint import load_checkpoint
-from .config import MediaConfig
-from .errors import ensure_something_left
-from .batch import collate_clips, truncation_note
-from .lsgmer import LSGMER, LSGMERConfig, js_divergence
-from .media import load_clip
-from .device import select_device
+from ..config import MediaConfig
+from ..device import select_device
+from ..errors import ensure_something_left
+from ..media import load_clip
+from ..models.batch import collate_clips, truncation_note
+from ..models.checkpoint import load_checkpoint
+from ..models.lsgmer import LSGMER, LSGMERConfig, js_divergence
+from ..pretrained import clip_towers
 from .items import segment_labels, token_strings
 
 
@@ -39,7 +39,7 @@ class LSGMERPredictor:
     def __init__(self, model: LSGMER, media_cfg: MediaConfig | None = None, device=None):
         self.device = select_device(device)
         self.model = model.to(self.device).eval()
-        pp = backbone.image_preprocess_config(model.audio.visual)
+        pp = clip_towers.image_preprocess_config(model.audio.visual)
         self._mean, self._std = pp["mean"], pp["std"]
         self.media_cfg = replace(media_cfg or MediaConfig(), num_frames=1, image_size=pp["image_size"])
 

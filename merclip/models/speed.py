@@ -44,7 +44,7 @@ class SpeedConfig:
     def throughput(cls, device: torch.device | str) -> "SpeedConfig":
         """Many clips at fixed batch shapes (evaluation, training, benchmarks): bf16 and compiled towers on a GPU
         (never compiled on a Hugging Face ZeroGPU Space: merclip.spaces_support)."""
-        from .spaces_support import compile_allowed
+        from ..spaces_support import compile_allowed
 
         cuda = torch.device(device).type == "cuda"
         return cls(bf16=cuda, compile=cuda and compile_allowed(), patch_matmul=cuda)

@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 
 import torch
-from torch import nn
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from torch import nn
 
-from .errors import UserError
-from .families import DEFAULT_FAMILY, FAMILIES, AnyConfig, family_of
+from ..errors import UserError
+from .registry import DEFAULT_FAMILY, FAMILIES, AnyConfig, family_of
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -102,7 +102,7 @@ def read_config(path: str | Path) -> AnyConfig:
     sidecar = weights.parent / CONFIG_NAME
     text = sidecar.read_text() if sidecar.is_file() else read_metadata(weights).get("config")
     if not text:
-        raise CheckpointError(f"'{weights}' carries no MER-CLIP config (was it written by merclip.checkpoint?)")
+        raise CheckpointError(f"'{weights}' carries no MER-CLIP config (was it written by merclip.models.checkpoint?)")
     return config_from_json(text)
 
 
@@ -147,7 +147,7 @@ def build_from_config(cfg: AnyConfig, load_clip_weights: bool = True, clip_weigh
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", family: str | None = None) -> nn.Module:
     """Rebuild the model from the saved config (no CLIP download) and load its weights.
 
-    `family` (a name in merclip.families): refuse a checkpoint of any other family, naming the predictor it needs.
+    `family` (a name in merclip.models.registry): refuse a checkpoint of any other family, naming the predictor it needs.
     """
     cfg = read_config(path)
     if family is not None and cfg.family != family:

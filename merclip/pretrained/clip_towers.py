@@ -17,7 +17,7 @@ from pathlib import Path
 import open_clip
 from torch import nn
 
-MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
+MODEL_CONFIG_DIR = Path(__file__).parents[1] / "model_configs"
 WEIGHTS_ENV_VAR = "MERCLIP_CLIP_WEIGHTS"
 LOCAL_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 

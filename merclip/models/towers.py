@@ -10,7 +10,7 @@ import copy
 
 from torch import nn
 
-from . import backbone
+from ..pretrained import clip_towers
 from .encoders import LanguageEncoder, TextTower
 from .label_encoder import LabelEncoder
 
@@ -19,10 +19,10 @@ def clip_for(clip_model: str, clip_pretrained: str | None, clip_weights: str | N
              load_clip_weights: bool = True) -> tuple[nn.Module, object]:
     """(open_clip model, tokenizer); `load_clip_weights=False` builds the architecture only (random init)."""
     if load_clip_weights:
-        clip = backbone.create_clip(clip_model, clip_pretrained, clip_weights)
+        clip = clip_towers.create_clip(clip_model, clip_pretrained, clip_weights)
     else:
-        clip = backbone.create_clip(clip_model, None, None)
-    return clip, backbone.get_tokenizer(clip_model)
+        clip = clip_towers.create_clip(clip_model, None, None)
+    return clip, clip_towers.get_tokenizer(clip_model)
 
 
 def text_encoders(clip: nn.Module, tokenizer, n_ctx: int) -> tuple[LanguageEncoder, LabelEncoder]:

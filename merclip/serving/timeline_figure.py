@@ -1,10 +1,10 @@
-"""Plotly figure of an emotion timeline (merclip.timeline): each label's probability over the clip's utterances."""
+"""Plotly figure of an emotion timeline (merclip.serving.timeline): each label's probability over the clip's utterances."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from .viz import _plain, threshold_line
+from .figures import _plain, threshold_line
 
 
 def _clock(seconds: float) -> str:

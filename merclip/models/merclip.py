@@ -21,15 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import backbone
-from .config import ModelConfig
+from ..config import ModelConfig
+from ..errors import LabelError
+from ..labels import validate_labels
+from ..memo import LockedLRU
+from ..pretrained import clip_towers
 from .batch import ModalityInputs
-from .cmd import CrossModalDecoder, LayerAttention
+from .cross_modal_decoder import CrossModalDecoder, LayerAttention
 from .encoders import ImageSequenceEncoder
-from .errors import LabelError
-from .labels import validate_labels
 from .losses import probabilities, scale_logits, standardise, task_loss
-from .memo import LockedLRU
 from .towers import clip_for, text_encoders
 
 TEXT_MEMO_SIZE = 256  # distinct label sets + query words memoised (a label set is one entry)
@@ -80,17 +80,17 @@ class MERCLIP(nn.Module):
         self.text_memo: LockedLRU[torch.Tensor] = LockedLRU(TEXT_MEMO_SIZE)  # label/query embeddings at inference
         self.cfg = cfg
         self.tokenizer = tokenizer
-        dim = backbone.embed_dim(clip)
+        dim = clip_towers.embed_dim(clip)
         self.embed_dim = dim
         self.vision = ImageSequenceEncoder(clip.visual)
         self.audio = ImageSequenceEncoder(copy.deepcopy(clip.visual))  # audio tower starts from image weights
         self.language, self.label_encoder = text_encoders(clip, tokenizer, cfg.n_ctx)  # LE: a frozen text-tower copy
         if cfg.text_backbone == "wordllama":  # issue #15 hook: pretrained word embeddings replace CLIP's text towers
-            from .wordllama_text import use_wordllama_text
+            from ..pretrained.wordllama_text import use_wordllama_text
 
             use_wordllama_text(self, dim)
         if cfg.vision_backbone == "fer":  # issue #15 hook: the frozen FER2013 network replaces the image tower
-            from .face_vision import use_face_vision
+            from ..pretrained.face_vision import use_face_vision
 
             use_face_vision(self, dim, clip.visual)
         if cfg.use_cmd:
@@ -228,11 +228,11 @@ def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_wei
     clip, tokenizer = clip_for(cfg.clip_model, cfg.clip_pretrained, clip_weights, load_clip_weights)
     model = MERCLIP(cfg, clip, tokenizer)
     if cfg.text_backbone == "wordllama":  # issue #15 hook: the frozen table ships with wordllama, not in checkpoints
-        from .wordllama_text import load_wordllama_embeddings
+        from ..pretrained.wordllama_text import load_wordllama_embeddings
 
         load_wordllama_embeddings(model)
     if cfg.vision_backbone == "fer" and load_clip_weights:  # issue #15 hook: shipped weights (checkpoints hold them too)
-        from .face_vision import load_face_vision
+        from ..pretrained.face_vision import load_face_vision
 
         load_face_vision(model)
     return model

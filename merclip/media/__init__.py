@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
-from .config import MediaConfig
+from ..config import MediaConfig
+from ..errors import UserError
 from .decoded import ClipInputs, normalise_images  # noqa: F401 (re-exported: media.ClipInputs)
-from .errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".m4a", ".ogg", ".aac", ".opus")
@@ -728,7 +728,7 @@ def video_inputs(path: Path, duration: float, cfg: MediaConfig, mean, std) -> tu
 def frame_inputs(frames: list[Image.Image], cfg: MediaConfig, mean, std) -> tuple[torch.Tensor | None, list, list[str]]:
     """Sampled frames -> (CLIP-normalised (T, 3, S, S) or None, thumbnails, notes): cropped to the face first when
     `cfg.face_crop` (the FER vision tower). One place for what `load_clip` and the timeline's windows
-    (merclip.timeline) make of their frames, so a window gives exactly the inputs of the same cut as its own file."""
+    (merclip.serving.timeline) make of their frames, so a window gives exactly the inputs of the same cut as its own file."""
     if not frames:
         return None, [], []
     notes: list[str] = []

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import UserError
-from .export import load_embeddings
+from ..errors import UserError
+from ..training.export import load_embeddings
 
 METHODS = ("t-SNE", "UMAP")
 SPACES = ("fused", "language", "vision", "audio")

@@ -1,0 +1,295 @@
+"""Train MER-CLIP with the paper's recipe.
+
+    python -m merclip.train --dataset synthetic --root data/synthetic --out runs/demo --clip-model merclip-tiny
+    python -m merclip.train --dataset mosei --root /data/CMU_MOSEI --out runs/mosei --task emotion
+    torchrun --nproc_per_node 4 -m merclip.train ...        # data parallel (NCCL on GPU, gloo on CPU)
+
+Defaults per dataset are the paper's (AdamW, lr 8e-6 / MOSI 2.2e-5, wd 1e-3, batch 16 / MOSI 8,
+20 epochs, LE frozen). Each epoch: train, validate, write `ckpt-epochNNN/` atomically and point
+`latest.json` at it, keep the best (by micro-F1 for emotion, Acc2 for sentiment) in `best/`.
+`--resume` continues after the last complete epoch and reproduces an uninterrupted run exactly
+(per-epoch seeds for shuffling and dropout). Metrics go to metrics.csv / metrics.json and to
+TensorBoard when it is installed.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from ..config import SINGLE_EMOTION, TrainConfig
+from ..data.features import to_device
+from ..data.loading import build_loaders
+from ..device import select_device
+from ..model_configs.presets import train_config_for
+from ..models.checkpoint import atomic_write, build_from_config, save_checkpoint
+from ..models.registry import AnyConfig
+from ..models.speed import SpeedConfig, apply_speed
+from .evaluate import evaluate_model
+from .options import add_data_args, add_model_args, model_config_from_args
+from .state import kill_after_steps, load_training_state, maybe_die_after, maybe_die_during_save, save_training_state
+
+
+class _Loss(nn.Module):
+    """forward(inputs, targets) -> the training loss, so DDP sees one plain tensor for either model family."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs, targets):
+        return self.model.training_loss(inputs, targets)
+
+
+def selection_metric(task: str) -> str:
+    """The validation metric that picks the best epoch."""
+    return {"emotion": "micro_f1", "sentiment": "acc2_non0", SINGLE_EMOTION: "weighted_f1"}[task]
+
+
+def _check_ranks_in_sync(model: nn.Module, seen: list[str], out: Path, epoch: int, rank: int) -> None:
+    """DDP: after an epoch on different data, every rank must hold the same weights (the gradients were averaged).
+
+    Gathers a float64 checksum of the trainable weights and the clip ids each rank trained on (a barrier, too);
+    rank 0 records them in ddp_sync.json, and a divergence is an error, not a silently wrong model.
+    """
+    checksum = float(sum(p.detach().double().sum().item() for p in model.parameters() if p.requires_grad))
+    gathered: list = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, {"checksum": checksum, "ids": sorted(seen)})
+    if rank == 0:
+        path = out / "ddp_sync.json"
+        log = json.loads(path.read_text()) if path.is_file() else {}
+        log[str(epoch + 1)] = gathered
+        path.write_text(json.dumps(log))
+    if len({g["checksum"] for g in gathered}) != 1:
+        raise RuntimeError(f"DDP ranks' weights diverged after epoch {epoch + 1}: checksums "
+                           f"{[g['checksum'] for g in gathered]}")
+
+
+def _write_logs(out: Path, history: list[dict]) -> None:
+    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+    with open(out / "metrics.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    (out / "metrics.json").write_text(json.dumps(history, indent=1))
+
+
+@dataclass
+class _Process:
+    """Where this process trains: its device, and its rank among the DDP processes (torchrun), if any."""
+
+    device: torch.device
+    distributed: bool = False
+    rank: int = 0
+
+    @property
+    def world_size(self) -> int:
+        return dist.get_world_size() if self.distributed else 1
+
+
+@dataclass
+class _Progress:
+    """What a run has done so far; saved with every epoch, so that --resume continues after the last complete one."""
+
+    history: list[dict] = field(default_factory=list)
+    best: float = float("-inf")
+    best_epoch: int = -1
+    next_epoch: int = 0
+
+
+def train(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Namespace, out_dir: str | Path,
+          resume: bool = False, progress: bool = True) -> dict:
+    """Train, validate each epoch, keep the best; returns {'history', 'best', 'best_epoch', 'model'}."""
+    out = Path(out_dir)
+    proc = _join_processes(args)
+    torch.manual_seed(train_cfg.seed)
+    model = _build_model(model_cfg, train_cfg, args, proc.device)
+    loaders, scores = build_loaders(model, args, ("train", "valid"), shuffle=True, distributed=proc.distributed,
+                                    seed=train_cfg.seed, batch_size=train_cfg.batch_size)
+    # fused: one kernel for the whole parameter update on a GPU instead of several per parameter tensor
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=train_cfg.lr,
+                                  weight_decay=train_cfg.weight_decay, fused=proc.device.type == "cuda")
+    state = _start_or_resume(out, model, optimizer, resume, proc)
+    if proc.rank == 0:
+        (out / "train_config.json").write_text(json.dumps(asdict(train_cfg), indent=1))
+        (out / "model_config.json").write_text(model_cfg.to_json())
+    writer = _tensorboard(out) if proc.rank == 0 else None
+    net = _wrap_for_ddp(_Loss(model), proc)
+    steps = len(loaders["train"]) * state.next_epoch
+    amp = train_cfg.amp and proc.device.type == "cuda"
+    for epoch in range(state.next_epoch, train_cfg.epochs):
+        torch.manual_seed(train_cfg.seed * 1000 + epoch)  # dropout and shuffling depend only on (seed, epoch)
+        row, steps, seen = _train_epoch(net, optimizer, loaders["train"], epoch, train_cfg.epochs, steps, amp, proc,
+                                        progress)
+        if proc.distributed:
+            _check_ranks_in_sync(model, seen, out, epoch, proc.rank)
+        if proc.rank == 0:
+            _validate_and_save(model, optimizer, loaders, scores, epoch, row, state, out, amp, proc.device)
+            _log(out, row, state.history, writer, progress)
+        if proc.distributed:
+            dist.barrier()
+    if writer is not None:
+        writer.close()
+    if proc.distributed:
+        dist.destroy_process_group()
+    return {"history": state.history, "best": state.best, "best_epoch": state.best_epoch, "model": model}
+
+
+def _join_processes(args: argparse.Namespace) -> _Process:
+    """The device to train on; under torchrun (WORLD_SIZE > 1) also the process group (NCCL on GPU, gloo on CPU)."""
+    device = select_device(getattr(args, "device", None))
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return _Process(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    return _Process(device, distributed=True, rank=dist.get_rank())
+
+
+def _build_model(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Namespace,
+                 device: torch.device) -> nn.Module:
+    model = build_from_config(model_cfg, clip_weights=getattr(args, "clip_weights", None)).to(device)
+    if train_cfg.grad_checkpointing and hasattr(model, "set_grad_checkpointing"):
+        model.set_grad_checkpointing(True)
+    return apply_speed(model, SpeedConfig(compile=train_cfg.compile))
+
+
+def _start_or_resume(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer, resume: bool,
+                     proc: _Process) -> _Progress:
+    out.mkdir(parents=True, exist_ok=True)
+    if not (resume and (out / "latest.json").is_file()):
+        return _Progress()
+    latest = json.loads((out / "latest.json").read_text())
+    meta = load_training_state(out / latest["path"], model, optimizer)
+    if proc.rank == 0:
+        print(f"resuming after epoch {meta['epoch']} from {out / latest['path']}")
+    return _Progress(meta["history"], meta["best"], meta["best_epoch"], meta["epoch"] + 1)
+
+
+def _wrap_for_ddp(net: nn.Module, proc: _Process) -> nn.Module:
+    if not proc.distributed:
+        return net
+    return nn.parallel.DistributedDataParallel(net, device_ids=[proc.device.index] if proc.device.type == "cuda" else None,
+                                               find_unused_parameters=True)
+
+
+def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, epoch: int, epochs: int,
+                 steps: int, amp: bool, proc: _Process, progress: bool) -> tuple[dict, int, list[str]]:
+    """One pass over the training split: (the epoch's log row so far, the optimiser steps taken in all, the clip ids
+    this rank saw)."""
+    if isinstance(loader.sampler, DistributedSampler):
+        loader.sampler.set_epoch(epoch)
+    net.train()
+    device, kill_after = proc.device, kill_after_steps()
+    t0, total, count = time.perf_counter(), torch.zeros((), device=device), 0
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress or proc.rank != 0)
+    seen: list[str] = []  # this rank's clip ids this epoch (DDP: the sync check shows they differ per rank)
+    for inputs, target, ids in bar:
+        seen.extend(map(str, ids))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = net(to_device(inputs, loader, device), target.to(device, non_blocking=True)).float()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        steps += 1
+        total += loss.detach() * len(ids)  # summed on the device: no host sync per step
+        count += len(ids)
+        if steps % 25 == 0:
+            bar.set_postfix(loss=f"{total.item() / count:.4f}")
+        maybe_die_after(steps, kill_after)
+    epoch_loss = total.item() / max(1, count)  # the epoch's one host sync, before the clock stops
+    train_time = time.perf_counter() - t0
+    row = {"epoch": epoch + 1, "train_loss": epoch_loss, "train_seconds": train_time,
+           "clips_per_second": count / train_time * proc.world_size,
+           "train_skipped_clips": len(getattr(loader.dataset, "uncached", ()))}
+    return row, steps, seen
+
+
+def _validate_and_save(model: nn.Module, optimizer: torch.optim.Optimizer, loaders: dict[str, DataLoader],
+                       scores: dict[str, float], epoch: int, row: dict, state: _Progress, out: Path, amp: bool,
+                       device: torch.device) -> None:
+    """Validate; write the epoch's checkpoint and training state, `best/` when it improved, then `latest.json`."""
+    metric_name = selection_metric(model.cfg.task)
+    val = evaluate_model(model, loaders["valid"], device, scores, amp=amp)
+    row.update({"valid_loss": val.loss, **{f"valid_{k}": v for k, v in val.metrics.items()},
+                "valid_skipped_clips": val.skipped})
+    state.history.append(row)
+    improved = val.metrics[metric_name] > state.best
+    if improved:
+        state.best, state.best_epoch = val.metrics[metric_name], epoch + 1
+    ckpt = out / f"ckpt-epoch{epoch + 1:03d}"
+    save_training_state(ckpt, model, optimizer, {"epoch": epoch, "history": state.history, "best": state.best,
+                                                 "best_epoch": state.best_epoch})
+    if improved:
+        tmp = out / "best.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_checkpoint(model, tmp, extra={"epoch": epoch + 1, metric_name: state.best})
+        shutil.rmtree(out / "best", ignore_errors=True)
+        tmp.rename(out / "best")
+    maybe_die_during_save(epoch, "before-latest")
+    atomic_write(out / "latest.json", lambda p: Path(p).write_text(json.dumps({"path": ckpt.name, "epoch": epoch})))
+    maybe_die_during_save(epoch, "after-latest")
+    for old in out.glob("ckpt-epoch*"):
+        if old != ckpt:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _log(out: Path, row: dict, history: list[dict], writer, progress: bool) -> None:
+    _write_logs(out, history)
+    if writer is not None:
+        for k, v in row.items():
+            if k != "epoch":
+                writer.add_scalar(k, v, row["epoch"])
+    if progress:
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard not installed: CSV/JSON logs only (any other failure is a bug: raise it)
+        return None
+    return SummaryWriter(str(out / "tb"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Defaults: " + json.dumps({"mosei": asdict(train_config_for("mosei")),
+                                                                       "mosi": asdict(train_config_for("mosi"))}))
+    add_data_args(parser)
+    add_model_args(parser)
+    g = parser.add_argument_group("training")
+    g.add_argument("--out", required=True, help="run folder: checkpoints, logs")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--grad-checkpointing", action="store_true")
+    g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
+    g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
+    g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
+    args = parser.parse_args(argv)
+    model_cfg = model_config_from_args(args)
+    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                                 batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
+                                 amp=not args.no_amp, compile=args.compile)
+    result = train(model_cfg, train_cfg, args, args.out, resume=args.resume)
+    if result["history"]:
+        print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")
+
+
+if __name__ == "__main__":
+    main()
