@@ -161,7 +161,7 @@ def test_front_end_ab_bench_smoke(capsys):
     """The A/B bench imports the base revision's package from git under another name (not this checkout's) and
     times both against the floor."""
     results = load_bench("front_end_ab").main(["--smoke", "--base", "HEAD"])
-    assert results["base_module"] == ("merclip_base.media", "base/merclip_base/media.py")
+    assert results["base_module"] == ("merclip_base.media", "base/merclip_base/media/__init__.py")
     row = results["112 px"]
     assert set(row) == {"floor", "base", "this"} and row["floor"]["paired_ratio"] == 1.0
     assert row["base"]["paired_ratio"] > 1.0 and row["this"]["paired_ratio"] > 1.0  # the floor's work and more
