@@ -231,7 +231,23 @@ def test_seeking_frame_sampler_picks_exactly_the_frames_of_a_full_decode(tmp_pat
         full = media.read_frames(path, num_frames, info.duration, 60, seek=False)
         assert [np.asarray(a).tobytes() == np.asarray(b).tobytes() for a, b in zip(seeking, full)] == [True] * num_frames
     if gop == 5:  # and seeking did happen: targets 1 s apart, keyframes every 0.5 s
-        assert len(media._keyframe_times(path, info.duration)) >= 10
+        assert len(media.keyframe_times(path, info.duration)) >= 10
+
+
+def test_a_seek_that_misses_its_keyframe_falls_back_to_decoding_from_the_start(tmp_path, monkeypatch):
+    """A container with a poor index (here: keyframe times that are no keyframes) lands a seek elsewhere: the sampler
+    turns seeking off and still picks the frames of a full decode."""
+    from merclip.data.writer import write_video
+    from merclip.media import frames as frames_module
+
+    frames = (np.arange(60)[:, None, None, None] * 4 + np.zeros((60, 32, 48, 3))).astype(np.uint8)
+    path = write_video(tmp_path / "clip.mp4", frames, fps=10, keyframe_interval=20)
+    full = media.read_frames(path, 4, 6.0, 60, seek=False)
+    monkeypatch.setattr(frames_module, "keyframe_times", lambda path, stop_after: [0.0, 1.05, 2.55, 4.05])
+    with media.FrameSampler(path, 6.0, min_seek_gap=0.0) as sampler:
+        missed = sampler.sample(0.0, 6.0, 4)
+        assert sampler.seeks == 1 and sampler.min_seek_gap is None
+    assert [np.asarray(a).tobytes() for a in missed] == [np.asarray(b).tobytes() for b in full]
 
 
 def test_frames_to_tensor_matches_open_clips_eval_preprocessing():
@@ -262,7 +278,7 @@ def test_cache_workers_run_one_thread_each_and_decode_the_same_frames(tmp_path):
     probe = ("import json; from threadpoolctl import threadpool_info; import numpy, scipy.linalg, torch;"
              "from merclip.data.features import one_thread_per_worker; from merclip import media;"
              "one_thread_per_worker();"
-             "print(json.dumps([torch.get_num_threads(), media._THREADS,"
+             "print(json.dumps([torch.get_num_threads(), media.FRAME_POOL.threads,"
              " sorted({p['num_threads'] for p in threadpool_info()})]))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, 1, [1]]
@@ -306,7 +322,7 @@ class _ClipFrames(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i):
-        had_no_pool = media._POOL is None  # forgotten at the fork
+        had_no_pool = not media.FRAME_POOL.started  # forgotten at the fork
         return had_no_pool, torch.from_numpy(_clip_frames(self.paths[i]))
 
 
@@ -325,7 +341,7 @@ def test_pipelined_video_inputs_equal_the_plain_order_exactly(tmp_path):
         plain, plain_thumbs, _ = media.frame_inputs(media.read_frames(path, 12, duration, 60), cfg, MEAN, STD)
         with torch.inference_mode():
             piped, piped_thumbs, notes = media.video_inputs(path, duration, cfg, MEAN, STD)
-        assert media._frame_pool() is not None or os.cpu_count() == 1  # the pipelined path ran
+        assert media.FRAME_POOL.executor() is not None or os.cpu_count() == 1  # the pipelined path ran
         assert torch.equal(piped, plain) and not notes
         assert [np.asarray(t).tobytes() for t in piped_thumbs] == [np.asarray(t).tobytes() for t in plain_thumbs]
         if n_frames == 5:
@@ -366,22 +382,22 @@ def test_read_audio_is_ffmpegs_resampled_track(tmp_path):
 
 
 def test_offloaded_work_runs_exactly_once_here_or_on_the_pool():
-    """media._Offloaded: work no pool thread has started is taken back by the caller (who would only wait), work
+    """media.Offloaded: work no pool thread has started is taken back by the caller (who would only wait), work
     already started is waited for; either way fn runs once and result() gives its value."""
     import concurrent.futures as cf
     import threading
 
     calls, gate = [], threading.Event()
     with cf.ThreadPoolExecutor(1) as pool:
-        blocker = media._Offloaded(pool, gate.wait, 10)  # holds the pool's only thread
-        queued = media._Offloaded(pool, lambda: calls.append(threading.current_thread().name) or "queued")
+        blocker = media.Offloaded(pool, gate.wait, 10)  # holds the pool's only thread
+        queued = media.Offloaded(pool, lambda: calls.append(threading.current_thread().name) or "queued")
         queued.take_back()  # not started: runs here
         assert calls == [threading.current_thread().name] and queued.result() == "queued"
         gate.set()
         assert blocker.result() is True
-        started = media._Offloaded(pool, lambda: calls.append(threading.current_thread().name) or "pool")
+        started = media.Offloaded(pool, lambda: calls.append(threading.current_thread().name) or "pool")
         assert started.future.result(timeout=10) == "pool"  # done on the pool before it is asked for
         started.take_back()
         assert started.result() == "pool" and len(calls) == 2 and calls[1] != calls[0]
-    lazy = media._Offloaded(None, lambda: calls.append("lazy") or 3)
+    lazy = media.Offloaded(None, lambda: calls.append("lazy") or 3)
     assert calls[-1] != "lazy" and lazy.result() == 3 and lazy.result() == 3 and calls.count("lazy") == 1

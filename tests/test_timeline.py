@@ -16,7 +16,7 @@ import torch
 
 from merclip.data.long_clips import has_espeak, speak, write_long_clip
 from merclip.errors import UserError
-from merclip.media import MediaTooLongError, NoVideoStreamError, probe
+from merclip.media import FrameSampler, MediaTooLongError, NoVideoStreamError, packet_duration, probe
 from merclip.serving import timeline as tl
 from merclip.serving.predictor import Predictor
 
@@ -40,7 +40,7 @@ def predictor(tiny_model):
 
 
 def _srt(path, cues):
-    path.write_text("".join(f"{i}\n{tl._stamp(s)} --> {tl._stamp(e)}\n{text}\n\n"
+    path.write_text("".join(f"{i}\n{tl.srt_timestamp(s)} --> {tl.srt_timestamp(e)}\n{text}\n\n"
                             for i, (s, e, text) in enumerate(cues, 1)))
     return path
 
@@ -79,23 +79,31 @@ def tl_default_word(task):
     return DEFAULT_QUERY_WORD[task]
 
 
-def test_frame_sampler_picks_what_read_frames_picks(tmp_path):
-    """Seeking over keyframes (2-s GOP, 10 fps, 30 s) gives the frames a decode from the start gives."""
+def test_frame_sampler_seeks_forward_and_back_to_the_frames_of_a_full_decode(tmp_path):
+    """The timeline's use of media.FrameSampler: seeking over keyframes (2-s GOP, 10 fps, 30 s), forward and back,
+    gives the frames a decode from the start gives, also for a target just before the keyframe a seek landed on."""
     from merclip.data.long_clips import StreamWriter
     rng = np.random.default_rng(0)
     w = StreamWriter(tmp_path / "k.mp4", 32, 32, 10, audio=False)
     w.add(rng.integers(0, 255, (300, 32, 32, 3), dtype=np.uint8), None)
     path = w.close()
     targets = [0.55, 3.0, 3.05, 9.99, 17.3, 17.31, 25.0, 29.95]
-    with tl.FrameSampler(path, 30.0) as sampler:
+    with FrameSampler(path, 30.0) as sampler:
         picked = [np.asarray(sampler.pick(t, 30.0)) for t in targets]
         assert sampler.seeks >= 3 and sampler.decoded < 200
         back = np.asarray(sampler.pick(3.0, 30.0))  # behind the decoder: seeks back
+    with FrameSampler(path, 30.0) as sampler:
+        landed = np.asarray(sampler.pick(4.0, 30.0))  # seeks to the keyframe at 4.0 s
+        assert sampler.seeks == 1
+        before = np.asarray(sampler.pick(3.85, 30.0))  # the 3.9-s frame, behind the frame the seek landed on
     with av.open(str(path)) as c:  # every frame, decoded from the start
         full = [(f.time, np.asarray(f.to_image())) for f in c.decode(c.streams.video[0])]
     for t, img in zip(targets, picked):
         np.testing.assert_array_equal(img, next((a for ft, a in full if ft + 1e-6 >= t), full[-1][1]))
     np.testing.assert_array_equal(back, picked[1])
+    np.testing.assert_array_equal(landed, next(a for ft, a in full if ft + 1e-6 >= 4.0))
+    np.testing.assert_array_equal(before, next(a for ft, a in full if ft + 1e-6 >= 3.85))
+    assert not np.array_equal(landed, before)
 
 
 @needs_espeak
@@ -106,7 +114,7 @@ def test_pocketsphinx_transcribes_an_espeak_sentence():
 
 
 def test_segment_transcribes_offline_and_names_the_engine(long_clip, monkeypatch):
-    monkeypatch.setattr(tl, "local_whisper", lambda: None)  # whatever is on this machine: pocketsphinx
+    monkeypatch.setattr(tl.TRANSCRIBERS, "find_whisper", lambda: None)  # whatever is on this machine: pocketsphinx
     video, parts, _ = long_clip
     seg = tl.segment(video)
     assert seg.engine.startswith("pocketsphinx")
@@ -224,7 +232,7 @@ class _FakeTranscriber:  # the real one is tested above; here only its name and 
 def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
     from merclip.serving import timeline_figure
 
-    monkeypatch.setattr(tl, "get_transcriber", lambda prefer="auto": _FakeTranscriber())
+    monkeypatch.setattr(tl.TRANSCRIBERS, "get", lambda prefer="auto": _FakeTranscriber())
     video, parts, _ = long_clip
     rows, message = studio.timeline_utterances(str(video), None)
     assert len(rows) == 3 and "silero-vad" in message and "fake-asr" in message
@@ -296,8 +304,8 @@ def test_packet_duration_without_a_header_duration_stops_past_the_cap(tmp_path):
     decoding, and the scan stops once past the cap."""
     path = tmp_path / "long.mp4"
     _two_hours(path)
-    assert 600 < tl._packet_duration(path, 600.0) < 1000
-    assert tl._packet_duration(path, 1e9) > 7000
+    assert 600 < packet_duration(path, 600.0) < 1000
+    assert packet_duration(path, 1e9) > 7000
 
 
 def test_browser_timeline_tab(served, tmp_path):

@@ -43,3 +43,21 @@ def normalise_uint8(images: torch.Tensor, mean: tuple[float, ...], std: tuple[fl
     """
     unit = images.float().expand(*images.shape[:-3], 3, *images.shape[-2:]) / 255
     return normalise_images(unit, mean, std)
+
+
+def normalise_into_channels(images: torch.Tensor, mean, std, value_range: float = 1.0,
+                            out: torch.Tensor | None = None) -> torch.Tensor:
+    """(T, C, S, S) images (C = 1 or 3; any dtype) with values in [0, value_range], CLIP-normalised into a new
+    (T, 3, S, S) float32, or into `out` (a float32 tensor of that shape: one frame's slot of the clip's tensor).
+
+    One allocation and three passes over it, instead of a full new tensor for each of the float conversion,
+    division, channel copy and normalisation (page faults on fresh memory cost the front end much on small
+    machines). (x - r m) / (r s) is (x / r - m) / s to within a float rounding (tests/test_media.py holds it to
+    open_clip's own transform), and exactly x / r for mean 0 and std 1.
+    """
+    t, _, h, w = images.shape
+    out = torch.empty((t, 3, h, w), dtype=torch.float32) if out is None else out
+    out.copy_(images.expand(t, 3, h, w))
+    m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1) * value_range
+    s = torch.tensor(std, dtype=torch.float32).view(3, 1, 1) * value_range
+    return out.sub_(m).div_(s)

@@ -30,6 +30,7 @@ from ..models.merclip import MERCLIP, USE_CONFIG, ModalityFeatures
 from ..models.speed import SpeedConfig, apply_speed, autocast
 from ..pretrained import clip_towers
 from .items import frame_labels, segment_labels, token_strings  # noqa: F401 - token_strings: public here too
+from .sources import DecodedSource
 
 
 @dataclass
@@ -91,11 +92,11 @@ class _CachedClip:
     thumbnails: list
 
 
-def _file_id(path: str | Path | None) -> str:
+def _file_id(path: str | Path | DecodedSource | None) -> str:
     """A file's identity for the cache: resolved path, size and modification time (a rewritten file is a new key)."""
     if path is None:
         return "-"
-    if hasattr(path, "cache_id"):  # a pre-decoded source (see `_load_request`): its own identity
+    if isinstance(path, DecodedSource):
         return path.cache_id
     return file_identity(path)
 
@@ -134,6 +135,12 @@ class Predictor:
     @property
     def cfg(self):
         return self.model.cfg
+
+    @property
+    def image_norm(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(mean, std) of the vision tower's image normalisation, which the front end applies to frames and log-mel
+        images alike."""
+        return self._mean, self._std
 
     @torch.inference_mode()
     def warm_up_text(self) -> float:
@@ -345,9 +352,7 @@ def _sync(device: torch.device) -> None:
 
 
 def _load_request(video, transcript, media_cfg: MediaConfig, mean, std, audio):
-    """One predict_batch request's decoded inputs: a file is decoded by `load_clip`; a pre-decoded source (an object
-    with `cache_id` and `load_inputs(media_cfg, mean, std)`, such as a timeline's utterance window, merclip.serving.timeline)
-    decodes itself, so that a long file's windows go through predict_batch without writing each cut to disk."""
-    if hasattr(video, "load_inputs"):
-        return video.load_inputs(media_cfg, mean, std)
+    """One predict_batch request's decoded inputs: a file is decoded by `load_clip`; a `DecodedSource` already is."""
+    if isinstance(video, DecodedSource):
+        return video.inputs
     return load_clip(video, transcript, media_cfg, mean, std, audio=audio)
