@@ -1,4 +1,5 @@
-"""MER-CLIP Studio: the Gradio Blocks app. Layout and wiring only; the logic lives in merclip.studio.
+"""MER-CLIP Studio: the Gradio Blocks app. Layout and wiring only: the logic lives in merclip.studio, the events'
+common behaviour (errors as messages, live controls, stale outputs) in app_events.py.
 
     python app.py                                  # the shipped demo model, offline
     python app.py --checkpoint runs/mosei/best     # any MER-CLIP checkpoint
@@ -10,125 +11,32 @@ One builder per panel; each wires its own handler to components looked up by the
 from __future__ import annotations
 
 import argparse
-import functools
-import inspect
-import logging
 import os
 import threading
-import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
-from merclip.errors import LabelError, UserError
+from app_events import (
+    RESIZE_PLOTS,
+    SCROLL_TO_RESULT,
+    friendly,
+    keep_result_while_labels_are_edited,
+    named_inputs,
+    only_with_a_clip,
+    stale_outputs,
+)
 from merclip.labels import QUERY_WORDS
 from merclip.serving.projection import METHODS, SPACES
+from merclip.shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, REPO_ROOT
 from merclip.spaces_support import gpu_entry, startup_device
-from merclip.studio import (
-    DEFAULT_CHECKPOINT,
-    DEFAULT_EMBEDDINGS,
-    DEFAULT_LSGMER,
-    NO_WORD,
-    EmptyLabelSetError,
-    Studio,
-    app_allowed_roots,
-    public_message,
-)
+from merclip.studio import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SECONDS, DEFAULT_TIMELINE_MINUTES, NO_WORD, Studio
 
-log = logging.getLogger("merclip.app")
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
 LABEL_KINDS = ["word", "phrase", "sentence", "custom"]
 MODALITY_TOGGLES = ["language", "vision", "audio"]
-
-# Page behaviour that only the browser can do, as small js snippets run on an event before (or instead of) Python.
-# After a click on Analyse, bring the prediction into view when it is not (on a phone it is below the inputs).
-SCROLL_TO_RESULT = """(...args) => {
-    const el = document.querySelector('#bars');
-    if (el) {
-        const top = el.getBoundingClientRect().top;
-        if (top < 0 || top > window.innerHeight * 0.5) el.scrollIntoView({block: 'start'});
-    }
-    return args;
-}"""
-# A plot drawn while its tab was hidden is laid out at a guessed width; the plots are responsive, so a resize
-# event after the tab is shown redraws them at the panel's real width.
-RESIZE_PLOTS = """() => {
-    for (const ms of [30, 200]) setTimeout(() => window.dispatchEvent(new Event('resize')), ms);
-}"""
-
-def friendly(fn):
-    """Show request problems as a message in the page (never a traceback); keep serving after anything.
-
-    Only the project's own user errors (`merclip.errors.UserError`: media, transcript, label, checkpoint and Studio
-    problems) are the user's to fix, shown without errno numbers or server paths (`public_message`). Anything else
-    is a bug, even a ValueError (numpy and torch raise those too): its traceback goes to the log under a short id,
-    and the user sees only that id, so that neither a server path nor a misleading "bad input" message reaches the
-    page.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except UserError as exc:
-            raise gr.Error(public_message(str(exc)), print_exception=False) from None
-        except Exception:  # a bug: log it with an id, tell the user briefly, stay up
-            error_id = uuid.uuid4().hex[:8]
-            log.exception("unexpected error %s in %s", error_id, fn.__name__)
-            raise gr.Error(f"internal error (id {error_id}): this is a bug in the app, not a problem with your input; "
-                           "it has been logged under that id, and the app is still running", print_exception=False) from None
-
-    return wrapper
-
-
-def only_with_a_clip(fn, n_outputs: int):
-    """For live controls: re-run `fn` when a clip is loaded; before any upload, change nothing on the page.
-
-    Without this, every control touched before an upload ran an analysis and stacked red "upload a clip first"
-    messages, for a request the user never made.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(video, *args, **kwargs):
-        if not video:
-            return tuple(gr.skip() for _ in range(n_outputs))
-        return fn(video, *args, **kwargs)
-
-    return wrapper
-
-
-def keep_result_while_labels_are_edited(fn, n_outputs: int):
-    """For live controls: an empty or not yet valid custom label set (none, one, a duplicate: the user is most likely
-    typing) keeps the previous result on the page and says why, instead of replacing it with an error."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (EmptyLabelSetError, LabelError) as exc:
-            gr.Warning(f"{public_message(str(exc))}; the result shown is the previous one", duration=6)
-            return tuple(gr.skip() for _ in range(n_outputs))
-
-    return wrapper
-
-
-def stale_outputs(n_outputs: int):
-    """A handler that empties `n_outputs` result outputs: shown after the clip or transcript they describe changed
-    (or after a failed request), they would be read as the new input's results."""
-
-    def clear():
-        return None if n_outputs == 1 else tuple(None for _ in range(n_outputs))
-
-    return clear
-
-
-def named_inputs(fn, components: dict[str, gr.components.Component]) -> list:
-    """The components for `fn`'s parameters, by name and in its order (gradio passes inputs by position, and the
-    API names them after the parameters: a list built by hand could silently pair a name with another input)."""
-    params = [p for p in inspect.signature(fn).parameters.values() if p.name != "progress"]
-    return [components[p.name] for p in params]
 
 
 @dataclass
@@ -293,21 +201,44 @@ def zero_shot_tab(studio: Studio, main: Main) -> None:
     clear_when_input_changes(main, [plot, text])
 
 
+@dataclass
+class TimelineTab:
+    """The Timeline tab's components: step 1 (the clip, its subtitles, the editable utterances), step 2 (the scored
+    timeline: plot, summary, table, downloads) and the utterance chooser; `token` names the kept timeline."""
+
+    video: gr.Video
+    srt: gr.File
+    find: gr.Button
+    found: gr.Markdown
+    utterances: gr.Dataframe
+    task: gr.Radio
+    run: gr.Button
+    plot: gr.Plot
+    summary: gr.Markdown
+    table: gr.Dataframe
+    csv_file: gr.File
+    json_file: gr.File
+    pick: gr.Dropdown
+    token: gr.Textbox
+
+
 def timeline_tab(studio: Studio, panels: list) -> None:
-    """The Timeline tab (issue #17): a long clip's utterances (from an .srt, or found by voice activity detection and
-    transcribed offline), editable, then each utterance scored: a timeline per label, a table, CSV/JSON downloads.
-    Choosing an utterance shows it in `panels` (the main panel's bars, summary, probabilities, modality similarity
-    and attention). Endpoints: /timeline_utterances (step 1) and /timeline (step 2)."""
-    minutes = studio.timeline_max_seconds / 60
+    """An emotion timeline over a long clip's utterances (from an .srt, or found by voice activity detection and
+    transcribed offline), editable before scoring. Choosing an utterance shows it in `panels` (the main panel's
+    bars, summary, probabilities, modality similarity and attention)."""
+    wire_timeline(studio, timeline_layout(studio), panels)
+
+
+def timeline_layout(studio: Studio) -> TimelineTab:
     with gr.Tab("Timeline") as tab:
-        gr.Markdown(f"An emotion timeline over a long clip (up to {minutes:g} min: an interview, a vlog, a call). "
-                    "Utterances come from the subtitles when given; otherwise voice activity detection (silero-vad) "
-                    "finds them and an offline speech recogniser writes their words, which you can correct before "
-                    "scoring.")
+        gr.Markdown(f"An emotion timeline over a long clip (up to {studio.timeline_max_seconds / 60:g} min: an "
+                    "interview, a vlog, a call). Utterances come from the subtitles when given; otherwise voice "
+                    "activity detection (silero-vad) finds them and an offline speech recogniser writes their words, "
+                    "which you can correct before scoring.")
         video = gr.Video(label="long clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True,
                          elem_id="timeline-video", height=260)
         srt = gr.File(label="subtitles (.srt, optional)", file_types=[".srt"], type="filepath", elem_id="timeline-srt")
-        find_button = gr.Button("1. Find utterances and their words", elem_id="timeline-find")
+        find = gr.Button("1. Find utterances and their words", elem_id="timeline-find")
         found = gr.Markdown(elem_id="timeline-found")
         utterances = gr.Dataframe(headers=["start (s)", "end (s)", "words"], datatype=["number", "number", "str"],
                                   type="array", interactive=True, label="utterances (editable)",
@@ -323,8 +254,14 @@ def timeline_tab(studio: Studio, panels: list) -> None:
             json_file = gr.File(label="JSON", interactive=False)
         pick = gr.Dropdown(choices=[], label="show one utterance in the main panels (prediction, modalities, "
                                             "attention)", elem_id="timeline-pick")
-        token = gr.Textbox(visible=False)  # the scored timeline's token (the Studio keeps the timeline)
+        token = gr.Textbox(visible=False)  # the Studio keeps the scored timeline; the page holds only its name
     tab.select(None, js=RESIZE_PLOTS)
+    return TimelineTab(video, srt, find, found, utterances, task, run, plot, summary, table, csv_file, json_file,
+                       pick, token)
+
+
+def wire_timeline(studio: Studio, tab: TimelineTab, panels: list) -> None:
+    """The two public steps (/timeline_utterances, /timeline) and the private re-draw, clear and pick events."""
 
     @friendly
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
@@ -351,20 +288,22 @@ def timeline_tab(studio: Studio, panels: list) -> None:
             return tuple(gr.skip() for _ in panels)
         return studio.timeline_pick(token, choice, task)
 
-    def clear():
-        return None, "", None, None, "", None, None, gr.Dropdown(choices=[], value=None), ""
+    named = dict(video=tab.video, srt=tab.srt, rows=tab.utterances, task=tab.task, token=tab.token, choice=tab.pick)
+    scored = [tab.plot, tab.summary, tab.table, tab.csv_file, tab.json_file, tab.pick, tab.token]
+    tab.find.click(timeline_utterances, named_inputs(timeline_utterances, named), [tab.utterances, tab.found],
+                   api_name="timeline_utterances")
+    tab.run.click(timeline, named_inputs(timeline, named), scored, api_name="timeline")
+    private = dict(api_visibility="private", show_progress="hidden")
+    tab.task.change(redraw, named_inputs(redraw, named), [tab.plot, tab.table], **private)
+    for source in (tab.video, tab.srt):  # a new clip or subtitle file: the old utterances and results are stale
+        source.change(clear_timeline, None, [tab.utterances, tab.found, *scored], **private)
+    tab.pick.change(show_utterance, named_inputs(show_utterance, named), panels, api_visibility="private",
+                    show_progress="minimal")
 
-    named = dict(video=video, srt=srt, rows=utterances, task=task, token=token, choice=pick)
-    find_button.click(timeline_utterances, named_inputs(timeline_utterances, named), [utterances, found],
-                      api_name="timeline_utterances")
-    run.click(timeline, named_inputs(timeline, named), [plot, summary, table, csv_file, json_file, pick, token],
-              api_name="timeline")
-    task.change(redraw, named_inputs(redraw, named), [plot, table], api_visibility="private", show_progress="hidden")
-    for source in (video, srt):  # a new clip or subtitle file: the old utterances and results are stale
-        source.change(clear, None, [utterances, found, plot, table, summary, csv_file, json_file, pick, token],
-                      api_visibility="private", show_progress="hidden")
-    pick.change(show_utterance, named_inputs(show_utterance, named), panels, api_visibility="private",
-                show_progress="minimal")
+
+def clear_timeline():
+    """Empty utterances, their line, and every scored output (the chooser loses its choices)."""
+    return None, "", None, "", None, None, None, gr.Dropdown(choices=[], value=None), ""
 
 
 def about_tab(studio: Studio) -> gr.Markdown:
@@ -485,9 +424,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lsgmer-checkpoint", default=str(DEFAULT_LSGMER), help="LSGMER checkpoint for its tab")
     parser.add_argument("--device", help="cpu / cuda (default: cuda when available)")
     parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
-    parser.add_argument("--max-seconds", type=float, default=60.0, help="longest clip accepted (refused beyond)")
-    parser.add_argument("--max-file-mb", type=float, default=100.0, help="largest upload accepted")
-    parser.add_argument("--max-timeline-minutes", type=float, default=10.0,
+    parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS,
+                        help="longest clip accepted (refused beyond)")
+    parser.add_argument("--max-file-mb", type=float, default=DEFAULT_MAX_FILE_MB, help="largest upload accepted")
+    parser.add_argument("--max-timeline-minutes", type=float, default=DEFAULT_TIMELINE_MINUTES,
                         help="longest clip the Timeline tab accepts (refused beyond, from the file's header)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="bind address (localhost unless told otherwise)")
@@ -495,15 +435,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def app_allowed_roots() -> list[Path]:
+    """What the served app may read: gradio's upload folder and this repo's assets (the examples)."""
+    return [Path(get_upload_folder()), REPO_ROOT / "assets"]
+
+
 def main(argv=None, block: bool = True) -> gr.Blocks:
     """Start the app as `python app.py` does; block=False returns the running app (tests)."""
     args = parse_args(argv)
     # on a ZeroGPU Space the model moves to CUDA here, at start-up, not inside the @spaces.GPU functions
     studio = Studio(args.checkpoint, args.embeddings, device=startup_device(args.device),
-                    zero_shot_weights=args.clip_weights,
-                    max_seconds=args.max_seconds, allowed_roots=app_allowed_roots(),
-                    max_file_mb=args.max_file_mb, lsgmer_checkpoint=args.lsgmer_checkpoint)
-    studio.timeline_max_seconds = 60 * args.max_timeline_minutes
+                    zero_shot_weights=args.clip_weights, max_seconds=args.max_seconds,
+                    allowed_roots=app_allowed_roots(), max_file_mb=args.max_file_mb,
+                    lsgmer_checkpoint=args.lsgmer_checkpoint, timeline_max_seconds=60 * args.max_timeline_minutes)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     demo = build_app(studio).queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_file_mb * 2**20),

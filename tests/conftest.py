@@ -126,8 +126,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def served(tiny_ckpt, embeddings, tiny_lsgmer_ckpt):
     """The app as `python app.py` serves it: file access limited to uploads and assets."""
-    from app import build_app
-    from merclip.studio import app_allowed_roots
+    from app import app_allowed_roots, build_app
 
     port = _free_port()
     demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots(),

@@ -1,6 +1,5 @@
 """The Studio service, the Gradio app over HTTP (gradio_client) and in a real browser (Playwright + chromium)."""
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +133,8 @@ def test_shipped_demo_checkpoints_and_examples_load():
     r = s.analyse(*examples["happy_surprised"]).result
     assert set(r.probabilities) == {"happy", "sad", "angry", "surprise", "disgust", "fear"}
     assert {"happy", "surprise"} <= set(r.predicted)  # the demo model reads its own generated cues
-    assert s.lsgmer_checkpoint is not None and s.lsgmer_checkpoint.name == "lsgmer-tiny-synthetic"
+    checkpoint = s.models.lsgmer_checkpoint
+    assert checkpoint is not None and checkpoint.name == "lsgmer-tiny-synthetic"
     _, _, summary = s.lsgmer(*examples["angry_disgusted"])
     assert "**LSGMER predicts:**" in summary
 
@@ -333,11 +333,52 @@ def test_max_seconds_and_file_size_limits_are_enforced(tiny_ckpt, embeddings, cl
         small.analyse(str(clips["2s"]), "hi")
 
 
-def test_app_cli_help_and_defaults():
+def test_app_cli_help_and_defaults(tiny_ckpt, embeddings):
     from app import parse_args
 
     args = parse_args([])
     assert args.host == "127.0.0.1" and args.max_seconds == 60.0 and args.max_file_mb == 100.0
+    library = Studio(tiny_ckpt, embeddings, device="cpu")  # a Studio built in a notebook refuses what the page does
+    assert (library.media_cfg.max_seconds, library.media_cfg.max_file_mb) == (args.max_seconds, args.max_file_mb)
+    assert library.timeline_max_seconds == 60 * args.max_timeline_minutes
+
+
+def test_timeline_limit_is_the_studios_own(tiny_ckpt, embeddings, clips):
+    short = Studio(tiny_ckpt, embeddings, device="cpu", timeline_max_seconds=1.0)
+    with pytest.raises(UserError, match="the timeline takes clips up to 0:01 "):
+        short.timeline_utterances(str(clips["2s"]))
+
+
+def test_studio_package_needs_no_gradio():
+    """The service runs in a notebook without the web framework: only app.py imports gradio."""
+    import subprocess
+    import sys
+
+    code = "import sys, merclip.studio; print('gradio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_timeline_downloads_live_in_one_folder_and_go_with_their_timeline():
+    from merclip.serving.timeline import Timeline, TimelineRow
+    from merclip.studio.timeline import TimelineStore
+
+    def scored(name: str) -> Timeline:
+        row = TimelineRow(1, 0.0, 2.0, f"{name} words", {"emotion": {"happy": 0.75}}, {"emotion": ["happy"]}, {}, [])
+        return Timeline(f"/uploads/{name}.mp4", 2.0, "srt", "the .srt", {"emotion": ["happy"]}, [row], [], {})
+
+    store = TimelineStore(kept=2)
+    first, second, third = (store.add(scored(name)) for name in ("a", "b", "c"))
+    workdir = store.workdir
+    assert sorted(p.name for p in workdir.iterdir()) == sorted([second[0], third[0]])  # the evicted one's files went
+    assert not first[1].exists() and not first[2].exists()
+    with pytest.raises(StudioError, match="no longer in memory"):
+        store.get(first[0])
+    assert third[1] == workdir / third[0] / "c-timeline.csv"
+    assert third[1].read_text().splitlines()[1] == "1,0.000,2.000,c words,0.75000,happy"
+    assert store.get(second[0]).rows[0].text == "b words"
+    store.close()
+    assert not workdir.exists()
 
 
 def test_lsgmer_tab(studio, clips):
@@ -384,7 +425,7 @@ def test_python_app_py_starts_on_the_shipped_defaults(clips):
 
 
 def test_warm_up_runs_the_whole_path_and_the_page_says_so_until_done(tiny_ckpt, embeddings, monkeypatch, caplog):
-    """Issue 13 item 4: the first request used to pay ~7 s of first decode; warm-up now decodes and predicts an example."""
+    """Warm-up pays the first decode before the first user does: it decodes and predicts a shipped example."""
     s = Studio(tiny_ckpt, embeddings, device="cpu")
     assert "Warming up" in s.status() and not s.ready.is_set()
     s.warm_up(projections=False)
@@ -413,7 +454,7 @@ def test_live_controls_change_nothing_before_a_clip_is_loaded():
     """Touching a control before any upload must neither run an analysis nor raise 'upload a clip first'."""
     import gradio as gr
 
-    import app
+    from app_events import only_with_a_clip
 
     calls = []
 
@@ -421,7 +462,7 @@ def test_live_controls_change_nothing_before_a_clip_is_loaded():
         calls.append(video)
         raise AssertionError("no analysis without a clip")
 
-    live = app.only_with_a_clip(analyse, 5)
+    live = only_with_a_clip(analyse, 5)
     assert live(None, "text", None, None, "emotion") == tuple(gr.skip() for _ in range(5)) and calls == []
     assert live("", "text") == tuple(gr.skip() for _ in range(5)) and calls == []
     with pytest.raises(AssertionError):  # with a clip, it is the analysis that runs
@@ -507,7 +548,7 @@ def test_heads_are_named_alike_in_the_chooser_and_the_plot(studio):
 
 
 # The public API, pinned: each endpoint's parameter names in order, and the component each one is read from. A
-# reordered or shifted input list (the app used to cut all signatures from one list by slices) fails here.
+# reordered or shifted input list (as slices of one shared list of components would allow) fails here.
 CLIP = [("video", "Video"), ("transcript", "Textbox"), ("transcript_file", "File"), ("audio", "Audio")]
 API = {
     "/analyse": CLIP + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox"),

@@ -1,4 +1,4 @@
-"""Issue 13 item 3: only the project's own user errors are shown as bad input; anything else is a logged bug."""
+"""Only the project's own user errors are shown as bad input; anything else is a logged bug."""
 from __future__ import annotations
 
 import logging
@@ -23,7 +23,7 @@ def test_user_errors_share_one_base():
 
 
 def test_app_shows_user_errors_as_they_are():
-    from app import friendly
+    from app_events import friendly
 
     @friendly
     def bad_input():
@@ -36,8 +36,8 @@ def test_app_shows_user_errors_as_they_are():
 @pytest.mark.parametrize("bug", [ValueError("operands could not be broadcast together with shapes (3,) (4,)"),
                                  FileNotFoundError("/srv/secret/path/weights.bin"), KeyError("logits")])
 def test_app_logs_a_bug_with_an_id_and_shows_only_the_id(bug, caplog):
-    """A numpy ValueError used to be shown to the user as if their input were bad."""
-    from app import friendly
+    """A numpy ValueError is a bug, not bad input: the user sees only an id, the log the traceback."""
+    from app_events import friendly
 
     @friendly
     def buggy():

@@ -166,7 +166,8 @@ def test_api_cannot_read_files_outside_uploads(served):
 
 def test_studio_refuses_paths_outside_its_roots(tiny_ckpt, embeddings, clips, tmp_path):
     """Defence in depth: the app's Studio reads only uploads and assets/, whatever reaches it."""
-    from merclip.studio import Studio, StudioError, app_allowed_roots
+    from app import app_allowed_roots
+    from merclip.studio import Studio, StudioError
 
     guarded = Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots())
     with pytest.raises(StudioError, match="two.mp4' is not an uploaded file"):

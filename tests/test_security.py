@@ -1,4 +1,4 @@
-"""Issue 13 over raw HTTP: no parameter can make the served app read a file outside its upload folders; text is
+"""Over raw HTTP: no parameter can make the served app read a file outside its upload folders; text is
 only text; bad input is a message and the server stays up; one upload analysed by many clients at once."""
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def uploaded(served) -> dict:
 
 
 def test_transcript_text_naming_a_server_file_is_only_text(served, uploaded, secret):
-    """The hole: text ending in .txt was opened, and the file's words came back as attention token labels."""
+    """Text ending in .txt is never opened: a file's words would come back as attention token labels."""
     for text in (str(secret), f"../../..{secret}"):
         event, payload = _call(served, "analyse", _analyse(uploaded, transcript=text))
         assert event == "complete", payload

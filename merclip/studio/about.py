@@ -1,0 +1,76 @@
+"""The About text (which checkpoint, backbone, CMD and device the page runs on) and the shipped examples."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..models.checkpoint import read_metadata
+from ..shipped import EXAMPLES_DIR, REPO_ROOT
+
+DEMO_WARNING = ("> ⚠️ **Demo model.** This checkpoint was trained by this project's own code on its own *generated* "
+                "clips (cartoon faces; sentences spoken by espeak-ng). Its word and face parts are pretrained "
+                "(wordllama, FER2013), so it reads plain sentences better than chance, but it is **not** a real-world "
+                "emotion detector: on the real-ish evaluation set its face reading misleads it (docs/results.md). "
+                "Load a model trained on CMU-MOSEI with `--checkpoint` for real use.")
+
+
+def cmd_keys_description(cfg) -> str:
+    """Says which CMD the checkpoint has: the paper's (pooled keys) or this project's `sequence` extension."""
+    if not cfg.use_cmd:
+        return "no CMD (Table 4 ablation)"
+    if cfg.is_paper_cmd:
+        return "`pooled` keys (the paper's CMD, Algorithm 1: one vector per modality)"
+    if cfg.cmd_mode == "pooled":
+        return f"`pooled` keys, {cfg.num_cmd_layers} layers cycling over the order (not the paper's |m| layers)"
+    return ("`sequence` keys (this project's extension, not the paper's CMD: keys over tokens, frames and audio "
+            "segments, so the attention maps show which items the query used)")
+
+
+def _backbone_line(checkpoint: Path, cfg) -> str:
+    """The checkpoint's name and its pretrained parts."""
+    return (f"**Checkpoint:** `{checkpoint.name}` · **backbone:** open_clip `{cfg.clip_model}`"
+            f" ({'random init, tiny' if cfg.clip_pretrained is None else cfg.clip_pretrained})"
+            + (" · **text and label encoder:** wordllama's pretrained word embeddings (frozen)"
+               if getattr(cfg, "text_backbone", "clip") == "wordllama" else "")
+            + (" · **vision:** the FER2013 face network (pretrained, frozen) on face crops"
+               if getattr(cfg, "vision_backbone", "clip") == "fer" else ""))
+
+
+def _model_card_line(checkpoint: Path) -> str | None:
+    """Where the model card is: named within the repository; a checkpoint elsewhere is named by its folder only."""
+    card = checkpoint / "MODEL_CARD.md"
+    if not card.is_file():
+        return None
+    resolved = card.resolve()
+    shown = resolved.relative_to(REPO_ROOT) if resolved.is_relative_to(REPO_ROOT) else f"{checkpoint.name}/{card.name}"
+    return f"Model card: `{shown}`"
+
+
+def about_markdown(checkpoint: Path, cfg, device_name: str) -> str:
+    """The About tab: what runs, on what, trained on what; the demo model says loudly what it is not."""
+    extra = json.loads(read_metadata(checkpoint).get("extra", "{}") or "{}")
+    lines = [
+        _backbone_line(checkpoint, cfg),
+        f"**Task:** {cfg.task} · **labels:** {', '.join(cfg.labels)} · **query word:** {cfg.query_word}",
+        f"**CMD:** {cfg.num_cmd_layers} layers, hidden {cfg.cmd_hidden}, {cfg.cmd_heads} heads, order "
+        f"{''.join(cfg.modality_order)}, {cmd_keys_description(cfg)} · **frames:** {cfg.num_frames}",
+        f"**Device:** {device_name}",
+    ]
+    if extra.get("trained_on"):
+        lines.append(f"**Trained on:** {extra['trained_on']}")
+    if cfg.clip_model == "merclip-tiny":
+        lines.insert(0, DEMO_WARNING)
+    if card := _model_card_line(checkpoint):
+        lines.append(card)
+    lines.append("Docs: `README.md`, `docs/datasets.md`, `docs/results.md`, `docs/benchmarks.md` (the paper, MER-CLIP, "
+                 "is cited in the README).")
+    return "\n\n".join(lines)
+
+
+def example_rows() -> list[list]:
+    """[video, transcript] rows for the examples under assets/examples (transcript from the .txt sidecar)."""
+    rows = []
+    for video in sorted(EXAMPLES_DIR.glob("*.mp4")):
+        sidecar = video.with_suffix(".txt")
+        rows.append([str(video), sidecar.read_text().strip() if sidecar.is_file() else ""])
+    return rows
