@@ -80,8 +80,7 @@ def bench_patch_embedding(model, device, images: int, warmup: int, iters: int, s
     from merclip.models.speed import PatchEmbedMatmul
 
     conv = copy.deepcopy(model.vision.visual.conv1).train()
-    as_matmul = copy.deepcopy(conv)
-    as_matmul.__class__ = PatchEmbedMatmul
+    as_matmul = PatchEmbedMatmul.from_conv(copy.deepcopy(conv))
     size = clip_towers.image_preprocess_config(model.vision.visual)["image_size"]
     x = torch.randn(images, 3, size, size, device=device)
 

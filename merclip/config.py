@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 Task = Literal["emotion", "sentiment"]  # MER-CLIP's tasks
 # LSGMER's task: one emotion per utterance (IEMOCAP, MELD): a class index, cross-entropy, weighted F1.
@@ -27,19 +27,61 @@ SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
 DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
 
 
-# Values for fields a config saved by an older version lacks: what that version's model did, so an old checkpoint
-# rebuilds the model it was trained as (the dataclass defaults are for new models).
-LEGACY_DEFAULTS: dict[str, Any] = {"fc_activation": "none"}
+C = TypeVar("C", bound="FamilyConfig")
 
 
 @dataclass
-class ModelConfig:
+class FamilyConfig:
+    """What every model family's config shares: a JSON round trip and the fields a checkpoint may differ in.
+
+    A subclass names its family (its entry in merclip.models.registry), its weight-free fields and the values of
+    fields that configs saved by older versions lack: what that version's model did, so an old checkpoint rebuilds
+    the model it was trained as (the dataclass defaults are for new models).
+    """
+
+    family: ClassVar[str] = ""
+    # Fields that change no weight: a checkpoint loads into a model whose config differs only in these.
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    LEGACY_DEFAULTS: ClassVar[dict[str, Any]] = {}
+    # Whether the JSON names the family under "model" (a JSON without that key is MER-CLIP's: merclip.models.registry).
+    FAMILY_KEY: ClassVar[bool] = True
+
+    def runtime_fields(self) -> frozenset[str]:
+        return self.RUNTIME_FIELDS
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = dataclasses.asdict(self)
+        return {"model": self.family, **fields} if self.FAMILY_KEY else fields
+
+    @classmethod
+    def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+        """The config `data` describes (a "model" key, if any, must name this family)."""
+        data = dict(data)
+        family = data.pop("model", cls.family)
+        if family != cls.family:
+            raise ValueError(f"a {family!r} config is not a {cls.__name__} ({cls.family!r})")
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields {unknown}: was this config written by another version?")
+        return cls(**{**cls.LEGACY_DEFAULTS, **data})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls: type[C], text: str) -> C:
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass
+class ModelConfig(FamilyConfig):
     """Everything needed to rebuild a MER-CLIP model (saved as JSON with the weights)."""
 
-    family: ClassVar[str] = "merclip"  # its entry in merclip.models.registry (the JSON carries no "model" key for it)
-    # Fields that change no weight: a checkpoint loads into a model whose config differs only in these
-    # (labels only with the label encoder: the FC classifier is sized by them).
+    family: ClassVar[str] = "merclip"
+    # Labels are weight-free too with the label encoder only: the FC classifier is sized by them (runtime_fields).
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"clip_pretrained", "query_word", "emotion_threshold", "dropout"})
+    LEGACY_DEFAULTS: ClassVar[dict[str, Any]] = {"fc_activation": "none"}
+    FAMILY_KEY: ClassVar[bool] = False  # older versions refuse a config with a key they do not know
 
     clip_model: str = "ViT-B-32"  # open_clip architecture name, or 'merclip-tiny'
     clip_pretrained: str | None = "openai"  # open_clip tag, local weights path, or None (random init)
@@ -67,11 +109,13 @@ class ModelConfig:
     logit_scale_init: float = 1 / 0.07
     emotion_threshold: float = 0.6
     dropout: float = 0.1
-    # Issue #15: "wordllama" puts the language tower and the frozen label encoder on wordllama's pretrained,
-    # frozen word embeddings (merclip/wordllama_text.py), which ship with that package; "clip" is the paper's.
+    # "clip" is the paper's. This project's offline option "wordllama" puts the language tower and the frozen label
+    # encoder on wordllama's pretrained word embeddings (merclip/pretrained/wordllama_text.py), which ship with that
+    # package, so label embeddings mean something without downloadable CLIP weights.
     text_backbone: TextBackbone = "clip"
-    # Issue #15: "fer" makes the vision tower the frozen FER2013 face-expression network on face crops
-    # (merclip/face_vision.py) with a trainable projection; the audio tower stays a CLIP image tower.
+    # "clip" is the paper's. This project's option "fer" makes the vision tower the frozen FER2013 face-expression
+    # network on face crops (merclip/pretrained/face_vision.py) with a trainable projection, so a face is read
+    # without CLIP weights; the audio tower stays a CLIP image tower.
     vision_backbone: VisionBackbone = "clip"
 
     def __post_init__(self) -> None:
@@ -112,24 +156,6 @@ class ModelConfig:
         """True for the CMD of Algorithm 1: pooled keys, one layer per modality in the given order."""
         return self.use_cmd and self.cmd_mode == "pooled" and self.num_cmd_layers == len(self.modality_order)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown ModelConfig fields {unknown}: was this config written by another version?")
-        return cls(**{**LEGACY_DEFAULTS, **data})
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ModelConfig":
-        return cls.from_dict(json.loads(text))
-
 
 @dataclass
 class MediaConfig:
@@ -146,7 +172,7 @@ class MediaConfig:
     long_clip: Literal["refuse", "window"] = "refuse"
     max_transcript_chars: int = 100_000  # ~15k words: longer texts are refused; beyond 77 tokens CLIP truncates
     max_file_mb: float = 500.0  # larger files are refused before any decoding
-    face_crop: bool = False  # issue #15: crop frames to the face (merclip.media.faces), for vision_backbone="fer"
+    face_crop: bool = False  # crop frames to the face (merclip.media.faces): what vision_backbone="fer" reads
 
 
 @dataclass
@@ -165,6 +191,6 @@ class TrainConfig:
 
 
 __all__ = [
-    "ModelConfig", "MediaConfig", "TrainConfig",
+    "FamilyConfig", "ModelConfig", "MediaConfig", "TrainConfig",
     "EMOTION_LABELS", "SENTIMENT_LABELS", "MODALITIES", "MODALITY_NAMES", "DEFAULT_QUERY_WORD",
 ]

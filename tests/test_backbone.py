@@ -49,3 +49,26 @@ def test_openai_tag_offline_uncached_is_a_clear_error(monkeypatch, tmp_path):
 def test_unknown_architecture():
     with pytest.raises(ValueError, match="unknown CLIP architecture 'ViT-Z'"):
         clip_towers.create_clip("ViT-Z", None)
+
+
+def test_a_tagged_clip_is_built_once(monkeypatch):
+    """open_clip builds and loads a tagged model in one call: the architecture is not built a second time first."""
+    import open_clip
+
+    calls = []
+    monkeypatch.delenv(clip_towers.WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.setattr(open_clip, "create_model", lambda arch, **kw: calls.append((arch, kw)) or "model")
+    assert clip_towers.create_clip("merclip-tiny", "openai") == "model"
+    assert calls == [("merclip-tiny", {"pretrained": "openai", "require_pretrained": True})]
+
+
+def test_a_local_weights_file_is_loaded_without_a_random_init_alarm(tmp_path, caplog):
+    import logging
+
+    path = tmp_path / "tiny_clip.safetensors"
+    save_file({k: v.contiguous() for k, v in clip_towers.create_clip("merclip-tiny", None).state_dict().items()},
+              str(path))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        clip_towers.create_clip("merclip-tiny", None, weights_path=str(path))
+    assert not [r for r in caplog.records if clip_towers.RANDOM_INIT_WARNING in r.getMessage()]

@@ -84,3 +84,24 @@ def test_truncated_checkpoint_is_named_and_nothing_is_loaded(tmp_path, tiny_mode
     with pytest.raises(CheckpointError, match="corrupt or truncated") as err:
         load_checkpoint(tmp_path / "ck")
     assert err.value.__cause__ is not None
+
+
+def test_building_for_a_checkpoint_logs_no_random_init_alarm(tmp_path, tiny_model, caplog):
+    """open_clip warns "initialized randomly" whenever it loads no weights itself; a model built for a checkpoint
+    (what every `python app.py` does) gets its weights right after, so it must not say so. A CLIP really left random
+    still says it, which shows this log is where the warning would appear."""
+    import logging
+
+    from merclip.pretrained import clip_towers
+    from merclip.pretrained.clip_towers import RANDOM_INIT_WARNING
+
+    save_checkpoint(tiny_model, tmp_path / "ck")
+    filters = list(logging.getLogger().filters)
+    with caplog.at_level(logging.WARNING):
+        load_checkpoint(tmp_path / "ck")
+    assert not [r for r in caplog.records if RANDOM_INIT_WARNING in r.getMessage()]
+    with caplog.at_level(logging.WARNING):
+        clip_towers.create_clip("merclip-tiny", None)  # no weights, on purpose
+    said = [r.getMessage() for r in caplog.records if RANDOM_INIT_WARNING in r.getMessage()]
+    assert said == ["No pretrained weights loaded for model 'merclip-tiny'. Model initialized randomly."]
+    assert logging.getLogger().filters == filters  # the build put the root logger back as it found it

@@ -95,3 +95,31 @@ def test_merclip_labels_are_runtime_with_the_label_encoder_only(tmp_path):
                                            load_clip_weights=False)  # same size: only the config can tell
     with pytest.raises(CheckpointError, match="labels: checkpoint"):
         load_weights(relabelled, fc)
+
+
+def test_lsgmer_labels_are_runtime_with_the_v1_equations_only(tmp_path):
+    """"summary" sizes a classifier and the label moving average by the labels, so a relabelled checkpoint of the
+    same size fits every tensor: only the config can tell, and it must refuse, naming the field."""
+    _, summary = _save("lsgmer", tmp_path / "summary")
+    relabelled = FAMILIES["lsgmer"].build(TINY["lsgmer"](labels=tuple("abcdefg")), load_clip_weights=False)
+    assert relabelled.classifier.weight.shape == (7, 64)  # as the saved one: only the names differ
+    with pytest.raises(CheckpointError, match=r"labels: checkpoint \['neutral', .* vs model \['a', 'b'"):
+        load_weights(relabelled, summary)
+    _, v1 = _save("lsgmer", tmp_path / "v1", equations="v1")  # cosine with label embeddings: any label set
+    load_weights(FAMILIES["lsgmer"].build(TINY["lsgmer"](equations="v1", labels=("calm", "tense")),
+                                          load_clip_weights=False), v1)
+
+
+def test_both_families_configs_share_one_json_round_trip():
+    from merclip.config import FamilyConfig, ModelConfig
+
+    for name in FAMILIES:
+        cfg = TINY[name]()
+        assert isinstance(cfg, FamilyConfig)
+        data = json.loads(cfg.to_json())
+        assert ("model" in data) == (name == "lsgmer")  # MER-CLIP's JSON never names its family (older readers)
+        assert type(cfg).from_json(cfg.to_json()) == cfg == type(cfg).from_dict({**data, "model": name})
+    with pytest.raises(ValueError, match="a 'lsgmer' config is not a ModelConfig"):
+        ModelConfig.from_dict(json.loads(TINY["lsgmer"]().to_json()))
+    with pytest.raises(ValueError, match=r"unknown LSGMERConfig fields \['cmd_mode'\]"):
+        LSGMERConfig.from_dict({"cmd_mode": "pooled"})

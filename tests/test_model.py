@@ -8,7 +8,7 @@ from merclip.config import ModelConfig
 from merclip.labels import EMOTION_SENTENCES, LABEL_SETS, QUERY_WORDS
 from merclip.model_configs.presets import tiny_config
 from merclip.models.batch import ModalityInputs, trim_token_padding
-from merclip.models.encoders import trimmed_length
+from merclip.pretrained.text_tower import trimmed_length
 from merclip.models.merclip import build_model
 
 

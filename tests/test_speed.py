@@ -94,9 +94,10 @@ def test_patch_embedding_as_matmul_equals_the_strided_convolution():
     for channels, size, bias in ((768, 224, False), (16, 70, True)):
         conv = nn.Conv2d(3, channels, kernel_size=32, stride=32, bias=bias)
         assert is_patch_embedding(conv)
-        fast = nn.Conv2d(3, channels, kernel_size=32, stride=32, bias=bias)
-        fast.load_state_dict(conv.state_dict())
-        fast.__class__ = PatchEmbedMatmul
+        twin = nn.Conv2d(3, channels, kernel_size=32, stride=32, bias=bias)
+        twin.load_state_dict(conv.state_dict())
+        fast = PatchEmbedMatmul.from_conv(twin)
+        assert fast.state_dict().keys() == conv.state_dict().keys() and fast.weight is twin.weight
         x = torch.randn(2, 3, size, size, requires_grad=True)
         x2 = x.detach().clone().requires_grad_(True)
         want, got = conv(x), fast(x2)
@@ -135,5 +136,27 @@ def test_compile_mode_reaches_torch_compile(tiny_model, monkeypatch):
     apply_speed(copy.deepcopy(tiny_model), SpeedConfig(compile=True, compile_mode="reduce-overhead"))
     assert len(calls) == 4 and all(c == {"backend": "inductor", "mode": "reduce-overhead"} for c in calls)
     calls.clear()
-    apply_speed(copy.deepcopy(tiny_model), SpeedConfig(compile=True, compile_backend="aot_eager"))
+    model, speed = copy.deepcopy(tiny_model), SpeedConfig(compile=True, compile_backend="aot_eager")
+    apply_speed(model, speed)
     assert len(calls) == 4 and all(c == {"backend": "aot_eager"} for c in calls)
+    calls.clear()
+    apply_speed(model, speed)
+    assert calls == []  # idempotent: a compiled tower is not wrapped again
+
+
+def test_patch_matmul_replaces_the_convolution_module_on_the_same_parameters(tiny_model):
+    """The fast patch embedding is a module of its own holding the convolution's very parameters (so the state-dict
+    keys and an optimiser's references stay); a second apply_speed finds nothing left to replace."""
+    import copy
+
+    from merclip.models.speed import PatchEmbedMatmul, patch_embeddings_as_matmul
+
+    model = copy.deepcopy(tiny_model)
+    params = dict(model.named_parameters())
+    apply_speed(model, SpeedConfig(patch_matmul=True))
+    assert type(model.vision.visual.conv1) is PatchEmbedMatmul and type(model.audio.visual.conv1) is PatchEmbedMatmul
+    assert params.keys() == dict(model.named_parameters()).keys()
+    assert all(p is params[k] for k, p in model.named_parameters())
+    assert patch_embeddings_as_matmul(model) == 0
+    with pytest.raises(ValueError, match="not a patch embedding"):
+        PatchEmbedMatmul.from_conv(torch.nn.Conv2d(3, 8, kernel_size=3, padding=1))

@@ -115,3 +115,21 @@ def test_checkpoints_saved_before_the_option_load_as_clip_and_refuse_wordllama(w
     assert load_checkpoint(old).cfg.text_backbone == "clip"
     with pytest.raises(CheckpointError, match="text_backbone: checkpoint 'clip' vs model 'wordllama'"):
         load_weights(wl_model, old)
+
+
+def test_the_configs_towers_are_the_only_ones_and_each_knows_its_checkpointing():
+    """wordllama text + FER vision: the model holds those towers from construction (no CLIP text tower left behind
+    or placeholder transformer), and gradient checkpointing reaches the one tower that has activations to drop."""
+    from merclip.pretrained.face_vision import FaceExpressionTower
+    from merclip.pretrained.text_tower import TextTower
+
+    torch.manual_seed(0)
+    model = build_model(tiny_config(text_backbone="wordllama", vision_backbone="fer"))
+    assert type(model.language.tower) is type(model.label_encoder.tower) is WordLlamaTextTower
+    assert isinstance(model.vision.visual, FaceExpressionTower)
+    assert not any(isinstance(m, TextTower) for m in model.modules())
+    assert not hasattr(model.language.tower, "transformer")
+    assert model.tokenizer is model.label_encoder.tokenizer is load_tokenizer()
+    assert not model.audio.visual.transformer.grad_checkpointing
+    model.set_grad_checkpointing(True)
+    assert model.audio.visual.transformer.grad_checkpointing  # the CLIP audio tower; the others keep nothing

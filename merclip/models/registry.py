@@ -1,6 +1,6 @@
 """The model families, as open_clip keeps its model configs: one table from a family's name to its parts.
 
-A family is a config class (which names its family in `family` and its weight-free fields in `runtime_fields()`),
+A family is a config class (a `merclip.config.FamilyConfig`: its family's name, JSON form and weight-free fields),
 the builder that makes the model from that config, and the predictor that serves one clip from its checkpoint.
 `merclip.models.checkpoint` reads and rebuilds every checkpoint through this table, so a new family is one new entry.
 """

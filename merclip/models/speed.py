@@ -9,12 +9,14 @@ its query is a single token, so its attention costs next to nothing.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .encoders import ImageSequenceEncoder, TextTower
+from ..pretrained.text_tower import TextTower
+from .encoders import ImageSequenceEncoder
 
 
 @dataclass(frozen=True)
@@ -23,21 +25,19 @@ class SpeedConfig:
     compile: bool = False  # torch.compile the image and text towers, in place (state-dict keys unchanged)
     compile_backend: str = "inductor"  # tests use "aot_eager": the same tracing, no code generation
     patch_matmul: bool = False  # ViT patch embeddings as one matmul over patches instead of a strided convolution
-    # torch.compile's mode for the towers: "default", or "reduce-overhead" (CUDA graphs: one launch per graph instead
-    # of ~3,400 kernel launches per training step, which the H100 profile found the host as slow to issue as the
-    # GPU is to run; docs/benchmarks.md). Not measured yet, so nothing turns it on by default; `bench/throughput.py
-    # --parts step,cudagraphs` compares it side by side.
+    # torch.compile's mode for the towers: "default", or "reduce-overhead" (CUDA graphs: one launch per graph, for a
+    # training step whose thousands of small kernel launches keep the host as busy as the GPU; docs/benchmarks.md).
+    # Off by default until `bench/throughput.py --parts step,cudagraphs` shows it pays.
     compile_mode: str = "default"
 
     @classmethod
     def interactive(cls, device: torch.device | str) -> "SpeedConfig":
         """One clip at a time (the app): plain fp32 on every device, no compile.
 
-        Measured (docs/benchmarks.md, H100, ViT-B-32, 10-s clips): at batch 1 bf16 autocast runs 24.9 clips/s against
-        fp32's 60.4, since autocast re-casts every weight of the four towers on each call (its cast cache lives for
-        one autocast context), which costs more than the matmuls it speeds up; bf16 pulls ahead only from batch 8.
-        A compile costs tens of seconds and every clip brings new shapes. On a CPU without AMX bf16 is slower too."""
-        del device  # the same answer everywhere, measured on both kinds
+        Why: at batch 1 bf16 autocast is slower than fp32 (docs/benchmarks.md): it re-casts every weight of the four
+        towers on each call (its cast cache lives for one autocast context), which costs more than the matmuls it
+        speeds up. A compile costs tens of seconds and every clip brings new shapes."""
+        del device  # the same answer on a GPU and on a CPU
         return cls()
 
     @classmethod
@@ -69,22 +69,33 @@ def towers(model: nn.Module) -> list[nn.Module]:
     return found
 
 
-class PatchEmbedMatmul(nn.Conv2d):
-    """A convolution whose stride equals its kernel (a ViT patch embedding), computed as one matmul over patches.
+class PatchEmbedMatmul(nn.Module):
+    """A ViT patch embedding (a convolution whose stride equals its kernel) computed as one matmul over patches.
 
-    Why: profiling a bf16 training step on an H100 (docs/benchmarks.md) found cuDNN spending ~16 % of the step's
-    GPU time on ViT-B-32's 32x32/stride-32 patch convolution (forward and weight gradient), about 40 TFLOP/s for
-    what is a plain (B*49, 3072) x (3072, 768) product. Same parameters, same state-dict keys, same result up to
-    floating-point summation order.
+    Why: cuDNN runs ViT-B-32's 32x32/stride-32 convolution far below the GPU's matmul rate (docs/benchmarks.md),
+    though it is a plain (B*49, 3072) x (3072, 768) product. It holds the convolution's own weight and bias under
+    the same names (same state-dict keys), so the result is the convolution's up to floating-point summation order.
     """
+
+    def __init__(self, weight: nn.Parameter, bias: nn.Parameter | None):
+        super().__init__()
+        self.weight = weight  # (D, C, p_h, p_w)
+        self.register_parameter("bias", bias)  # (D,), or None as a Conv2d keeps it (then no state-dict key)
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv2d) -> "PatchEmbedMatmul":
+        """The computation of `conv` (a patch embedding: `is_patch_embedding`) on the very same parameters."""
+        if not is_patch_embedding(conv):
+            raise ValueError(f"not a patch embedding (stride == kernel, no padding, dilation or groups): {conv}")
+        return cls(conv.weight, conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x (B, C, H, W) -> patches (B, H/p, W/p, C*p*p) @ weight^T (C*p*p, D) -> (B, D, H/p, W/p)
-        (p_h, p_w), (B, C, H, W) = self.kernel_size, x.shape
+        (D, _, p_h, p_w), (B, C, H, W) = self.weight.shape, x.shape
         g_h, g_w = H // p_h, W // p_w  # a stride-p convolution without padding drops the remainder rows too
         patches = x[:, :, : g_h * p_h, : g_w * p_w].reshape(B, C, g_h, p_h, g_w, p_w)
         patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(B, g_h, g_w, C * p_h * p_w)
-        out = patches @ self.weight.reshape(self.out_channels, -1).t()  # (B, g_h, g_w, D)
+        out = patches @ self.weight.reshape(D, -1).t()  # (B, g_h, g_w, D)
         if self.bias is not None:
             out = out + self.bias
         return out.permute(0, 3, 1, 2)
@@ -97,23 +108,30 @@ def is_patch_embedding(module: nn.Module) -> bool:
 
 
 def patch_embeddings_as_matmul(module: nn.Module) -> int:
-    """Swap every patch convolution inside `module` for PatchEmbedMatmul in place (its class only: parameters
-    and keys stay); returns how many were swapped."""
-    found = [m for m in module.modules() if is_patch_embedding(m)]
-    for conv in found:
-        conv.__class__ = PatchEmbedMatmul
+    """Replace every patch convolution below `module` by a PatchEmbedMatmul on the same parameters (so the keys and
+    an optimiser's references stay); returns how many were replaced. A second call finds none left."""
+    found = [name for name, child in module.named_modules() if name and is_patch_embedding(child)]
+    for name in found:
+        parent_name, _, child_name = name.rpartition(".")
+        parent = module.get_submodule(parent_name)
+        setattr(parent, child_name, PatchEmbedMatmul.from_conv(getattr(parent, child_name)))
     return len(found)
 
 
+# The towers this process has compiled in place: compiling one again would only wrap it twice. A weak set, so a
+# model that is dropped is not kept alive by it.
+_COMPILED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+
+
 def apply_speed(model: nn.Module, speed: SpeedConfig) -> nn.Module:
-    """Swap patch convolutions and compile the towers in place when asked; returns the model. Idempotent."""
+    """Replace patch convolutions and compile the towers in place when asked; returns the model. Idempotent."""
     if speed.patch_matmul:
         for tower in towers(model):
             patch_embeddings_as_matmul(tower)
     if speed.compile:
+        options = {} if speed.compile_mode == "default" else {"mode": speed.compile_mode}
         for tower in towers(model):
-            if not getattr(tower, "_merclip_compiled", False):
-                options = {} if speed.compile_mode == "default" else {"mode": speed.compile_mode}
+            if tower not in _COMPILED:
                 tower.compile(backend=speed.compile_backend, **options)  # in place: checkpoints keep their keys
-                tower._merclip_compiled = True
+                _COMPILED.add(tower)
     return model

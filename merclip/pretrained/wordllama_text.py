@@ -9,12 +9,12 @@ already ranks emotion words sensibly ("I am so happy today" is nearest "happy").
 The files are read straight from the installed package (no `WordLlama.load`, whose package-root lookup
 misses the tokenizer and then tries the network), so this is offline by construction.
 
-Shape of the tower (the same interface as `encoders.TextTower`, so `LanguageEncoder` and `LabelEncoder`
-use it unchanged): frozen embeddings (B, T, 256) -> masked mean over the text (and any spliced context
-vectors) -> linear projection to the joint width D. Per-token outputs are the projected embeddings, with the
-sentence embedding at EOS, as CLIP's tower carries the sentence at EOS. The embedding table is shared by the
-language tower and the label encoder and is not saved in checkpoints (it ships with wordllama); build_model
-loads it after construction.
+Shape of the tower (the text-tower interface of `merclip.pretrained.text_tower`, so the models wing's
+`LanguageEncoder` and `LabelEncoder` wrap it as they wrap CLIP's): frozen embeddings (B, T, 256) -> masked mean over
+the text (and any spliced context vectors) -> linear projection to the joint width D. Per-token outputs are the
+projected embeddings, with the sentence embedding at EOS, as CLIP's tower carries the sentence at EOS. The embedding
+table is shared by the language tower and the label encoder and is not saved in checkpoints (it ships with
+wordllama); the model's builder fills it after construction (`load_wordllama_embeddings`).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.encoders import trimmed_length
+from .text_tower import trimmed_length
 
 WORDLLAMA_WIDTH = 256
 WORDLLAMA_VOCAB = 32000  # Llama 2's SentencePiece vocabulary
@@ -98,7 +98,7 @@ class FrozenEmbedding(nn.Module):
 
 
 class WordLlamaTextTower(nn.Module):
-    """Frozen word embeddings -> masked mean -> linear projection (the `TextTower` interface)."""
+    """Frozen word embeddings -> masked mean -> linear projection (a text tower: merclip.pretrained.text_tower)."""
 
     def __init__(self, embedding: FrozenEmbedding, embed_dim: int):
         super().__init__()
@@ -107,13 +107,14 @@ class WordLlamaTextTower(nn.Module):
         # Orthonormal columns (D >= 256) keep wordllama's cosine similarities exactly at initialisation, so the
         # zero-shot ranking holds before any training; for D < 256 it is a random orthogonal projection.
         nn.init.orthogonal_(self.text_projection.weight)
-        # No transformer here; kept so MERCLIP.set_grad_checkpointing can flip its flag harmlessly.
-        self.transformer = nn.Identity()
         self.trim_padding = True
 
     @property
     def width(self) -> int:
         return int(self.token_embedding.weight.shape[1])
+
+    def set_grad_checkpointing(self, enabled: bool = True) -> None:
+        """Nothing to checkpoint: a mean and one projection keep next to no activations for backward."""
 
     def forward_embeddings(self, x: torch.Tensor, eos_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # x (B, T, W) token embeddings (context vectors possibly spliced in); eos_index (B,)
@@ -131,21 +132,14 @@ class WordLlamaTextTower(nn.Module):
         return self.forward_embeddings(self.token_embedding(ids), ids.argmax(dim=-1))
 
 
-def use_wordllama_text(model: nn.Module, embed_dim: int) -> None:
-    """Swap a freshly built MER-CLIP's text towers for wordllama ones (construction only; no file is read
-    but the tokenizer's). The language tower's projection trains; the label encoder's tower is frozen, with its
-    learnable label and query context as before. Both start from the same projection, as CLIP's copies do."""
-    from ..models.encoders import LanguageEncoder
-    from ..models.label_encoder import LabelEncoder
-
+def wordllama_towers(embed_dim: int) -> tuple[WordLlamaTextTower, WordLlamaTextTower]:
+    """(language tower, label-encoder tower) on one shared, still empty, table (construction only: no file is read;
+    `load_wordllama_embeddings` fills the table). Both start from the same projection, as CLIP's two copies do."""
     table = FrozenEmbedding()
     language = WordLlamaTextTower(table, embed_dim)
     frozen = WordLlamaTextTower(table, embed_dim)
     frozen.text_projection.load_state_dict(language.text_projection.state_dict())
-    tokenizer = load_tokenizer()
-    model.tokenizer = tokenizer
-    model.language = LanguageEncoder(language)
-    model.label_encoder = LabelEncoder(frozen, tokenizer, model.cfg.n_ctx)
+    return language, frozen
 
 
 def read_embeddings(path: str | Path | None = None) -> torch.Tensor:
