@@ -5,6 +5,7 @@ hub is told to stay offline.
 """
 from __future__ import annotations
 
+import copy
 import os
 import socket
 
@@ -78,6 +79,31 @@ def tiny_model():
 
     torch.manual_seed(0)
     return build_model(tiny_config()).eval()
+
+
+@pytest.fixture
+def own_tiny_model(tiny_model):
+    """This test's own copy of the session's tiny model, for a test that changes its modules, attributes or grads."""
+    return copy.deepcopy(tiny_model).eval()
+
+
+@pytest.fixture
+def no_clip_weights(monkeypatch, tmp_path):
+    """No real CLIP weights to find, whatever this machine's caches hold: MERCLIP_CLIP_WEIGHTS unset and the caches
+    that open_clip and the Hugging Face hub read moved to an empty folder. Returns that hub cache folder."""
+    import huggingface_hub.constants as hub
+
+    from merclip.pretrained import clip_towers
+
+    cache = tmp_path / "cache"
+    hf_home, hub_cache = cache / "huggingface", cache / "huggingface" / "hub"
+    monkeypatch.delenv(clip_towers.WEIGHTS_ENV_VAR, raising=False)
+    for var, path in (("XDG_CACHE_HOME", cache), ("HF_HOME", hf_home), ("HF_HUB_CACHE", hub_cache)):
+        monkeypatch.setenv(var, str(path))
+    # the hub reads its variables once, at import: before this fixture ran
+    monkeypatch.setattr(hub, "HF_HOME", str(hf_home))
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(hub_cache))
+    return hub_cache
 
 
 # ---- app fixtures: a tiny checkpoint, an embeddings file in the export format, the Studio, the served app ----

@@ -38,10 +38,8 @@ def test_env_var_pointing_nowhere_is_a_clear_error(tmp_path, monkeypatch):
         clip_towers.create_clip("merclip-tiny", "openai")
 
 
-def test_openai_tag_offline_uncached_is_a_clear_error(monkeypatch, tmp_path):
+def test_openai_tag_offline_uncached_is_a_clear_error(monkeypatch, no_clip_weights):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv(clip_towers.WEIGHTS_ENV_VAR, raising=False)
     with pytest.raises(clip_towers.MissingWeightsError, match="ViT-B-32.*--clip-weights"):
         clip_towers.create_clip("ViT-B-32", "openai")
 

@@ -19,10 +19,20 @@ def load_bench(name: str):
     return module
 
 
-def test_cpu_latency_bench_smoke(tmp_path, capsys):
+def test_cpu_latency_bench_smoke(tmp_path, capsys, monkeypatch):
+    from merclip.serving.predictor import Predictor
+
     spec = importlib.util.spec_from_file_location("cpu_latency", ROOT / "bench" / "cpu_latency.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    predicts, real_predict = [], Predictor.predict  # (query word, whether the clip's features came from the cache)
+
+    def recording(self, *args, **kwargs):
+        result = real_predict(self, *args, **kwargs)
+        predicts.append((kwargs.get("query_word"), result.features_cached))
+        return result
+
+    monkeypatch.setattr(Predictor, "predict", recording)
     results = bench.main(["--smoke", "--out", str(tmp_path / "r.json")])
     out = capsys.readouterr().out
     assert "frame sampling" in out and "app latency [demo]" in out and "faster than fresh" in out
@@ -30,14 +40,23 @@ def test_cpu_latency_bench_smoke(tmp_path, capsys):
     # timing ratios of a 1-repeat smoke run are noise on a shared 2-core machine: assert what a wrong result breaks
     assert results["frames_count"] == 12 and results["frames_seek_matches"] is True  # seeking picks the same frames
     assert results["demo_batch_results"] == 4 and results["demo_batch_max_prob_diff"] < 1e-5  # batch == per clip
-    assert results["demo_swap_speedup"] > 1.0  # a cached swap skips decoding and the towers entirely
+    # each timed query-word swap (3 by the predictor, 3 by the app's panel, 1 repeat) reuses the cached clip
+    assert [cached for word, cached in predicts if word in bench.SWAP_WORDS] == [True] * 6
     assert "first request after start-up [demo, app]" in out
-    # warm-up pays the first decode's one-off costs (seconds: PyAV, librosa/numba start-up) that a cold first request pays
-    assert results["first_request_warm_s"] < results["first_request_cold_s"]
+    # both first requests (without and after the warm-up) decode and encode the clip: they time the same work
+    stages = {"decode_video", "decode_audio", "encode_language", "encode_vision", "encode_audio", "label_encoder+cmd",
+              "total"}
+    assert set(results["first_request_cold_stages"]) == set(results["first_request_warm_stages"]) == stages
     assert (tmp_path / "r.json").is_file()
 
 
 def test_throughput_bench_smoke(capsys):
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from merclip.model_configs.presets import tiny_config
+    from merclip.models.merclip import build_model
+
     spec = importlib.util.spec_from_file_location("throughput", ROOT / "bench" / "throughput.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
@@ -45,9 +64,16 @@ def test_throughput_bench_smoke(capsys):
     out = capsys.readouterr().out
     assert "image tower, batch 4" in out and "training step, batch 2" in out and "implied CMU-MOSEI epoch" in out
     assert results["tower_rel_diff"] < 1e-5  # on a CPU the fast path is fp32 eager: the same image embeddings
-    assert results["gflop_per_clip"] > 0  # counted by torch's FlopCounterMode: zero would mean nothing ran
+    # a training step is the forward and a backward of one to two times its FLOPs (weight and input gradients, the
+    # frozen towers' input gradients only): 2-3x the forward of the smoke step's inputs (batch 2, 2 frames, 1 segment)
+    model = build_model(tiny_config()).train()
+    x, y = bench.training_inputs(model, 2, 2, 1, torch.device("cpu"))
+    with FlopCounterMode(display=False) as counter:
+        model.training_loss(x, y)
+    forward = counter.get_total_flops() / 2 / 1e9  # GFLOP per clip
+    assert 2 * forward < results["gflop_per_clip"] < 3 * forward
     assert "data pipeline [plain]" in out and "data pipeline [ours]" in out
-    assert results["pipeline_plain_clips"] == results["pipeline_ours_clips"] > 0  # both loaders deliver every clip
+    assert results["pipeline_plain_clips"] == results["pipeline_ours_clips"] == 8  # both loaders deliver every clip
 
 
 def test_batched_inference_bench_smoke(capsys):
@@ -99,6 +125,25 @@ def test_gpu_all_script_runs_its_parts_and_writes_results(tmp_path):
     assert "torch" in (tmp_path / "machine.txt").read_text() and "== bench/batched_inference.py" in proc.stdout
 
 
+def _evaluated_again(checkpoint: Path, data: Path):
+    """A checkpoint evaluated in this process on the synthetic data's test split."""
+    import argparse
+
+    import torch
+
+    from merclip.data.loading import build_loaders
+    from merclip.models.checkpoint import load_checkpoint
+    from merclip.training.evaluate import evaluate_model
+    from merclip.training.options import add_data_args
+
+    parser = argparse.ArgumentParser()
+    add_data_args(parser)
+    args = parser.parse_args(["--dataset", "synthetic", "--root", str(data), "--workers", "1"])
+    model = load_checkpoint(checkpoint)
+    loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
+    return evaluate_model(model, loaders["test"], torch.device("cpu"), scores)
+
+
 def test_gpu_all_session_runs_every_part_under_one_deadline(tmp_path):
     """The one-call GPU session (benchmarks, profile, scaling, and the scripted ViT-B-32 run on generated data),
     shrunk to smoke sizes and a tiny eager model on the CPU."""
@@ -115,12 +160,25 @@ def test_gpu_all_session_runs_every_part_under_one_deadline(tmp_path):
     assert "Self CPU" in (out / "profile.txt").read_text()  # torch.profiler's table
     assert json.loads((out / "scaling.json").read_text())["by_batch"]["batch"] == [1, 2, 4]
     metrics = json.loads((out / "train_eval.json").read_text())
-    assert metrics["split"] == "test" and metrics["n"] > 0 and 0.0 <= metrics["micro_f1"] <= 1.0
+    test = _evaluated_again(tmp_path / "run" / "best", tmp_path / "data")  # the best checkpoint, on the same split
+    assert metrics["split"] == "test" and metrics["n"] == len(test.ids)
+    assert metrics["accuracy"] == pytest.approx(test.metrics["accuracy"])
+    assert metrics["micro_f1"] == pytest.approx(test.metrics["micro_f1"])
     assert "epoch" in (out / "train_metrics.csv").read_text().splitlines()[0]
     assert "failed or cut off" not in proc.stdout
 
 
-def test_front_end_floor_decodes_the_frames_the_sampler_picks(tmp_path):
+def counting_frames(front_end, counts: list):
+    """`front_end` (media.load_clip or the bare-PyAV floor), adding the number of frames of each answer to `counts`."""
+    def counted(*args, **kwargs):
+        out = front_end(*args, **kwargs)
+        counts.append(len(out[0]) if isinstance(out, tuple) else out.frames.shape[0])
+        return out
+
+    return counted
+
+
+def test_front_end_floor_decodes_the_frames_the_sampler_picks(tmp_path, monkeypatch):
     """The bare-PyAV floor that bench/cpu_latency.py compares the front end with must decode the very frames
     media.read_frames picks (else the ratio compares different work), and the audio track's samples."""
     import numpy as np
@@ -139,8 +197,13 @@ def test_front_end_floor_decodes_the_frames_the_sampler_picks(tmp_path):
     with av.open(str(clip)) as container:
         rate = container.streams.audio[0].rate
     assert abs(sum(a.shape[-1] for a in audio) / rate - 3.0) < 0.1  # the whole 3-s track, as read_audio reads it
+    frames_given = {"floor": [], "ours": []}  # the frames each call of either side returned
+    monkeypatch.setattr(bench, "bare_pyav_floor", counting_frames(bench.bare_pyav_floor, frames_given["floor"]))
+    monkeypatch.setattr(bench.media, "load_clip", counting_frames(bench.media.load_clip, frames_given["ours"]))
     results = bench.bench_front_end(clip, 3.0, 3)
-    assert results["front_end_floor_ratio"] > 1.0  # the front end does the floor's work and more
+    assert set(results) == {"front_end_s", "front_end_floor_s", "front_end_floor_ratio", "front_end_floor_ratio_paired"}
+    # a check of each, then 3 interleaved repeats, each a warm-up and a timed call: the same 12 frames, 7 times each
+    assert frames_given == {"floor": [12] * 7, "ours": [12] * 7}
 
 
 def test_timeline_bench_smoke(tmp_path, capsys):
@@ -151,18 +214,38 @@ def test_timeline_bench_smoke(tmp_path, capsys):
         pytest.skip("espeak-ng is not installed (.ci/run installs it)")
     results = load_bench("timeline").main(["--smoke", "--out", str(tmp_path / "t.json")])
     assert set(results["runs"]) == {"vad+none", "srt"}
+    durations = []
     for run in results["runs"].values():
         assert run["utterances"] == results["utterances_written"] >= 2
-        assert run["wall_s"] > 0 and run["ratio_to_duration"] > 0 and run["peak_rss_mb"] > 100
+        assert run["peak_rss_mb"] > 100  # the child's own peak: torch and the model are in it
+        durations.append(run["wall_s"] / run["ratio_to_duration"])  # the clip's duration, from each run's ratio
+        # the one decoder runs forward over the utterances' frames once: at most every frame of the 8-fps clip
+        assert run["utterances"] <= run["frames_decoded"] <= durations[-1] * 8 + 1
+    assert durations[0] == pytest.approx(durations[1], rel=0.02) and durations[0] <= 15.5  # one clip, the 15-s cap
     assert "x real time" in capsys.readouterr().out and (tmp_path / "t.json").is_file()
 
 
-def test_front_end_ab_bench_smoke(capsys):
+def test_front_end_ab_bench_smoke(capsys, monkeypatch):
     """The A/B bench imports the base revision's package from git under another name (not this checkout's) and
     times both against the floor."""
-    results = load_bench("front_end_ab").main(["--smoke", "--base", "HEAD"])
+    from merclip import media
+
+    bench = load_bench("front_end_ab")
+    frames_given = {"floor": [], "base": [], "this": []}  # the frames each call of each side returned
+    monkeypatch.setattr(bench.cpu_latency, "bare_pyav_floor",
+                        counting_frames(bench.cpu_latency.bare_pyav_floor, frames_given["floor"]))
+    monkeypatch.setattr(media, "load_clip", counting_frames(media.load_clip, frames_given["this"]))
+    import_revision = bench.import_revision
+
+    def importing(*args, **kwargs):
+        base_media, base_config = import_revision(*args, **kwargs)
+        monkeypatch.setattr(base_media, "load_clip", counting_frames(base_media.load_clip, frames_given["base"]))
+        return base_media, base_config
+
+    monkeypatch.setattr(bench, "import_revision", importing)
+    results = bench.main(["--smoke", "--base", "HEAD"])
     assert results["base_module"] == ("merclip_base.media", "base/merclip_base/media/__init__.py")
     row = results["112 px"]
     assert set(row) == {"floor", "base", "this"} and row["floor"]["paired_ratio"] == 1.0
-    assert row["base"]["paired_ratio"] > 1.0 and row["this"]["paired_ratio"] > 1.0  # the floor's work and more
+    assert frames_given == {side: [12, 12] for side in row}  # each side: a warm-up and 1 repeat, the same 12 frames
     assert "the bare-PyAV floor, 1 interleaved repeats" in capsys.readouterr().out

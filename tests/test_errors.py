@@ -66,6 +66,23 @@ def test_zero_shot_lookup_failure_is_not_reported_as_missing_weights(monkeypatch
     assert zeroshot.real_weights_source(None, "ViT-B-32") is None
 
 
+def test_zero_shot_finds_weights_only_in_the_hub_cache_it_is_pointed_at(no_clip_weights):
+    """The no_clip_weights fixture isolates what the lookup reads: empty, nothing is found; with open_clip's `openai`
+    file cached there (as the hub lays it out), the tag is found."""
+    import open_clip
+
+    from merclip.pretrained import zeroshot
+
+    assert zeroshot.real_weights_source(None, "ViT-B-32") is None
+    repo = open_clip.get_pretrained_cfg("ViT-B-32", "openai")["hf_hub"].rstrip("/")
+    cached = no_clip_weights / f"models--{repo.replace('/', '--')}"
+    (cached / "refs").mkdir(parents=True)
+    (cached / "refs" / "main").write_text("abc123")
+    (cached / "snapshots" / "abc123").mkdir(parents=True)
+    (cached / "snapshots" / "abc123" / "open_clip_model.safetensors").write_bytes(b"0")
+    assert zeroshot.real_weights_source(None, "ViT-B-32") == "openai"
+
+
 def test_tensorboard_missing_is_fine_but_a_broken_one_is_raised(monkeypatch, tmp_path):
     from merclip.training import loop
 

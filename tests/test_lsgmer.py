@@ -1,4 +1,5 @@
 """LSGMER: LSE shapes and gradients, the APC constraint, ablation switches, a tiny run that beats chance."""
+import copy
 import json
 
 import numpy as np
@@ -25,21 +26,50 @@ def batch(model, n=3, t_a=2):
                           audio_mask=torch.tensor([[True, True], [True, False], [True, True]][:n]))
 
 
+def js_numpy(p, q) -> np.ndarray:
+    """Jensen-Shannon divergence per row, natural log, written out again from its definition."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    m = (p + q) / 2
+    return 0.5 * (p * np.log(p / m)).sum(-1) + 0.5 * (q * np.log(q / m)).sum(-1)
+
+
+def loss_slope(model, x, targets, name, direction, eps=1e-4) -> float:
+    """d loss / dt at parameter `name` + t * direction, by central differences in float64, on a copy of `model` just
+    after its training forward on `x`: the label average L_{t-1} is then that forward's L' and, as in training, a
+    constant (no gradient flows into it), so each probe starts from it again."""
+    probe = copy.deepcopy(model).double().train()
+    x64 = ModalityInputs(text_ids=x.text_ids, audio=x.audio.double(), audio_mask=x.audio_mask)
+    param, step = dict(probe.named_parameters())[name], eps * direction.double()
+    previous = probe.label_ema.clone()
+    losses = []
+    with torch.no_grad():
+        for sign in (1, -1):
+            probe.label_ema.copy_(previous)
+            param.add_(sign * step)
+            losses.append(probe.loss(probe(x64), targets)[0].item())
+            param.sub_(sign * step)
+    return (losses[0] - losses[1]) / (2 * eps)
+
+
 def test_lse_shapes_and_gradients():
     model = tiny().train()
-    out = model(batch(model))
+    x = batch(model)
+    out = model(x)
     assert out.logits.shape == out.probs.shape == out.attribution.shape == (3, 4)
     n_text = max(len(model.tokenizer.encode(t)) for t in ("oh no", "great news", "I hate this")) + 2
     assert out.label_attention["L"].shape == (3, 4, n_text) and out.label_attention["A"].shape == (3, 4, 2)
     assert out.token_weights["A"].shape == (3, 2)
     assert torch.allclose(out.label_attention["A"][1, :, 1], torch.zeros(4))  # padded segment gets no attention
     assert torch.allclose(out.attribution.sum(-1), torch.ones(3), atol=1e-5)
-    loss, parts = model.loss(out, torch.tensor([0, 1, 3]))
+    targets = torch.tensor([0, 1, 3])
+    loss, parts = model.loss(out, targets)
     loss.backward()
     for name in ("lse.A.q.weight", "lse.L.k.weight", "lse.A.v.weight", "fusion.weight", "label_encoder.label_ctx"):
-        assert dict(model.named_parameters())[name].grad.abs().sum() > 0, name
+        grad = dict(model.named_parameters())[name].grad  # the loss's slope along grad / |grad| is |grad|
+        slope = loss_slope(model, x, targets, name, grad / grad.norm())
+        assert slope == pytest.approx(grad.norm().item(), rel=1e-3), name
     assert all(p.grad is None for p in model.label_encoder.tower.parameters())
-    assert parts["apc"] > 0
+    assert parts["apc"] == pytest.approx(js_numpy(out.attribution.detach(), out.probs.detach()).mean(), rel=1e-5)
 
 
 def test_apc_is_zero_when_attribution_agrees_and_positive_otherwise():
@@ -47,7 +77,7 @@ def test_apc_is_zero_when_attribution_agrees_and_positive_otherwise():
     assert torch.allclose(js_divergence(p, p), torch.zeros(2), atol=1e-6)
     q = torch.tensor([[0.1, 0.2, 0.7], [0.1, 0.1, 0.8]])
     d = js_divergence(p, q)
-    assert d[0] > 0.1 and abs(d[1]) < 1e-6
+    assert d.numpy() == pytest.approx(js_numpy(p, q), abs=1e-6) and abs(d[1]) < 1e-6
     assert torch.allclose(js_divergence(p, q), js_divergence(q, p))  # symmetric
     assert d.max() <= np.log(2) + 1e-6  # bounded
 
@@ -60,7 +90,8 @@ def test_ablation_switches_change_the_graph():
     no_apc = tiny(use_apc=False)
     out = no_apc(batch(no_apc))
     loss, parts = no_apc.loss(out, torch.tensor([0, 1, 2]))
-    assert torch.isclose(loss, torch.tensor(parts["ce"])) and parts["apc"] > 0
+    assert torch.isclose(loss, torch.tensor(parts["ce"]))  # the APC is still reported, but not added
+    assert parts["apc"] == pytest.approx(js_numpy(out.attribution.detach(), out.probs.detach()).mean(), rel=1e-5)
     full = tiny()
     out = full(batch(full))
     loss, parts = full.loss(out, torch.tensor([0, 1, 2]))
@@ -128,6 +159,27 @@ def _cli(root, *extra):
     return p.parse_args(["--root", str(root), "--model", "lsgmer", "--clip-model", "merclip-tiny", "--workers", "1", *extra])
 
 
+def _csv_rows(meld_root, split: str) -> int:
+    """Utterances of one split in a MELD-layout folder, counted from its CSV."""
+    import csv
+
+    from merclip.data.synthetic import MELD_SPLITS
+
+    with open(meld_root / MELD_SPLITS[split][0], newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.DictReader(f))
+
+
+def _valid_metrics(checkpoint, args) -> dict[str, float]:
+    """A checkpoint the training saved, evaluated again on the validation split: what its epoch's row must say."""
+    from merclip.data.loading import build_loaders
+    from merclip.models.checkpoint import load_checkpoint
+    from merclip.training.evaluate import evaluate_model
+
+    model = load_checkpoint(checkpoint)
+    loaders, scores = build_loaders(model, args, ("valid",), shuffle=False)
+    return evaluate_model(model, loaders["valid"], torch.device("cpu"), scores).metrics
+
+
 def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
     from merclip.config import TrainConfig
     from merclip.data.loading import build_loaders
@@ -152,14 +204,20 @@ def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
 
     truth = ev.targets if ev.targets.ndim == 1 else ev.targets.argmax(1)
     pred = ev.probs.argmax(1)
-    assert len(ev.ids) == len(set(ev.ids)) == len(loaders["test"].dataset) == len(pred) > 0
+    assert len(ev.ids) == len(set(ev.ids)) == len(loaders["test"].dataset) == len(pred) == _csv_rows(root, "test")
     assert np.allclose(ev.probs.sum(1), 1.0, atol=1e-4)
     assert ev.metrics["accuracy"] == pytest.approx(float((pred == truth).mean()))
     assert ev.metrics["weighted_f1"] == pytest.approx(float(f1_score(truth, pred, average="weighted")))
     joy = cfg.labels.index("joy")
     assert ev.metrics["f1_joy"] == pytest.approx(float(f1_score(truth == joy, pred == joy, zero_division=0)))
-    for row in result["history"]:
-        assert np.isfinite(row["train_loss"]) and row["train_loss"] > 0 and 0.0 <= row["valid_weighted_f1"] <= 1.0
+    for row in result["history"]:  # every train clip seen in each epoch
+        assert np.isfinite(row["train_loss"])
+        assert row["clips_per_second"] == pytest.approx(_csv_rows(root, "train") / row["train_seconds"], rel=1e-6)
+    # the validation metrics are those of the saved models: the last epoch's checkpoint and best/
+    last, best = result["history"][-1], result["history"][result["best_epoch"] - 1]
+    run = tmp_path / "run"
+    assert last["valid_weighted_f1"] == pytest.approx(_valid_metrics(run / "ckpt-epoch002", args)["weighted_f1"])
+    assert best["valid_weighted_f1"] == pytest.approx(_valid_metrics(run / "best", args)["weighted_f1"])
     assert result["best"] == max(r["valid_weighted_f1"] for r in result["history"])
     args.out, args.epochs, args.lr, args.seed = str(tmp_path / "abl"), 1, 1e-3, 0
     table = run_grid("lsgmer", args, cells=["LSGMER", "w/o APC"])
@@ -183,8 +241,9 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     assert cfg.labels == ("happy", "sad", "neutral", "angry", "excited", "frustrated")
     result = train(cfg, TrainConfig(lr=1e-3, batch_size=2, epochs=1), args, tmp_path / "run", progress=False)
     row = result["history"][0]
-    assert np.isfinite(row["train_loss"]) and row["train_loss"] > 0
-    assert 0.0 <= row["valid_accuracy"] <= 1.0 and 0.0 <= row["valid_weighted_f1"] <= 1.0
+    assert np.isfinite(row["train_loss"])
+    valid = _valid_metrics(tmp_path / "run" / "ckpt-epoch001", args)
+    assert (row["valid_accuracy"], row["valid_weighted_f1"]) == pytest.approx((valid["accuracy"], valid["weighted_f1"]))
     n_train = sum(u.split == "train" for u in split)
     assert row["clips_per_second"] == pytest.approx(n_train / row["train_seconds"], rel=1e-6)  # every train clip seen
 

@@ -39,10 +39,10 @@ def test_lru_under_many_threads_with_more_keys_than_the_bound():
     assert not errors and len(memo) <= 8
 
 
-def test_model_memo_with_many_threads_and_more_custom_label_sets_than_the_bound(tiny_model):
+def test_model_memo_with_many_threads_and_more_custom_label_sets_than_the_bound(own_tiny_model):
     """The old memo was a plain dict cleared past 256 entries: a clear() between one thread's insert and read was a
     KeyError. Here 8 threads ask for 3x more distinct label sets than the bound, and every answer is right."""
-    model = copy.deepcopy(tiny_model).eval()
+    model = own_tiny_model
     model.text_memo = LockedLRU(16)
     label_sets = [(f"calm {i}", f"tense {i}") for i in range(48)]
     with torch.inference_mode():

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from merclip.training.metrics import emotion_metrics, markdown_table, sentiment_metrics
+from merclip.training.metrics import (
+    emotion_metrics,
+    markdown_table,
+    micro_prf,
+    sentiment_metrics,
+)
 
 
 def test_emotion_metrics_hand_computed():
@@ -19,7 +24,7 @@ def test_both_empty_clip_counts_zero_and_empty_denominators_give_zero():
 
 
 # (precision, recall, micro-F1) in percent: MER-CLIP's own rows of the paper's Tables 1, 7 and 9, and the
-# baselines of Table 1 it copies from TAILOR (DFG's row, 53.4 / 45.6 / 49.4, is the one that does not fit: 49.2).
+# baselines of Table 1 it copies from TAILOR.
 PAPER_PRF_ROWS = [
     (53.1, 63.4, 57.8),  # Table 1, MER-CLIP
     (63.3, 42.9, 51.1), (63.6, 44.5, 52.3), (48.2, 48.6, 48.4), (37.1, 57.1, 45.0), (59.1, 47.6, 52.8),
@@ -28,13 +33,47 @@ PAPER_PRF_ROWS = [
     (55.1, 59.5, 57.2), (52.3, 64.3, 57.7), (54.7, 59.0, 56.8), (53.3, 61.9, 57.3), (55.5, 59.6, 57.5),
     (52.7, 62.8, 57.3),  # Table 9, query words
 ]
+DFG_ROW = (53.4, 45.6, 49.4)  # Table 1's DFG, copied from TAILOR: the one row that does not fit
+
+
+def decisions_with_prf(precision: float, recall: float) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 6) truth and decision matrices whose micro precision and recall (percent) lie within 0.01 of the given
+    ones: the fewest true positives for which the rounded false-positive and false-negative counts get there."""
+    for tp in range(1, 10_000):
+        fp, fn = round(tp * (100 / precision - 1)), round(tp * (100 / recall - 1))
+        if abs(100 * tp / (tp + fp) - precision) <= 0.01 and abs(100 * tp / (tp + fn) - recall) <= 0.01:
+            break
+    cells = tp + fp + fn
+    truth = np.zeros(cells + (-cells) % 6, bool)  # padded with true negatives to whole clips of six labels
+    decided = truth.copy()
+    truth[: tp + fn] = True  # cells [0, tp): true positives; [tp, tp + fn): false negatives
+    decided[:tp] = True
+    decided[tp + fn : cells] = True  # [tp + fn, cells): false positives
+    return truth.reshape(-1, 6), decided.reshape(-1, 6)
 
 
 @pytest.mark.parametrize("precision,recall,f1", PAPER_PRF_ROWS)
-def test_paper_tables_satisfy_the_micro_identity(precision, recall, f1):
-    """F1 = 2PR/(P+R) holds for micro-averaged P/R/F1 (not for per-clip averages): the paper's rows obey it,
-    to the rounding of one decimal (P and R +-0.05 each, F1 +-0.05), which is why metrics.py micro-averages."""
-    assert 2 * precision * recall / (precision + recall) == pytest.approx(f1, abs=0.1)
+def test_micro_f1_of_the_papers_precision_and_recall_is_the_papers_f1(precision, recall, f1):
+    """Decisions with a paper row's P and R give, through metrics.py, that row's F1 to the rounding of one decimal
+    (P, R and F1 +-0.05 each): the paper's rows obey F1 = 2PR/(P+R), which holds for micro-averaged P/R/F1 (as
+    sklearn's average='micro') but not for per-clip averages, which is why metrics.py micro-averages."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    truth, decided = decisions_with_prf(precision, recall)
+    P, R, F = micro_prf(truth, decided)
+    assert (100 * P, 100 * R) == pytest.approx((precision, recall), abs=0.01)
+    assert 100 * F == pytest.approx(f1, abs=0.1)
+    assert F == pytest.approx(2 * P * R / (P + R), rel=1e-12)
+    assert (P, R, F) == pytest.approx(precision_recall_fscore_support(truth, decided, average="micro")[:3], rel=1e-12)
+    m = emotion_metrics(truth, decided)
+    assert (m["precision"], m["recall"], m["micro_f1"]) == (P, R, F)
+
+
+def test_dfg_row_of_table_1_does_not_fit_the_micro_identity():
+    """The check above can fail: DFG's printed P and R give a micro-F1 of 49.2, not its printed 49.4."""
+    precision, recall, f1 = DFG_ROW
+    F = micro_prf(*decisions_with_prf(precision, recall))[2]
+    assert 100 * F == pytest.approx(49.2, abs=0.05) and abs(100 * F - f1) > 0.15
 
 
 @pytest.mark.parametrize("seed", range(5))

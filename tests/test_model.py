@@ -56,21 +56,19 @@ def test_paper_hyperparameters_by_default():
     assert cfg.emotion_threshold == 0.6 and math.isclose(cfg.logit_scale_init, 1 / 0.07)
 
 
-def test_label_encoder_is_frozen_but_its_context_trains(tiny_model):
-    le = tiny_model.label_encoder
+def test_label_encoder_is_frozen_but_its_context_trains(own_tiny_model):
+    model = own_tiny_model
+    le = model.label_encoder
     assert not any(p.requires_grad for p in le.tower.parameters())
     assert le.label_ctx.requires_grad and le.query_ctx.requires_grad
     assert le.label_ctx.shape == (8, 32)
-    trainable = {n for n, p in tiny_model.named_parameters() if p.requires_grad}
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert not any(n.startswith("label_encoder.tower.") for n in trainable)
-    x = batch(tiny_model)
-    tiny_model.zero_grad()
-    out = tiny_model(x)
+    out = model(batch(model))
     target = torch.tensor([[1.0, 0, 0, 0, 0, 0], [0, 0, 1.0, 0, 0, 0]])
     torch.nn.functional.binary_cross_entropy_with_logits(out.logits, target).backward()
     assert le.label_ctx.grad is not None and le.label_ctx.grad.abs().sum() > 0
     assert le.query_ctx.grad is not None and le.query_ctx.grad.abs().sum() > 0
-    tiny_model.zero_grad()
 
 
 def test_one_optimiser_step_moves_encoders_and_cmd_not_frozen_tower():
@@ -226,44 +224,36 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     assert all(torch.allclose(plain[k], checkpointed[k], atol=1e-6) for k in plain)
 
 
-def test_trimmed_text_tower_equals_the_full_length_tower(tiny_model):
+def test_trimmed_text_tower_equals_the_full_length_tower(own_tiny_model):
     """The fast path (text towers run only up to the longest EOS) gives the plain path's outputs on CPU fp32."""
-    x = batch(tiny_model)
-    towers = (tiny_model.language.tower, tiny_model.label_encoder.tower)
+    model = own_tiny_model
+    x = batch(model)
     with torch.no_grad():
-        fast = tiny_model(x)
-        fast_labels = tiny_model.label_encoder.labels(list(EMOTION_SENTENCES))
-        for t in towers:
-            t.trim_padding = False
-        tiny_model.eval()  # drops the label/query memo, so the plain path recomputes them
-        try:
-            plain = tiny_model(x)
-            plain_labels = tiny_model.label_encoder.labels(list(EMOTION_SENTENCES))
-        finally:
-            for t in towers:
-                t.trim_padding = True
-            tiny_model.eval()
+        fast = model(x)
+        fast_labels = model.label_encoder.labels(list(EMOTION_SENTENCES))
+        for tower in (model.language.tower, model.label_encoder.tower):
+            tower.trim_padding = False
+        model.eval()  # drops the label/query memo, so the plain path recomputes them
+        plain = model(x)
+        plain_labels = model.label_encoder.labels(list(EMOTION_SENTENCES))
     assert plain.attentions[0].cross_attn.shape[-1] == 77 > fast.attentions[0].cross_attn.shape[-1]
     assert torch.allclose(fast.probs, plain.probs, atol=1e-5) and torch.allclose(fast.fused, plain.fused, atol=1e-5)
     assert torch.allclose(fast_labels, plain_labels, atol=1e-5)
 
 
-def test_host_trimmed_ids_give_the_full_length_outputs(tiny_model):
+def test_host_trimmed_ids_give_the_full_length_outputs(own_tiny_model):
     """collate_clips and the label encoder cut the padding on the host (so that a GPU never waits for the host to
     learn the longest row); the text towers are causal, so no output changes."""
-    ids = tiny_model.tokenizer(["a short one", "a somewhat longer transcript than the first one is"])  # (2, 77)
+    ids = own_tiny_model.tokenizer(["a short one", "a somewhat longer transcript than the first one is"])  # (2, 77)
     trimmed = trim_token_padding(ids)
     n = int(ids.argmax(dim=-1).max()) + 1
     assert trimmed.shape == (2, n) and n < ids.shape[1]
     assert torch.equal(trimmed, ids[:, :n]) and not ids[:, n:].any()
-    tower = tiny_model.language.tower
+    tower = own_tiny_model.language.tower
     tower.trim_padding = False
-    try:
-        with torch.no_grad():
-            full_tokens, full_eos = tower(ids)
-            cut_tokens, cut_eos = tower(trimmed)
-    finally:
-        tower.trim_padding = True
+    with torch.no_grad():
+        full_tokens, full_eos = tower(ids)
+        cut_tokens, cut_eos = tower(trimmed)
     assert full_tokens.shape[1] == 77 and cut_tokens.shape[1] == n
     assert torch.allclose(full_eos, cut_eos, atol=1e-5) and torch.allclose(full_tokens[:, :n], cut_tokens, atol=1e-5)
 
@@ -277,18 +267,15 @@ def test_text_towers_read_the_longest_row_only_from_host_tensors():
     assert trimmed_length(*on_meta, trim=True) == 77
 
 
-def test_label_prompt_ids_are_tokenised_once_per_label_set(tiny_model):
+def test_label_prompt_ids_are_tokenised_once_per_label_set(own_tiny_model):
     """Training asks for the same labels and query every step: their ids are made (and copied to the device) once."""
-    encoder, calls = tiny_model.label_encoder, []
+    encoder, calls = own_tiny_model.label_encoder, []
     real = encoder.tokenizer
     encoder.tokenizer = lambda texts: calls.append(list(texts)) or real(texts)
     encoder._ids_memo.clear()
-    try:
-        first = encoder.labels(["happy", "sad"])
-        again = encoder.labels(["happy", "sad"])
-        other = encoder.labels(["angry", "calm"])
-    finally:
-        encoder.tokenizer = real
+    first = encoder.labels(["happy", "sad"])
+    again = encoder.labels(["happy", "sad"])
+    other = encoder.labels(["angry", "calm"])
     assert len(calls) == 2 and all(len(c) == 2 for c in calls)
     assert torch.equal(first, again) and not torch.allclose(first, other)
     ids = encoder._prompt_ids(["happy", "sad"], torch.device("cpu"))

@@ -77,11 +77,9 @@ def test_predict_media_on_a_written_clip(ref, tmp_path):
     assert result.faces_found == 2 and _top(result.combined) == "happy"
 
 
-def test_studio_shows_the_offline_reference_without_clip_weights(studio, monkeypatch, tmp_path):
+def test_studio_shows_the_offline_reference_without_clip_weights(studio, no_clip_weights):
     from pathlib import Path
 
-    monkeypatch.delenv("MERCLIP_CLIP_WEIGHTS", raising=False)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     example = Path(__file__).resolve().parents[1] / "assets" / "examples" / "happy_surprised.mp4"
     fig, text = studio.zero_shot(str(example), "I am so happy today, everything went wonderfully")
     assert "needs real ViT-B-32 weights" in text and "offline zero-shot reference" in text
