@@ -26,8 +26,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
     g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids to use exactly, in the file's split where it "
-                                      "names one (python -m merclip.data.mmsa_segments writes MMSA's standard split, "
-                                      "the paper's 16,326 / 1,871 / 4,659 MOSEI segments; also MMSA label.csv, or one "
+                                      "names one (python -m merclip.data.mmsa_segments writes MMSA's standard split, a "
+                                      "processed release like the one the paper matches; also MMSA label.csv, or one "
                                       "<video>_<segment> a line); default: every labelled segment of the fold videos")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
                    help="sentiment 0 in training: dropped or counted as non-negative, this project's choice (the "
