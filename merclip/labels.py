@@ -12,7 +12,7 @@ from .errors import LabelError
 
 # A label set is encoded by the text tower in one batch on every request with new labels: bound its size so that a
 # request cannot make the server encode (and the memo hold) arbitrarily many prompts. 256 is far above any real
-# emotion taxonomy (the paper's largest set has 7); CLIP reads 77 tokens, so longer labels would be cut anyway.
+# emotion taxonomy (the paper's largest label set has 6); CLIP reads 77 tokens, so longer labels would be cut anyway.
 MAX_LABELS = 256
 MAX_LABEL_CHARS = 300
 

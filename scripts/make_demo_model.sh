@@ -10,6 +10,9 @@
 # the audio tower is the tiny random-init open_clip image tower on log-mel images, trained here.
 # --cmd-mode sequence: this project's extension of the CMD (keys over frames, audio segments and tokens), so the
 # app can draw attention maps; the paper's CMD is the default, --cmd-mode pooled. Needs espeak-ng (apt).
+# Epochs: the shipped checkpoint was trained for 12 (its metadata says "(12 epochs)"; MODEL_CARD.md), where COMMON
+# below runs 30: this script rebuilds a comparable demo, not that exact checkpoint. Its extra= string also lacks the
+# "(12 epochs)" the shipped file carries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=data/speech

@@ -196,6 +196,34 @@ def test_segments_file_filters_to_exactly_that_set_and_reports_absent_ids(tmp_pa
         mm.read_segment_ids(tmp_path / "bad.csv")
 
 
+def test_mmsa_split_file_decides_each_segments_split(tmp_path, synthetic_root, capsys):
+    """MMSA's feature pickle -> segments file -> `load`: exactly its segments, each in the file's split, even where
+    folds.json puts the video elsewhere; absent ids reported."""
+    import pickle
+
+    from merclip.data import check, mmsa_segments
+
+    samples = sorted(mm.load_mosei(synthetic_root), key=lambda s: s.clip_id)
+    moved = samples[0]  # to a split other than its folds.json one
+    other = next(s for s in mm.SPLITS if s != moved.split)
+    chosen = {moved.clip_id: other, **{s.clip_id: s.split for s in samples[1:6]}}
+    by_id = {s.clip_id: s for s in samples}
+    data = {split: {"id": np.array([f"{by_id[c].video_id}$_${c[len(by_id[c].video_id) + 1:]}"
+                                    for c, sp in chosen.items() if sp == split] + (["ghost$_$7"] if split == "test"
+                                                                                    else [])),
+                    "vision": np.zeros((1, 2, 3), np.float32)} for split in mm.SPLITS}
+    (tmp_path / "unaligned_50.pkl").write_bytes(pickle.dumps(data))
+    mmsa_segments.main(["--from", str(tmp_path / "unaligned_50.pkl"), "--out", str(tmp_path / "segments.csv")])
+    got = mm.load("synthetic", synthetic_root, segments=tmp_path / "segments.csv")
+    assert {s.clip_id: s.split for s in got} == chosen
+    assert "1 segment id(s) of 'segments.csv' are not in the labelled raw data" in capsys.readouterr().err
+    only = mm.load("synthetic", synthetic_root, splits=(other,), segments=tmp_path / "segments.csv")
+    assert {s.clip_id for s in only} == {c for c, sp in chosen.items() if sp == other}
+    check.main(["--dataset", "synthetic", "--root", str(synthetic_root), "--segments", str(tmp_path / "segments.csv")])
+    out = capsys.readouterr().out
+    assert "(6 found in the raw data), each in the file's split" in out and "6 segments in all" in out
+
+
 def test_check_command_says_which_set_and_compares_with_the_paper(tmp_path, synthetic_root, capsys):
     from merclip.data import check
 
@@ -206,7 +234,7 @@ def test_check_command_says_which_set_and_compares_with_the_paper(tmp_path, synt
     ids.write_text("\n".join(sorted(s.clip_id for s in mm.load_mosei(synthetic_root))[:4]))
     check.main(["--dataset", "synthetic", "--root", str(synthetic_root), "--segments", str(ids)])
     out = capsys.readouterr().out
-    assert "set loaded: the 4 segment ids of" in out and "4 segments in all" in out
+    assert "set loaded: the 4 segment ids of" in out and "each in the folds' split" in out and "4 segments in all" in out
 
 
 def test_fold_videos_without_labels_are_named_not_silently_missing(tmp_path):

@@ -54,6 +54,23 @@ def test_iemocap_setups_and_leave_one_session_out(tmp_path):
     assert {u.split for u in split if u.split != "test"} == {"train", "valid"}  # Session1's 2 dialogues: 1 validates
 
 
+def test_iemocap_missing_wav_and_transcript_are_counted_on_stderr(tmp_path, capsys):
+    """An utterance without a WAV is left out and one without a transcription line gets "": both said, with counts."""
+    _iemocap(tmp_path)
+    (tmp_path / "Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M000.wav").unlink()
+    trans = tmp_path / "Session2/dialog/transcriptions/Ses02M_script01.txt"
+    trans.write_text("".join(ln + "\n" for ln in trans.read_text().splitlines() if "F002" not in ln))
+    utts = {u.clip_id: u for u in erc.load_iemocap(tmp_path, "4class")}
+    assert utts["Ses02M_script01_F002"].transcript == "" and utts["Ses01F_impro01_M000"].audio is None
+    err = capsys.readouterr().err
+    assert "IEMOCAP: 1 utterance(s) have no transcription line; their transcript is empty (language absent): " \
+           "Ses02M_script01_F002" in err
+    split = erc.iemocap_split(tmp_path, "4class", fold=1)
+    assert "Ses01F_impro01_M000" not in {u.clip_id for u in split} and len(split) == len(utts) - 1
+    assert "IEMOCAP: left out 1 utterance(s) with no WAV file under sentences/wav/: Ses01F_impro01_M000" in \
+        capsys.readouterr().err
+
+
 def test_iemocap_malformed_line(tmp_path):
     _iemocap(tmp_path)
     bad = tmp_path / "Session1" / "dialog" / "EmoEvaluation" / "Ses01F_impro01.txt"

@@ -57,35 +57,58 @@ class Utterance:
 
 
 def load_iemocap(root: str | Path, setup: Literal["4class", "6class"] = "4class") -> list[Utterance]:
+    """Every utterance of the setup's labels. One with no line in its dialogue's transcription gets an empty
+    transcript (language absent), counted and named on stderr."""
     root = Path(root)
     mapping = IEMOCAP_SETUPS[setup]
     sessions = sorted(p for p in root.glob("Session[1-5]") if p.is_dir())
     if not sessions:
         raise FileNotFoundError(f"'{root}' does not look like IEMOCAP_full_release: no Session1..Session5 folders")
-    out = []
+    out, untranscribed = [], []
     for session in sessions:
-        texts: dict[str, str] = {}
-        for path in sorted((session / "dialog" / "transcriptions").glob("*.txt")):
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                m = _TRANS_LINE.match(line.strip())
-                if m:
-                    texts[m.group(1)] = m.group(4).strip()
+        texts = _iemocap_transcripts(session)
         for path in sorted((session / "dialog" / "EmoEvaluation").glob("*.txt")):
             dialog = path.stem
-            for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-                if not line.startswith("["):
-                    continue
-                m = _EMO_LINE.match(line.strip())
-                if not m:
-                    raise DatasetFormatError(f"'{path.name}' line {n}: expected '[start - end]\\tutt\\temo\\t[v, a, d]', got {line[:80]!r}")
-                start, end, utt, emo = float(m.group(1)), float(m.group(2)), m.group(3), m.group(4)
+            for start, end, utt, emo in _iemocap_evaluations(path):
                 if emo not in mapping:
                     continue
                 wav = session / "sentences" / "wav" / dialog / f"{utt}.wav"
                 avi = session / "dialog" / "avi" / "DivX" / f"{dialog}.avi"
+                if utt not in texts:
+                    untranscribed.append(utt)
                 out.append(Utterance(utt, dialog, session.name, utt.split("_")[-1][0], texts.get(utt, ""),
                                      mapping[emo], avi if avi.is_file() else None, wav if wav.is_file() else None, start, end))
+    _report(f"IEMOCAP: {len(untranscribed)} utterance(s) have no transcription line; their transcript is empty "
+            "(language absent)", untranscribed)
     return out
+
+
+def _iemocap_transcripts(session: Path) -> dict[str, str]:
+    """{utterance id: text} from a session's dialog/transcriptions files."""
+    texts: dict[str, str] = {}
+    for path in sorted((session / "dialog" / "transcriptions").glob("*.txt")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            m = _TRANS_LINE.match(line.strip())
+            if m:
+                texts[m.group(1)] = m.group(4).strip()
+    return texts
+
+
+def _iemocap_evaluations(path: Path):
+    """(start, end, utterance id, emotion code) for each utterance line of an EmoEvaluation file."""
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.startswith("["):
+            continue
+        m = _EMO_LINE.match(line.strip())
+        if not m:
+            raise DatasetFormatError(f"'{path.name}' line {n}: expected '[start - end]\\tutt\\temo\\t[v, a, d]', got {line[:80]!r}")
+        yield float(m.group(1)), float(m.group(2)), m.group(3), m.group(4)
+
+
+def _report(head: str, names: list[str]) -> None:
+    """`head`, then the first ten names, on stderr when there are any: nothing is dropped or emptied silently."""
+    if names:
+        print(f"{head}: {', '.join(names[:10])}" + (" ..." if len(names) > 10 else ""), file=sys.stderr)
 
 
 def iemocap_split(root: str | Path, setup: Literal["4class", "6class"], fold: int, valid_fraction: float = 0.1,
@@ -93,9 +116,12 @@ def iemocap_split(root: str | Path, setup: Literal["4class", "6class"], fold: in
     """Leave-one-session-out: Session<fold> is the test split; 10% of the other dialogues (seeded) validate.
 
     Utterances are audio + text (the dialogue videos hold both speakers), so the utterance WAV is the media file;
-    utterances without one are left out.
+    utterances without one are left out, counted and named on stderr.
     """
-    utterances = [u for u in load_iemocap(root, setup) if u.audio is not None]
+    every = load_iemocap(root, setup)
+    utterances = [u for u in every if u.audio is not None]
+    no_wav = [u.clip_id for u in every if u.audio is None]
+    _report(f"IEMOCAP: left out {len(no_wav)} utterance(s) with no WAV file under sentences/wav/", no_wav)
     test_session = f"Session{fold}"
     dialogues = sorted({u.dialogue_id for u in utterances if u.split != test_session})
     n_valid = max(1, int(len(dialogues) * valid_fraction)) if len(dialogues) >= 2 else 0  # keep training data
@@ -144,7 +170,5 @@ def load_meld(root: str | Path, splits=("train", "valid", "test")) -> list[Utter
             out.append(Utterance(f"{split}_dia{d}_utt{u}", f"{split}_dia{d}", split, row["Speaker"].strip(),
                                  " ".join(row["Utterance"].split()), emotion, video, None,
                                  sentiment=row["Sentiment"].strip().lower()))
-    if absent:
-        print(f"MELD: skipped {len(absent)} utterance(s) with no media file: {', '.join(absent[:10])}"
-              + (" ..." if len(absent) > 10 else ""), file=sys.stderr)
+    _report(f"MELD: skipped {len(absent)} utterance(s) with no media file", absent)
     return out

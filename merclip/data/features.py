@@ -8,8 +8,10 @@ safetensors file per clip with uint8 frames and log-mel images, so epochs are bo
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import hashlib
 import multiprocessing as mp
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from ..models.batch import collate_clips
 from .mosi_mosei import NeutralPolicy, Sample
 
 _UNIT = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # mean/std that leave images in [0, 1]
+# How media.load_clip says it kept only the first cfg.max_seconds of a longer clip (long_clip="window"): the note is
+# its one record of the cut, so the cache stores it as a flag (tests/test_data.py pins the wording).
+_CUT_NOTE = "s long: only its first"
 
 
 def cache_path(cache_dir: Path, sample: Sample, cfg: MediaConfig) -> Path:
@@ -62,22 +67,57 @@ def extract_to_cache(sample: Sample, cfg: MediaConfig, path: Path) -> str | None
         tensors["frames"] = (clip.frames * 255).round().clamp(0, 255).to(torch.uint8).contiguous()
     if clip.audio is not None:
         tensors["audio"] = (clip.audio[:, :1] * 255).round().clamp(0, 255).to(torch.uint8).contiguous()
+    cut = any(_CUT_NOTE in note for note in clip.notes)
     tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata={"transcript": clip.transcript, "duration": str(clip.duration)})
+    save_file(tensors, str(tmp), metadata={"transcript": clip.transcript, "duration": str(clip.duration),
+                                           "cut": "1" if cut else "0"})
     tmp.replace(path)
     return None
 
 
+def cut_clip_ids(cached: list[tuple[str, Path]]) -> tuple[list[str], list[str]]:
+    """(clip ids whose cache holds only the first max_seconds of a longer clip, clip ids cached without the flag)
+    for (clip id, cache file) pairs; reads the files' headers only."""
+    cut, unknown = [], []
+    for clip_id, path in cached:
+        with safe_open(str(path), framework="pt") as f:
+            flag = (f.metadata() or {}).get("cut")
+        if flag == "1":
+            cut.append(clip_id)
+        elif flag is None:
+            unknown.append(clip_id)
+    return cut, unknown
+
+
+def _report_cut(samples: list[Sample], cache_dir: Path, cfg: MediaConfig) -> None:
+    """Print on stderr how many of the cached clips were cut at cfg.max_seconds (never a silent truncation)."""
+    cached = [(s.clip_id, p) for s in samples if (p := cache_path(cache_dir, s, cfg)).is_file()]
+    cut, unknown = cut_clip_ids(cached)
+    if cut:
+        print(f"{len(cut)} of {len(cached)} cached clips are longer than {cfg.max_seconds:.0f} s: only their first "
+              f"{cfg.max_seconds:.0f} s are used (per split: CachedClipDataset.cut): {', '.join(cut[:10])}"
+              + (" ..." if len(cut) > 10 else ""), file=sys.stderr)
+    if unknown:
+        print(f"{len(unknown)} cached clips predate the cut flag: whether they were cut is unknown (rebuild the "
+              f"cache to count them)", file=sys.stderr)
+
+
 def build_cache(samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, workers: int = 2,
                 progress: bool = True) -> list[str]:
-    """Fill the cache for every sample not cached yet; returns the per-clip errors (clips skipped)."""
+    """Fill the cache for every sample not cached yet; returns the per-clip errors (clips skipped). The number of
+    cached clips cut at cfg.max_seconds is printed on stderr."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     todo = [(s, cache_path(cache_dir, s, cfg)) for s in samples]
     todo = [(s, p) for s, p in todo if not p.is_file()]
+    errors = _fill(todo, cfg, workers, progress) if todo else []
+    _report_cut(samples, cache_dir, cfg)
+    return errors
+
+
+def _fill(todo: list[tuple[Sample, Path]], cfg: MediaConfig, workers: int, progress: bool) -> list[str]:
+    """Decode each (sample, cache file) pair, in worker processes when workers > 1; returns the per-clip errors."""
     errors: list[str] = []
-    if not todo:
-        return errors
     bar = tqdm(total=len(todo), desc="caching media", disable=not progress)
     if workers <= 1:
         for s, p in todo:
@@ -133,6 +173,12 @@ class CachedClipDataset(Dataset):
         self.items = kept
         self.neutral = neutral
         self.labels = tuple(labels)
+
+    @functools.cached_property
+    def cut(self) -> list[str]:
+        """Clip ids whose cached media are only the first max_seconds of the clip, read from the cache headers on
+        first use: the training log and metrics JSON count them beside `uncached`, as *_cut_clips."""
+        return cut_clip_ids([(s.clip_id, path) for s, path in self.items])[0]
 
     def __len__(self) -> int:
         return len(self.items)

@@ -14,17 +14,19 @@ Folds: `root/folds.json` ({"train": [vid, ...], "valid": [...], "test": [...]}) 
 SDK's standard fold lists read from the installed `cmu-multimodal-sdk` package (parsed, not imported).
 
 Label rows are matched to segments by their interval (MOSEI transcripts carry start/end times);
-where no interval matches, row i of a video is its i-th segment in segment-id order.
+where no interval matches, row i of a video is its i-th segment in segment-id order. A MOSEI row matched by
+position is counted on stderr, and two rows landing on one segment stop the load with their ids.
 """
 from __future__ import annotations
 
 import ast
 import csv
 import importlib.util
+import io
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -185,23 +187,42 @@ def _find_one(root: Path, name: str) -> Path:
     return hits[0]
 
 
-def _match_rows(intervals: np.ndarray, segments: list[tuple[str, float | None, float | None]]) -> list[str | None]:
-    """Segment id for each label row: by interval when times are known, else by order."""
+def _match_rows(intervals: np.ndarray, segments: list[tuple[str, float | None, float | None]]
+                ) -> list[tuple[str | None, bool]]:
+    """(segment id, matched by time) for each label row: by interval when times are known, else by order."""
     ordered = sorted(segments, key=lambda s: (int(s[0]) if s[0].isdigit() else s[0]))
-    out: list[str | None] = []
+    out: list[tuple[str | None, bool]] = []
     for i, (start, end) in enumerate(intervals):
         timed = [s for s in segments if s[1] is not None and abs(s[1] - start) < 0.05 and abs(s[2] - end) < 0.05]
-        out.append(timed[0][0] if timed else (ordered[i][0] if i < len(ordered) else None))
+        out.append((timed[0][0], True) if timed else ((ordered[i][0] if i < len(ordered) else None), False))
     return out
 
 
-def load_mosei(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample]:
+def _check_one_row_per_segment(video: str, matched: list[tuple[str | None, bool]], label_file: str) -> None:
+    """Refuse two label rows on one segment: the positional fallback has then shifted this video's labels."""
+    rows: dict[str, list[int]] = {}
+    for row, (seg, _) in enumerate(matched):
+        if seg is not None:
+            rows.setdefault(seg, []).append(row)
+    twice = {seg: r for seg, r in rows.items() if len(r) > 1}
+    if twice:
+        named = "; ".join(f"{video}_{seg} <- rows {r}" for seg, r in sorted(twice.items()))
+        raise DatasetFormatError(
+            f"{label_file}: video '{video}' has label rows that match one segment more than once ({named}): rows "
+            "whose interval matches no transcript line fall back to their position, and here that gives a segment "
+            "two labels; fix the intervals or leave the video out (folds.json / --segments)")
+
+
+def load_mosei(root: str | Path, splits: tuple[str, ...] = SPLITS,
+               folds: dict[str, set[str]] | None = None) -> list[Sample]:
+    """Every labelled segment of the videos in `splits` (folds: the standard ones unless given)."""
     root = Path(root)
     base = _base(root, "Videos")
     labels = read_csd(_find_one(root, "CMU_MOSEI_Labels.csd"))
     transcripts = read_mosei_transcripts(base / "Transcript" / "Segmented" / "Combined")
-    folds = standard_folds("mosei", root)
-    _check_fold_coverage(root, folds, labels, splits, "CMU_MOSEI_Labels.csd")
+    if folds is None:
+        folds = standard_folds("mosei", root)
+        _check_fold_coverage(root, folds, labels, splits, "CMU_MOSEI_Labels.csd")
     videos = base / "Videos" / "Segmented" / "Combined"
     wavs = base / "Audio" / "Segmented" / "Combined" / "WAV_16000"
     segs_by_video: dict[str, list] = {}
@@ -210,38 +231,52 @@ def load_mosei(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sampl
     for vid, (feats, _) in labels.items():
         if feats.shape[1] != 7 and any(vid in folds[s] for s in splits):
             raise DatasetFormatError(f"CMU_MOSEI_Labels.csd: video '{vid}' has {feats.shape[1]} label columns, expected 7")
-    samples = []
-    for vid, split, feats, row, seg in _labelled_segments(labels, folds, splits, segs_by_video):
+    samples, by_position = [], []
+    for vid, split, feats, row, seg, by_time in _labelled_segments(labels, folds, splits, segs_by_video,
+                                                                    "CMU_MOSEI_Labels.csd"):
         clip = f"{vid}_{seg}"
         wav = wavs / f"{clip}.wav"
         samples.append(Sample(clip, vid, split, videos / f"{clip}.mp4", wav if wav.is_file() else None,
                               transcripts[(vid, seg)][2], float(feats[row, 0]), feats[row, 1:].astype(np.float32)))
+        if not by_time:
+            by_position.append(clip)
+    if by_position:
+        print(f"CMU-MOSEI: {len(by_position)} label row(s) matched no transcript interval and were given to a segment "
+              f"by position: {', '.join(by_position[:10])}" + (" ..." if len(by_position) > 10 else ""),
+              file=sys.stderr)
     return samples
 
 
-def _labelled_segments(labels: dict, folds: dict, splits: tuple[str, ...], segs_by_video: dict):
-    """(video id, split, label rows, row index, segment id) for every labelled segment of a video in `splits`."""
+def _labelled_segments(labels: dict, folds: dict, splits: tuple[str, ...], segs_by_video: dict, label_file: str):
+    """(video id, split, label rows, row index, segment id, matched by time) for every labelled segment of a video
+    in `splits`."""
     for vid, (feats, intervals) in labels.items():
         split = next((s for s in splits if vid in folds[s]), None)
         if split is None:
             continue
-        for row, seg in enumerate(_match_rows(intervals, segs_by_video.get(vid, []))):
+        matched = _match_rows(intervals, segs_by_video.get(vid, []))
+        _check_one_row_per_segment(vid, matched, label_file)
+        for row, (seg, by_time) in enumerate(matched):
             if seg is not None:
-                yield vid, split, feats, row, seg
+                yield vid, split, feats, row, seg, by_time
 
 
-def load_mosi(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sample]:
+def load_mosi(root: str | Path, splits: tuple[str, ...] = SPLITS,
+              folds: dict[str, set[str]] | None = None) -> list[Sample]:
+    """Every labelled segment of the videos in `splits`; MOSI transcripts carry no times, so rows match by order."""
     root = Path(root)
     base = _base(root, "Video")
     labels = read_csd(_find_one(root, "CMU_MOSI_Opinion_Labels.csd"))
     transcripts = read_mosi_transcripts(base / "Transcript" / "Segmented")
-    folds = standard_folds("mosi", root)
-    _check_fold_coverage(root, folds, labels, splits, "CMU_MOSI_Opinion_Labels.csd")
+    if folds is None:
+        folds = standard_folds("mosi", root)
+        _check_fold_coverage(root, folds, labels, splits, "CMU_MOSI_Opinion_Labels.csd")
     segs_by_video: dict[str, list] = {}
     for vid, seg in transcripts:
         segs_by_video.setdefault(vid, []).append((seg, None, None))
     samples = []
-    for vid, split, feats, row, seg in _labelled_segments(labels, folds, splits, segs_by_video):
+    for vid, split, feats, row, seg, _ in _labelled_segments(labels, folds, splits, segs_by_video,
+                                                             "CMU_MOSI_Opinion_Labels.csd"):
         clip = f"{vid}_{seg}"
         wav = base / "Audio" / "WAV_16000" / "Segmented" / f"{clip}.wav"
         samples.append(Sample(clip, vid, split, base / "Video" / "Segmented" / f"{clip}.mp4",
@@ -254,20 +289,35 @@ def load(dataset: str, root: str | Path, splits: tuple[str, ...] = SPLITS,
     """Every labelled segment of the videos in `splits`; with `segments` (a file of ids), exactly those segments.
 
     The SDK's folds expanded to every labelled segment do not give the processed releases' 16,326 / 1,871 / 4,659
-    MOSEI segments exactly; a segments file (the processed release's ids) pins the set. Ids of the file the raw
-    copy lacks are reported on stderr, never dropped silently.
+    MOSEI segments exactly; a segments file (the processed release's ids, `python -m merclip.data.mmsa_segments`)
+    pins the set, and where it names each segment's split (MMSA's `mode`), that split is used instead of the
+    folds'. Ids of the file the raw copy lacks are reported on stderr, never dropped silently.
     """
     loaders = {"mosei": load_mosei, "mosi": load_mosi, "synthetic": load_mosei}
     if dataset not in loaders:
         raise ValueError(f"unknown dataset {dataset!r}; choose from {sorted(loaders)}")
-    samples = loaders[dataset](root, splits)
     if segments is None:
-        return samples
-    kept, absent = select_segments(samples, read_segment_ids(segments))
+        return loaders[dataset](root, splits)
+    wanted = read_segment_file(segments)
+    if None in wanted.values():  # ids only: the folds decide each segment's split
+        kept, absent = select_segments(loaders[dataset](root, splits), set(wanted))
+    else:
+        samples = loaders[dataset](root, splits, folds=_folds_reaching(wanted))
+        kept = [replace(s, split=wanted[s.clip_id]) for s in samples if wanted.get(s.clip_id) in splits]
+        absent = {i for i, split in wanted.items() if split in splits} - {s.clip_id for s in kept}
     if absent:
         print(f"{len(absent)} segment id(s) of '{Path(segments).name}' are not in the labelled raw data of splits "
               f"{list(splits)} (e.g. {sorted(absent)[:5]})", file=sys.stderr)
     return kept
+
+
+def _folds_reaching(wanted: dict[str, str]) -> dict[str, set[str]]:
+    """Video-level folds that reach every segment of a file with splits (a segment id is `<video>_<segment>`, and
+    segment numbers hold no underscore); a video with segments in two splits is in both."""
+    folds: dict[str, set[str]] = {s: set() for s in SPLITS}
+    for segment_id, split in wanted.items():
+        folds[split].add(segment_id.rsplit("_", 1)[0])
+    return folds
 
 
 def _normalise_id(video_id: str, clip_id: str) -> str:
@@ -275,28 +325,54 @@ def _normalise_id(video_id: str, clip_id: str) -> str:
     return f"{video_id.strip()}_{clip_id.strip()}"
 
 
-def read_segment_ids(path: str | Path) -> set[str]:
-    """Segment ids from a file: one `<video>_<segment>` per line (e.g. the `id` field of the processed MulT/MMSA
-    pickles, written out), or a CSV with a header holding `video_id` and `clip_id` (MMSA's label.csv) or an `id`
-    / `segment_id` column. Blank lines and lines starting with '#' are ignored."""
+def read_segment_file(path: str | Path) -> dict[str, str | None]:
+    """{segment id: its split, or None where the file names none} from a segments file: one `<video>_<segment>`
+    per line (blank lines and lines starting with '#' ignored), or a CSV with a header holding `video_id` and
+    `clip_id` (MMSA's label.csv) or an `id` / `segment_id` column, and optionally a `mode` or `split` column
+    (train / valid / test)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"segments file '{path}' does not exist")
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    text = path.read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if not lines:
         raise DatasetFormatError(f"segments file '{path}' holds no ids")
     header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
-    if len(header) > 1 or header[0] in ("id", "segment_id"):
-        rows = list(csv.DictReader(lines, fieldnames=header))[1:]
-        if {"video_id", "clip_id"} <= set(header):
-            return {_normalise_id(r["video_id"], r["clip_id"]) for r in rows}
+    if len(header) == 1 and header[0] not in ("id", "segment_id"):
+        return dict.fromkeys(ln.strip() for ln in lines)
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)][1:]  # quoted fields may span lines
+    padded = [{h: (r[i] if i < len(r) else "") for i, h in enumerate(header)} for r in rows]
+    return _segment_rows(path, header, padded)
+
+
+def _segment_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> dict[str, str | None]:
+    """A segments CSV's rows -> {segment id: split or None}; an unknown split or an id in two splits is refused."""
+    if {"video_id", "clip_id"} <= set(header):
+        ids = [_normalise_id(r["video_id"], r["clip_id"]) for r in rows]
+    else:
         column = next((c for c in ("segment_id", "id") if c in header), None)
         if column is None:
             raise DatasetFormatError(
                 f"segments file '{path}': a CSV needs video_id and clip_id columns (MMSA label.csv) or an id column; "
                 f"got {header}")
-        return {r[column].strip() for r in rows}
-    return {ln.strip() for ln in lines}
+        ids = [r[column].strip() for r in rows]
+    split_column = next((c for c in ("mode", "split") if c in header), None)
+    if split_column is None:
+        return dict.fromkeys(ids)
+    out: dict[str, str | None] = {}
+    for n, (segment_id, row) in enumerate(zip(ids, rows), 2):
+        split = (row.get(split_column) or "").strip().lower()
+        if split not in SPLITS:
+            raise DatasetFormatError(f"segments file '{path}' row {n}: {split_column} {split!r} is not one of {SPLITS}")
+        if out.setdefault(segment_id, split) != split:
+            raise DatasetFormatError(f"segments file '{path}': '{segment_id}' is in two splits ({out[segment_id]}, "
+                                     f"{split})")
+    return out
+
+
+def read_segment_ids(path: str | Path) -> set[str]:
+    """The segment ids of a segments file (read_segment_file), without their splits."""
+    return set(read_segment_file(path))
 
 
 def select_segments(samples: list[Sample], ids: set[str]) -> tuple[list[Sample], set[str]]:

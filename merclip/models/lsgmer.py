@@ -1,11 +1,12 @@
-"""LSGMER: label-signal-guided audio-text emotion recognition (the paper names LSE and JOO/APC; no code is public).
+"""LSGMER: label-signal-guided audio-text emotion recognition. The summary of the LSGMER paper this project has
+names the parts (label embeddings, LSE, JOO with APC) and gives no equation; the equations are this project's.
 
 Shares MER-CLIP's parts: the CLIP audio tower (log-mel images) and text tower as sequence encoders, and the
 label encoder (frozen text tower + learnable context) for the label embeddings L' (C, D).
 
-Two sets of equations, chosen by LSGMERConfig.equations (docs/lsgmer.md says which parts are ours):
+Two sets of equations, chosen by LSGMERConfig.equations (docs/lsgmer.md says where each part comes from):
 
-"summary" (default; a secondary summary of the paper, arXiv 2504.05158):
+"summary" (default; this project's equations for the parts the LSGMER summary names, docs/lsgmer.md):
   Label embeddings, moving average over training steps:  L_t = alpha L_{t-1} + (1 - alpha) L'     (C, D)
   Label Signal Enhancement (LSE), for each modality m in {A, L} with token features H_m1 (B, T, D), mask M:
       H_m2 = Attn(L_t, H_m1, H_m1) = softmax_T(L_t W_q (H_m1 W_k)^T / sqrt(d)) H_m1 W_v          (B, C, D)
@@ -130,10 +131,11 @@ class LabelSignalEnhancement(_LabelAttention):
 
 
 class LabelGuidedGate(_LabelAttention):
-    """LSE of the summary: labels query the modality, a sigmoid gate mixes the answer into the utterance feature.
+    """LSE of `equations="summary"` (this project's equations): labels query the modality, a sigmoid gate mixes the
+    answer into the utterance feature.
 
     H2 = Attn(L_t, H1, H1) (B, C, D); w = sigmoid(H2); H = w * H0 + H2, H0 = masked mean of H1 broadcast over labels
-    (the summary does not give H0's shape: one utterance vector per modality is our reading); h = mean_c H (B, D).
+    (one utterance vector per modality: our reading of H0's shape); h = mean_c H (B, D).
     """
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):

@@ -4,8 +4,8 @@
     python -m merclip.train --dataset mosei --root /data/CMU_MOSEI --out runs/mosei --task emotion
     torchrun --nproc_per_node 4 -m merclip.train ...        # data parallel (NCCL on GPU, gloo on CPU)
 
-Defaults per dataset are the paper's (AdamW, lr 8e-6 / MOSI 2.2e-5, wd 1e-3, batch 16 / MOSI 8,
-20 epochs, LE frozen). Each epoch: train, validate, write `ckpt-epochNNN/` atomically and point
+Defaults per dataset: MOSEI / MOSI the paper's (AdamW, lr 8e-6 / 2.2e-5, wd 1e-3, batch 16 / 8, 20 epochs,
+LE frozen), MELD / IEMOCAP this project's. Each epoch: train, validate, write `ckpt-epochNNN/` atomically and point
 `latest.json` at it, keep the best (by micro-F1 for emotion, Acc2 for sentiment) in `best/`.
 `--resume` continues after the last complete epoch and reproduces an uninterrupted run exactly
 (per-epoch seeds for shuffling and dropout). Metrics go to metrics.csv / metrics.json and to

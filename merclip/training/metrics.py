@@ -1,18 +1,25 @@
 """The paper's metrics, computed as its references compute them.
 
-Emotion (multi-label, CMU-MOSEI's six labels). The paper (sec. 4.1) cites TAILOR [45] and compares with its
-numbers, so the metrics are TAILOR's (`eval.py`):
+Emotion (multi-label, CMU-MOSEI's six labels). The paper (sec. 4.1) cites [44, 45] for its four metrics and
+compares with TAILOR [45] in Table 1, so accuracy follows TAILOR's `src/utils/eval.py`:
   Accuracy  = mean over clips of |Y_i ∩ Ŷ_i| / |Y_i ∪ Ŷ_i| (Jaccard); a clip with empty truth AND empty
               prediction counts 0 (TAILOR's 0/0 -> 0), not 1.
   Precision, Recall, Micro-F1 = micro-averaged over the N x 6 matrix of (clip, label) decisions:
               P = TP / (TP + FP), R = TP / (TP + FN), F1 = 2PR / (P + R) = 2TP / (2TP + FP + FN),
               i.e. sklearn `precision_recall_fscore_support(average='micro')`.
-  Why micro and not per clip: every row of the paper's Tables 1, 7 and 9 satisfies F1 = 2PR/(P+R)
-  (53.1, 63.4 -> 57.8), which holds for micro-averaged P/R/F1 but not for example-based ones.
-  An empty denominator gives 0 (sklearn's zero_division=0).
+  Why micro and not per clip: every row of the paper's Tables 1, 7 and 9 but DFG's satisfies F1 = 2PR/(P+R)
+  (53.1, 63.4 -> 57.8; DFG's 53.4, 45.6 give 49.2, not 49.4), which holds for micro-averaged P/R/F1 but not for
+  example-based ones. An empty denominator gives 0 (sklearn's zero_division=0).
+  TAILOR's precision and recall are swapped in TAILOR's own code: `get_metrics(y, y_pre)` takes the truth first,
+  but its train.py and inference.py call `get_metrics(test_pred, test_label)`, so the "micro_precision" it logs is
+  TP / (TP + FN), the recall, and its "micro_recall" is the precision (Jaccard accuracy and F1 are symmetric and
+  unaffected). The baselines' P and R in the paper's Table 1 may carry that swap. This module computes the standard
+  P and R above; compare precision and recall with Table 1 only with that in mind (accuracy and micro-F1 compare
+  either way).
 Sentiment: Acc2 and weighted F1, in two conventions (CMU-MultimodalSDK README, MMSA `metricsTop.py`):
   `has0` = negative (< 0) vs non-negative (>= 0) over all clips; `non0` = negative vs positive with the
-  zero-score clips removed. The paper reports 'certain classes' (positive / negative): `non0`.
+  zero-score clips removed. The paper evaluates "two specific types of sentiment (positive and negative) that are
+  more certain" (sec. 4.1), which this project reads as `non0`.
 """
 from __future__ import annotations
 

@@ -25,11 +25,15 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
-    g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids (MMSA label.csv, or one <video>_<segment> a "
-                                      "line) to use exactly; default: every labelled segment of the fold videos")
+    g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids to use exactly, in the file's split where it "
+                                      "names one (python -m merclip.data.mmsa_segments writes MMSA's standard split, a "
+                                      "processed release like the one the paper matches; also MMSA label.csv, or one "
+                                      "<video>_<segment> a line); default: every labelled segment of the fold videos")
     g.add_argument("--neutral", default="drop", choices=["drop", "nonnegative"],
-                   help="sentiment 0 in training: dropped (paper's certain classes) or counted as non-negative; "
-                        "evaluation keeps zero-score clips and reports Acc2 both ways (non0, has0)")
+                   help="sentiment 0 in training: dropped or counted as non-negative, this project's choice (the "
+                        "paper evaluates the 'more certain' positive / negative classes and does not say what "
+                        "training does with zero scores); evaluation keeps zero-score clips and reports Acc2 both "
+                        "ways (non0, has0)")
     g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
     g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=int,
