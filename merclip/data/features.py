@@ -35,7 +35,8 @@ _CUT_NOTE = "s long: only its first"
 def cache_path(cache_dir: Path, sample: Sample, cfg: MediaConfig) -> Path:
     fields = {k: v for k, v in asdict(cfg).items() if not (k == "face_crop" and not v)}  # #15: old cache keys hold
     key = hashlib.sha1(f"{sample.clip_id}|{sample.video}|{sorted(fields.items())}".encode()).hexdigest()[:16]
-    return cache_dir / f"{sample.clip_id}.{key}.safetensors"
+    name = sample.clip_id.replace("/", "__")  # a folder dataset's ids are paths with subfolders
+    return cache_dir / f"{name}.{key}.safetensors"
 
 
 def one_thread_per_worker() -> None:
@@ -109,7 +110,7 @@ def build_cache(samples: list[Sample], cache_dir: str | Path, cfg: MediaConfig, 
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     todo = [(s, cache_path(cache_dir, s, cfg)) for s in samples]
-    todo = [(s, p) for s, p in todo if not p.is_file()]
+    todo = list({p: (s, p) for s, p in todo if not p.is_file()}.values())  # a clip in two splits: decoded once
     errors = _fill(todo, cfg, workers, progress) if todo else []
     _report_cut(samples, cache_dir, cfg)
     return errors

@@ -20,12 +20,16 @@ from ..model_configs.presets import train_config_for
 from ..pretrained import clip_towers
 from .erc import iemocap_split, load_meld
 from .features import CachedClipDataset, Collate, build_cache
+from .folder import fit_model_to_folder, load_folder
 from .mosi_mosei import load as load_mosi_mosei
 
 
 def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args: argparse.Namespace | None = None):
-    """The samples (mosi_mosei.Sample or erc.Utterance) of `splits`; IEMOCAP's splits are its leave-one-session-out
-    fold (`--fold`, `--iemocap-setup`)."""
+    """The samples (mosi_mosei.Sample, erc.Utterance or folder.FolderSample) of `splits`; IEMOCAP's splits are its
+    leave-one-session-out fold (`--fold`, `--iemocap-setup`); a folder's rows without a split follow
+    `--valid-fraction` (merclip.data.folder.splits_of), and its bad rows `--on-error`."""
+    if dataset == "folder":
+        return load_folder(root, splits, getattr(args, "valid_fraction", None), getattr(args, "on_error", "stop"))
     if dataset == "meld":
         return load_meld(root, splits)
     if dataset == "iemocap":
@@ -77,6 +81,8 @@ def build_loaders(model: nn.Module, args: argparse.Namespace, splits=("train", "
     root = Path(args.root)
     cache_dir = Path(args.cache_dir) if args.cache_dir else root / ".merclip_cache"
     samples = load_dataset_samples(args.dataset, root, tuple(splits), args)
+    if args.dataset == "folder":  # the folder names its own labels: the model scores those
+        fit_model_to_folder(model, samples)
     if args.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
     pp = clip_towers.image_preprocess_config(model.audio.visual)

@@ -248,6 +248,34 @@ def write_labels_csd(path: Path, segments: list[Segment]) -> None:
             meta.create_dataset(key, data=value)
 
 
+def _render(s: Segment, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's frames (T, H, W, 3) uint8 and its voice, seeded by (seed, video, segment)."""
+    rng = np.random.default_rng([seed, int(s.video_id[5:]), s.index])
+    seconds = s.end - s.start
+    frames = render_frames(s.labels, max(2, int(round(seconds * FPS))), rng)
+    return frames, (s.speech if s.speech is not None else synthesise_voice(s.labels, seconds, rng))
+
+
+def write_folder(out: str | Path, n: int, seed: int = 0, kind: str = "csv", nested: bool = False,
+                 progress: bool = True) -> Path:
+    """Write n clips in the folder format (merclip.data.folder): mp4s beside metadata.<kind> with transcript, emotions,
+    sentiment and split columns; `nested`: one subfolder per video. The clips are `write_dataset`'s."""
+    from .folder import write_metadata
+
+    out = Path(out)
+    segments = make_segments(n, seed)
+    split_of = {v: split for split, videos in split_videos([s.video_id for s in segments], seed).items() for v in videos}
+    rows = []
+    for s in tqdm(segments, desc="writing clips", disable=not progress):
+        name = f"{s.video_id}/{s.index}.mp4" if nested else f"{s.clip_id}.mp4"
+        frames, voice = _render(s, seed)
+        write_video(out / name, frames, fps=FPS, audio=voice, sample_rate=SAMPLE_RATE)
+        rows.append({"file_name": name, "transcript": s.text, "emotions": ";".join(present_emotions(s.labels)),
+                     "sentiment": round(float(s.labels[0]), 4), "split": split_of[s.video_id]})
+    write_metadata(out, rows, kind)
+    return out
+
+
 def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True, style: str = "tones") -> Path:
     """Write n clips under `out` in the CMU-MOSEI raw layout and return `out` (style: see make_segments)."""
     out = Path(out)
@@ -257,10 +285,7 @@ def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True,
     transcripts = out / "Transcript" / "Segmented" / "Combined"
     transcripts.mkdir(parents=True, exist_ok=True)
     for s in tqdm(segments, desc="writing clips", disable=not progress):
-        rng = np.random.default_rng([seed, int(s.video_id[5:]), s.index])
-        seconds = s.end - s.start
-        frames = render_frames(s.labels, max(2, int(round(seconds * FPS))), rng)
-        voice = s.speech if s.speech is not None else synthesise_voice(s.labels, seconds, rng)
+        frames, voice = _render(s, seed)
         write_video(videos / f"{s.clip_id}.mp4", frames, fps=FPS, audio=voice, sample_rate=SAMPLE_RATE)
         write_wav(wavs / f"{s.clip_id}.wav", voice, SAMPLE_RATE)
     by_video: dict[str, list[Segment]] = {}
@@ -382,9 +407,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--style", default="tones", choices=list(STYLES),
                         help="tones: template phrases and tone voices (the first demo's data); speech: varied "
                              "phrasebook sentences spoken by espeak-ng with emotional prosody (issue #15)")
-    parser.add_argument("--layout", default="mosei", choices=["mosei", "meld"],
-                        help="mosei: multi-label MER-CLIP data; meld: single-label audio+text data for LSGMER")
+    parser.add_argument("--layout", default="mosei", choices=["mosei", "meld", "folder"],
+                        help="mosei: multi-label MER-CLIP data; meld: single-label audio+text data for LSGMER; "
+                             "folder: clips beside a metadata.csv (merclip.data.folder)")
     args = parser.parse_args(argv)
+    if args.layout == "folder":
+        print(f"wrote {args.n} clips and metadata.csv to {write_folder(args.out, args.n, args.seed)}")
+        return
     if args.layout == "meld":
         print(f"wrote {args.n} utterances to {write_meld(args.out, args.n, args.seed)}")
         return

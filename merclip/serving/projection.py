@@ -1,9 +1,10 @@
 """2-D projections of exported embeddings (t-SNE / UMAP) with a new clip placed among them.
 
-UMAP learns a mapping, so a new clip goes through `transform` exactly. t-SNE has no out-of-sample
-mapping; the clip is placed at the distance-weighted mean of its k nearest neighbours' 2-D positions
-(cosine distance in the embedding space) — an approximation, and the figure says so.
-Fits are cached per (embeddings file, space, method): the first call costs seconds, later ones nothing.
+Both methods learn a map that takes new points: UMAP's `transform`, and openTSNE's, which places a new point by
+optimising its t-SNE objective against the fitted map of the test clips, the map itself held fixed (scikit-learn's
+t-SNE has no such step). Either way the clip joins an existing map rather than refitting it, and the figure's note
+says how it was placed. Fits are cached per (embeddings file, space, method): the first call costs seconds, later
+ones nothing.
 """
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ from ..training.export import load_embeddings
 
 METHODS = ("t-SNE", "UMAP")
 SPACES = ("fused", "language", "vision", "audio")
-NEIGHBOURS = 8  # k: the t-SNE placement's nearest test clips
-TSNE_NOTE = f"t-SNE cannot embed new points: the clip is placed at the weighted mean of its {NEIGHBOURS} nearest test clips"
+TSNE_NOTE = ("openTSNE transform: the clip is optimised into the fixed t-SNE map of the test clips (an approximation: "
+             "the map is not refitted with it)")
+UMAP_NOTE = "UMAP transform of the clip's embedding"
 _lock = threading.Lock()
+
+
+def tsne_perplexity(n: int) -> float:
+    """t-SNE's perplexity for n points: 30, or less for small sets (it needs about 3 x perplexity neighbours)."""
+    return float(min(30.0, max(1.0, (n - 1) / 3)))
 
 
 @dataclass
@@ -30,16 +37,16 @@ class Projection:
     method: str
     space: str
     reference: np.ndarray  # (N, D) normalised embeddings the fit used
-    mapper: object | None  # fitted UMAP, or None for t-SNE
+    mapper: object  # the fitted UMAP, or openTSNE's TSNEEmbedding: each maps new points
 
     def place(self, embedding: np.ndarray) -> tuple[np.ndarray, str]:
-        x = embedding / (np.linalg.norm(embedding) + 1e-8)
-        if self.mapper is not None:
-            return self.mapper.transform(x[None])[0], "UMAP transform of the clip's embedding"
-        dist = 1 - self.reference @ x
-        idx = np.argsort(dist)[:NEIGHBOURS]
-        w = 1 / (dist[idx] + 1e-3)
-        return (self.coords[idx] * w[:, None]).sum(0) / w.sum(), TSNE_NOTE
+        """The clip's 2-D position (embedding (D,)), and how it was placed."""
+        x = (embedding / (np.linalg.norm(embedding) + 1e-8)).astype(np.float32)[None]  # (1, D)
+        if self.method == "UMAP":
+            return np.asarray(self.mapper.transform(x))[0], UMAP_NOTE
+        # openTSNE's transform defaults to perplexity 5, too high for the smallest sets
+        perplexity = min(5.0, tsne_perplexity(len(self.reference)))
+        return np.asarray(self.mapper.transform(x, perplexity=perplexity))[0], TSNE_NOTE
 
 
 def group_names(data: dict[str, np.ndarray]) -> list[str]:
@@ -64,16 +71,17 @@ def fit(path: str, space: str, method: str, seed: int = 0) -> Projection:
         raise UserError(f"the embeddings file has no '{space}' embeddings (has: {[s for s in SPACES if s in data]})")
     x = data[space].astype(np.float32)
     x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-8)
-    with _lock:  # numba/sklearn fits are not worth running twice in parallel
+    with _lock:  # numba / openTSNE fits are not worth running twice in parallel
         if method == "UMAP":
             import umap
 
             mapper = umap.UMAP(n_components=2, n_neighbors=min(15, len(x) - 1), metric="cosine", random_state=seed)
             coords = mapper.fit_transform(x)
         else:
-            from sklearn.manifold import TSNE
+            from openTSNE import TSNE
 
-            mapper = None
-            coords = TSNE(n_components=2, perplexity=min(30, max(2, (len(x) - 1) / 3)), metric="cosine",
-                          init="pca", random_state=seed).fit_transform(x)
-    return Projection(coords=np.asarray(coords), groups=group_names(data), method=method, space=space, reference=x, mapper=mapper)
+            mapper = TSNE(n_components=2, perplexity=tsne_perplexity(len(x)), metric="cosine", initialization="pca",
+                          random_state=seed, n_jobs=1, verbose=False).fit(x)
+            coords = np.asarray(mapper)
+    return Projection(coords=np.asarray(coords), groups=group_names(data), method=method, space=space, reference=x,
+                      mapper=mapper)

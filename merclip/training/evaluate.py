@@ -22,6 +22,7 @@ from ..data.features import to_device
 from ..data.loading import build_loaders
 from ..device import select_device
 from ..models.checkpoint import load_checkpoint
+from ..shipped import DEFAULT_CHECKPOINT
 from ..models.losses import decisions
 from ..models.speed import SpeedConfig, apply_speed
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
@@ -89,7 +90,8 @@ def columns_for(task: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Evaluate a MER-CLIP checkpoint with the paper's metrics.")
-    parser.add_argument("--checkpoint", required=True, help="checkpoint directory (model.safetensors + config.json)")
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+                        help="checkpoint directory (model.safetensors + config.json); default: the shipped demo")
     parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
     parser.add_argument("--out", help="write metrics JSON here")
     parser.add_argument("--fast", action="store_true",

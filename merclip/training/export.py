@@ -21,6 +21,7 @@ from ..data.features import to_device
 from ..data.loading import build_loaders
 from ..device import select_device
 from ..models.checkpoint import load_checkpoint
+from ..shipped import DEFAULT_CHECKPOINT
 from ..models.merclip import MERCLIP
 from .options import add_data_args
 
@@ -61,7 +62,8 @@ def load_embeddings(path: str | Path) -> dict[str, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Export per-modality, fused and label embeddings of a split (.npz).")
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+                        help="checkpoint directory (model.safetensors + config.json); default: the shipped demo")
     parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
     parser.add_argument("--out", required=True, help="output .npz file")
     add_data_args(parser)

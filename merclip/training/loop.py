@@ -37,6 +37,7 @@ from ..models.checkpoint import atomic_write, build_from_config, save_checkpoint
 from ..models.registry import AnyConfig
 from ..models.speed import SpeedConfig, apply_speed
 from .evaluate import evaluate_model
+from .init_weights import init_from_checkpoint
 from .options import add_data_args, add_model_args, model_config_from_args
 from .state import kill_after_steps, load_training_state, maybe_die_after, maybe_die_during_save, save_training_state
 
@@ -161,7 +162,11 @@ def _join_processes(args: argparse.Namespace) -> _Process:
 
 def _build_model(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Namespace,
                  device: torch.device) -> nn.Module:
-    model = build_from_config(model_cfg, clip_weights=getattr(args, "clip_weights", None)).to(device)
+    model = build_from_config(model_cfg, clip_weights=getattr(args, "clip_weights", None))
+    if getattr(args, "init", None):  # fine-tuning: a trained checkpoint's weights, this run's labels
+        fresh = init_from_checkpoint(model, args.init)
+        print(f"started from {args.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
+    model = model.to(device)
     if train_cfg.grad_checkpointing and hasattr(model, "set_grad_checkpointing"):
         model.set_grad_checkpointing(True)
     return apply_speed(model, SpeedConfig(compile=train_cfg.compile))
@@ -281,6 +286,8 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
     g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
     g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
+    g.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; with the label encoder the labels "
+                                  "may differ, e.g. a folder dataset's own); the other model options must match it")
     args = parser.parse_args(argv)
     model_cfg = model_config_from_args(args)
     train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,

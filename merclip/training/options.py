@@ -8,22 +8,28 @@ from __future__ import annotations
 import argparse
 
 from ..config import DEFAULT_QUERY_WORD, ModelConfig
+from ..data.folder import folder_label_names
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
 from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS
 from ..models.lsgmer import LSGMERConfig
 from ..pretrained import clip_towers
 
-DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap")
+DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap", "folder")
 MODEL_FAMILIES = ("merclip", "lsgmer")
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="synthetic", choices=DATASETS,
-                   help="meld / iemocap (audio + text) are for --model lsgmer")
+                   help="meld / iemocap (audio + text) are for --model lsgmer; folder: clips beside a metadata.csv "
+                        "or metadata.jsonl (docs/datasets.md), labelled with the folder's own label names")
     g.add_argument("--iemocap-setup", default="4class", choices=["4class", "6class"])
     g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
-    g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout)")
+    g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout, or --dataset folder's)")
+    g.add_argument("--valid-fraction", type=float,
+                   help="folder: hold out this share of the rows without a split for validation (and test)")
+    g.add_argument("--on-error", default="stop", choices=["stop", "skip"],
+                   help="folder: a bad metadata row stops the command (default) or is left out and counted")
     g.add_argument("--cache-dir", help="decoded-media cache (default: <root>/.merclip_cache)")
     g.add_argument("--segments", help="MOSI/MOSEI: file of segment ids to use exactly, in the file's split where it "
                                       "names one (python -m merclip.data.mmsa_segments writes MMSA's standard split, a "
@@ -77,6 +83,13 @@ def _given(**options) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _labels(args: argparse.Namespace) -> tuple[str, ...]:
+    """The label set: a folder dataset's own emotion labels, else the task's preset of `--label-kind`."""
+    if args.dataset == "folder" and args.task == "emotion":
+        return folder_label_names(args.root)
+    return label_set(args.task, args.label_kind)
+
+
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConfig:
     """The config of the model family `--model` names, from the model options (and the dataset's label set)."""
     tiny = args.clip_model == TINY_CLIP_MODEL
@@ -91,7 +104,7 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
         clip_model=args.clip_model,
         clip_pretrained=pretrained,
         task=args.task,
-        labels=label_set(args.task, args.label_kind),
+        labels=_labels(args),
         query_word=None if query.lower() == "none" else query,
         num_frames=args.num_frames,
         cmd_mode=args.cmd_mode,
