@@ -188,6 +188,7 @@ class TrainConfig:
     num_workers: int = 0
     amp: bool = True  # bf16 autocast on CUDA only
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
+    init: str | None = None  # fine-tuning: the checkpoint whose weights the run starts from (None: the model's own)
 
 
 __all__ = [

@@ -184,19 +184,20 @@ def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
     from merclip.config import TrainConfig
     from merclip.data.loading import build_loaders
     from merclip.data.synthetic import write_meld
-    from merclip.training.ablate import run_grid
+    from merclip.training.ablate import AblationSetup, run_grid
     from merclip.training.evaluate import evaluate_model
     from merclip.training.loop import train
-    from merclip.training.options import model_config_from_args
+    from merclip.training.options import data_config_from_args, model_config_from_args
 
     root = write_meld(tmp_path / "meld", n=60, seed=2, progress=False)
     args = _cli(root, "--dataset", "meld", "--batch-size", "8")
     cfg = model_config_from_args(args)
     assert type(cfg).__name__ == "LSGMERConfig" and cfg.labels[:2] == ("neutral", "joy")
-    result = train(cfg, TrainConfig(lr=1e-3, batch_size=8, epochs=2), args, tmp_path / "run", progress=False)
+    data = data_config_from_args(args)
+    result = train(cfg, TrainConfig(lr=1e-3, batch_size=8, epochs=2), data, tmp_path / "run", progress=False)
     assert len(result["history"]) == 2 and "valid_weighted_f1" in result["history"][0]
     assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
-    loaders, scores = build_loaders(result["model"], args, ("test",), shuffle=False)
+    loaders, scores = build_loaders(result["model"], data, ("test",), shuffle=False)
     ev = evaluate_model(result["model"], loaders["test"], torch.device("cpu"), scores)
     assert {"accuracy", "weighted_f1", "f1_joy", "f1_disgust"} <= set(ev.metrics)
     # values, not only keys: the metrics are those of the model's own predictions on every test clip
@@ -219,8 +220,8 @@ def test_training_evaluation_and_ablation_on_the_meld_layout(tmp_path):
     assert last["valid_weighted_f1"] == pytest.approx(_valid_metrics(run / "ckpt-epoch002", args)["weighted_f1"])
     assert best["valid_weighted_f1"] == pytest.approx(_valid_metrics(run / "best", args)["weighted_f1"])
     assert result["best"] == max(r["valid_weighted_f1"] for r in result["history"])
-    args.out, args.epochs, args.lr, args.seed = str(tmp_path / "abl"), 1, 1e-3, 0
-    table = run_grid("lsgmer", args, cells=["LSGMER", "w/o APC"])
+    setup = AblationSetup(cfg, TrainConfig(lr=1e-3, batch_size=8, epochs=1), data, tmp_path / "abl")
+    table = run_grid("lsgmer", setup, cells=["LSGMER", "w/o APC"])
     assert "| LSGMER |" in table and "| w/o APC |" in table and "weighted_f1" in table
 
 
@@ -230,7 +231,7 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     from merclip.config import TrainConfig
     from merclip.data.erc import iemocap_split
     from merclip.training.loop import train
-    from merclip.training.options import model_config_from_args
+    from merclip.training.options import data_config_from_args, model_config_from_args
 
     _iemocap(tmp_path)
     split = iemocap_split(tmp_path, "6class", fold=2)
@@ -239,7 +240,8 @@ def test_iemocap_leave_one_session_out_training(tmp_path):
     args = _cli(tmp_path, "--dataset", "iemocap", "--iemocap-setup", "6class", "--fold", "2", "--batch-size", "2")
     cfg = model_config_from_args(args)
     assert cfg.labels == ("happy", "sad", "neutral", "angry", "excited", "frustrated")
-    result = train(cfg, TrainConfig(lr=1e-3, batch_size=2, epochs=1), args, tmp_path / "run", progress=False)
+    result = train(cfg, TrainConfig(lr=1e-3, batch_size=2, epochs=1), data_config_from_args(args), tmp_path / "run",
+                   progress=False)
     row = result["history"][0]
     assert np.isfinite(row["train_loss"])
     valid = _valid_metrics(tmp_path / "run" / "ckpt-epoch001", args)

@@ -16,7 +16,7 @@ from merclip.config import TrainConfig
 from merclip.data.synthetic import write_dataset
 from merclip.training.loop import train
 from merclip.training.metrics import emotion_metrics
-from merclip.training.options import add_data_args, add_model_args, model_config_from_args
+from merclip.training.options import add_data_args, add_model_args, data_config_from_args, model_config_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,12 +33,17 @@ def cli_args(root, *extra):
     return p.parse_args(["--root", str(root), "--clip-model", "merclip-tiny", "--num-frames", "4", *extra])
 
 
-def run_cli(module, *args, env=None, check=True):
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=600)
+def run_python(*argv, check=True):
+    """`python *argv` in the repository, one BLAS thread; with `check`, a non-zero exit fails the test."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{module} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(f"{argv[:2]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def run_cli(module, *args, check=True):
+    return run_python("-m", module, *args, check=check)
 
 
 def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
@@ -46,12 +51,13 @@ def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
     from merclip.training.evaluate import evaluate_model
 
     args = cli_args(gen_root)
-    result = train(model_config_from_args(args), TrainConfig(lr=5e-4, batch_size=4, epochs=2, seed=0), args,
+    data = data_config_from_args(args)
+    result = train(model_config_from_args(args), TrainConfig(lr=5e-4, batch_size=4, epochs=2, seed=0), data,
                    tmp_path / "run", progress=False)
     losses = [row["train_loss"] for row in result["history"]]
     assert losses[1] < losses[0]
     model = result["model"]
-    loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
+    loaders, scores = build_loaders(model, data, ("test",), shuffle=False)
     ev = evaluate_model(model, loaders["test"], torch.device("cpu"), scores)
     # chance: the better of 'every emotion present' and label-prior random guessing
     rng = np.random.default_rng(0)
@@ -59,8 +65,12 @@ def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
     random_f1 = np.mean([emotion_metrics(ev.targets, rng.random(ev.targets.shape) < prior)["micro_f1"] for _ in range(20)])
     all_f1 = emotion_metrics(ev.targets, np.ones_like(ev.targets))["micro_f1"]
     assert ev.metrics["micro_f1"] > max(random_f1, all_f1) + 0.05, (ev.metrics, random_f1, all_f1)
-    for name in ("metrics.csv", "metrics.json", "latest.json", "best/model.safetensors", "train_config.json"):
+    for name in ("metrics.csv", "metrics.json", "latest.json", "best/model.safetensors", "train_config.json",
+                 "model_config.json"):
         assert (tmp_path / "run" / name).is_file(), name
+    saved_data = json.loads((tmp_path / "run" / "data_config.json").read_text())
+    assert saved_data["root"] == str(gen_root) and saved_data["dataset"] == "synthetic"
+    assert type(data)(**saved_data) == data  # the run's data config reads back whole
 
 
 RESUME_ARGS = ["--dataset", "synthetic", "--clip-model", "merclip-tiny", "--num-frames", "4", "--limit", "24",
@@ -74,17 +84,43 @@ def straight_run(gen_root, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("kill_env,resumed_after", [
-    ({"MERCLIP_KILL_AFTER_STEPS": "5"}, 0),                # mid-epoch 2 (3 steps per epoch)
-    ({"MERCLIP_KILL_DURING_SAVE": "1:after-model"}, 0),    # inside epoch 2's checkpoint write
-    ({"MERCLIP_KILL_DURING_SAVE": "1:after-optimizer"}, 0),
-    ({"MERCLIP_KILL_DURING_SAVE": "1:before-latest"}, 0),  # epoch 2 fully written, not yet pointed at
-    ({"MERCLIP_KILL_DURING_SAVE": "1:after-latest"}, 1),   # epoch 2 complete
+# `python -m merclip.train ARGS` with hooks that end the process abruptly (no cleanup, no final save) at one point:
+# argv[1] is "step=N" (after optimiser step N) or "save=E:STAGE" (at STAGE of the 0-based epoch E's save).
+KILLED_TRAIN = """
+import os, sys
+from merclip.training.loop import build_parser, train
+from merclip.training.options import data_config_from_args, model_config_from_args, run_config_from_args
+from merclip.training.options import train_config_from_args
+from merclip.training.runtime import TrainingHooks
+
+kind, at = sys.argv[1].split("=", 1)
+args = build_parser().parse_args(sys.argv[2:])
+
+def after_step(step):
+    if kind == "step" and step >= int(at):
+        os._exit(137)
+
+def during_save(epoch, stage):
+    if kind == "save" and f"{epoch}:{stage}" == at:
+        os._exit(137)
+
+train(model_config_from_args(args), train_config_from_args(args), data_config_from_args(args), args.out,
+      run=run_config_from_args(args), hooks=TrainingHooks(after_step, during_save))
+"""
+
+
+@pytest.mark.parametrize("kill_at,resumed_after", [
+    ("step=5", 0),                # mid-epoch 2 (3 steps per epoch)
+    ("save=1:after-model", 0),    # inside epoch 2's checkpoint write
+    ("save=1:after-optimizer", 0),
+    ("save=1:before-latest", 0),  # epoch 2 fully written, not yet pointed at
+    ("save=1:after-latest", 1),   # epoch 2 complete
 ])
-def test_kill_and_resume_gives_the_same_weights(gen_root, straight_run, tmp_path, kill_env, resumed_after):
+def test_kill_and_resume_gives_the_same_weights(gen_root, straight_run, tmp_path, kill_at, resumed_after):
     out = tmp_path / "killed"
-    killed = run_cli("merclip.train", *RESUME_ARGS, "--root", str(gen_root), "--out", str(out), env=kill_env, check=False)
-    assert killed.returncode == 137
+    killed = run_python("-c", KILLED_TRAIN, kill_at, *RESUME_ARGS, "--root", str(gen_root), "--out", str(out),
+                        check=False)
+    assert killed.returncode == 137, killed.stderr[-3000:]
     assert json.loads((out / "latest.json").read_text())["epoch"] == resumed_after
     resumed = run_cli("merclip.train", *RESUME_ARGS, "--root", str(gen_root), "--out", str(out), "--resume")
     assert f"resuming after epoch {resumed_after}" in resumed.stdout
@@ -124,12 +160,13 @@ def test_ddp_gloo_two_processes(gen_root, tmp_path):
 
 
 def test_evaluate_export_and_ablate(gen_root, tmp_path):
-    from merclip.training.ablate import GRIDS, run_grid
+    from merclip.training.ablate import GRIDS, AblationSetup, run_grid
     from merclip.training.export import load_embeddings
 
     args = cli_args(gen_root, "--limit", "16", "--batch-size", "8", "--workers", "1")
-    args.out, args.epochs, args.lr, args.seed, args.dataset = str(tmp_path / "abl"), 1, 1e-3, 0, "synthetic"
-    table = run_grid("components", args, cells=["MER-CLIP", "w/o CMD, LE"])
+    setup = AblationSetup(model_config_from_args(args), TrainConfig(lr=1e-3, batch_size=8, epochs=1, seed=0),
+                          data_config_from_args(args), tmp_path / "abl")
+    table = run_grid("components", setup, cells=["MER-CLIP", "w/o CMD, LE"])
     assert "| MER-CLIP |" in table and "| w/o CMD, LE |" in table and "micro_f1" in table
     assert (tmp_path / "abl" / "components.md").read_text() == table
     assert set(GRIDS["query"]) == {"Emotion", "Sentiment", "Feeling", "Impression", "Mood", "Sensation", "(none)"}

@@ -1,12 +1,13 @@
-"""From the data options (`merclip.training.options.add_data_args`) to DataLoaders over the decoded-media cache.
+"""From a `DataConfig` (the data options of `merclip.training.options.add_data_args`) to DataLoaders over the
+decoded-media cache.
 
 `build_loaders` loads the dataset's samples, fills the cache where it is missing and hands one DataLoader per
 split; training, evaluation, export and the ablations read their data through it.
 """
 from __future__ import annotations
 
-import argparse
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -15,7 +16,6 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import MediaConfig
-from ..device import select_device
 from ..model_configs.presets import train_config_for
 from ..pretrained import clip_towers
 from .erc import iemocap_split, load_meld
@@ -24,18 +24,49 @@ from .folder import fit_model_to_folder, load_folder
 from .mosi_mosei import load as load_mosi_mosei
 
 
-def load_dataset_samples(dataset: str, root: Path, splits: tuple[str, ...], args: argparse.Namespace | None = None):
+@dataclass
+class DataConfig:
+    """Which dataset a run reads and how; saved as data_config.json in every training run's folder."""
+
+    root: Path  # the dataset folder
+    dataset: str = "synthetic"  # mosei, mosi, synthetic, meld, iemocap or folder
+    cache_dir: Path | None = None  # decoded-media cache; None: <root>/.merclip_cache
+    segments: Path | None = None  # MOSI/MOSEI: a file of the segment ids to use exactly; None: every labelled one
+    neutral: str = "drop"  # sentiment 0 in training: "drop" or "nonnegative" (evaluation keeps them: neutral_policy_for)
+    limit: int | None = None  # at most this many clips per split
+    workers: int = 2  # processes that decode media into the cache
+    loader_workers: int | None = None  # DataLoader worker processes; None: loader_options decides
+    batch_size: int | None = None  # None: the dataset preset's
+    iemocap_setup: str = "4class"  # IEMOCAP label set: 4class or 6class
+    fold: int = 1  # IEMOCAP leave-one-session-out fold: test on Session<fold>
+    valid_fraction: float | None = None  # folder: share of split-less rows held out (folder.splits_of)
+    on_error: str = "stop"  # folder: a bad metadata row stops the run, or "skip" leaves it out, counted
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self.cache_dir = Path(self.cache_dir) if self.cache_dir else None
+        self.segments = Path(self.segments) if self.segments else None
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache_dir or self.root / ".merclip_cache"
+
+    def to_dict(self) -> dict:
+        """The fields, paths as strings (JSON-ready)."""
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def load_dataset_samples(cfg: DataConfig, splits: tuple[str, ...]):
     """The samples (mosi_mosei.Sample, erc.Utterance or folder.FolderSample) of `splits`; IEMOCAP's splits are its
-    leave-one-session-out fold (`--fold`, `--iemocap-setup`); a folder's rows without a split follow
-    `--valid-fraction` (merclip.data.folder.splits_of), and its bad rows `--on-error`."""
-    if dataset == "folder":
-        return load_folder(root, splits, getattr(args, "valid_fraction", None), getattr(args, "on_error", "stop"))
-    if dataset == "meld":
-        return load_meld(root, splits)
-    if dataset == "iemocap":
-        return [u for u in iemocap_split(root, getattr(args, "iemocap_setup", "4class"), getattr(args, "fold", 1))
-                if u.split in splits]
-    return load_mosi_mosei(dataset, root, splits, segments=getattr(args, "segments", None))
+    leave-one-session-out fold (`cfg.fold`, `cfg.iemocap_setup`); a folder's rows without a split follow
+    `cfg.valid_fraction` (merclip.data.folder.splits_of), and its bad rows `cfg.on_error`."""
+    if cfg.dataset == "folder":
+        return load_folder(cfg.root, splits, cfg.valid_fraction, cfg.on_error)
+    if cfg.dataset == "meld":
+        return load_meld(cfg.root, splits)
+    if cfg.dataset == "iemocap":
+        return [u for u in iemocap_split(cfg.root, cfg.iemocap_setup, cfg.fold) if u.split in splits]
+    return load_mosi_mosei(cfg.dataset, cfg.root, splits, segments=cfg.segments)
 
 
 def media_config_for(model: nn.Module, pp: dict) -> MediaConfig:
@@ -44,17 +75,17 @@ def media_config_for(model: nn.Module, pp: dict) -> MediaConfig:
     Training and evaluation keep clips longer than the 60-s media cap (long_clip='window': their first 60 s),
     so no labelled segment is dropped for its length; the app still refuses long uploads.
     """
-    face_crop = getattr(model.cfg, "vision_backbone", "clip") == "fer"  # issue #15: the FER tower reads face crops
+    face_crop = getattr(model.cfg, "vision_backbone", "clip") == "fer"  # the FER tower reads face crops
     return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"],
                        long_clip="window", face_crop=face_crop)
 
 
-def loader_options(args: argparse.Namespace) -> dict:
-    """DataLoader settings: on a GPU, worker processes and pinned memory keep the next batches ready while the
-    current step runs (bench/throughput.py measures how busy that keeps the GPU); on a CPU the main process
-    reads the cache itself, since workers would only compete with the model for the same cores."""
-    workers = getattr(args, "loader_workers", None)
-    cuda = torch.cuda.is_available() and select_device(getattr(args, "device", None)).type == "cuda"
+def loader_options(workers: int | None, device: torch.device) -> dict:
+    """DataLoader settings for batches bound for `device`: on a GPU, worker processes and pinned memory keep the next
+    batches ready while the current step runs (bench/throughput.py measures how busy that keeps the GPU); on a CPU
+    the main process reads the cache itself, since workers would only compete with the model for the same cores.
+    `workers` None picks by device: min(8, cores) on a GPU, 0 on a CPU."""
+    cuda = device.type == "cuda"
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if cuda else 0
     options: dict = {"num_workers": workers, "pin_memory": cuda}
@@ -67,43 +98,47 @@ def neutral_policy_for(split: str, train_policy: str) -> str:
     """Zero-score clips: training follows --neutral; evaluation always keeps them (as 'non-negative').
 
     Acc2 is reported both ways (metrics.sentiment_metrics): has0 needs every test clip, zeros included, and non0
-    removes the zeros itself from the clip scores. Dropping them from the evaluation splits made the two columns
-    identical.
+    removes the zeros itself from the clip scores. Dropping them from the evaluation splits would make the two
+    columns identical.
     """
     return train_policy if split == "train" else "nonnegative"
 
 
-def build_loaders(model: nn.Module, args: argparse.Namespace, splits=("train", "valid"), shuffle: bool = True,
+def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), shuffle: bool = True,
                   distributed: bool = False, seed: int = 0,
                   batch_size: int | None = None) -> tuple[dict[str, DataLoader], dict[str, float]]:
     """DataLoaders per split over the decoded-media cache (built here when missing), and the clips' sentiment
-    scores (clip id -> score, for Acc2; empty for datasets without scores)."""
-    root = Path(args.root)
-    cache_dir = Path(args.cache_dir) if args.cache_dir else root / ".merclip_cache"
-    samples = load_dataset_samples(args.dataset, root, tuple(splits), args)
-    if args.dataset == "folder":  # the folder names its own labels: the model scores those
+    scores (clip id -> score, for Acc2; empty for datasets without scores). Batches are made for the device the
+    model is on; `batch_size` overrides `cfg.batch_size`."""
+    samples = load_dataset_samples(cfg, tuple(splits))
+    if cfg.dataset == "folder":  # the folder names its own labels: the model scores those
         fit_model_to_folder(model, samples)
-    if args.limit:
-        samples = [s for split in splits for s in [x for x in samples if x.split == split][: args.limit]]
+    if cfg.limit:
+        samples = [s for split in splits for s in [x for x in samples if x.split == split][: cfg.limit]]
     pp = clip_towers.image_preprocess_config(model.audio.visual)
     media_cfg = media_config_for(model, pp)
-    rank0 = not distributed or dist.get_rank() == 0
-    if rank0:
-        errors = build_cache(samples, cache_dir, media_cfg, workers=args.workers, progress=True)
-        if errors:
-            print(f"skipped {len(errors)} of {len(samples)} clips whose media could not be decoded "
-                  f"(the count per split goes into metrics.json as *_skipped_clips); the first 10:")
-        for e in errors[:10]:
-            print(f"  skipped {e}")
+    if not distributed or dist.get_rank() == 0:
+        _fill_cache(samples, cfg, media_cfg)
     if distributed:
         dist.barrier()
-    batch_size = batch_size or args.batch_size or train_config_for(args.dataset).batch_size
+    batch_size = batch_size or cfg.batch_size or train_config_for(cfg.dataset).batch_size
+    options = loader_options(cfg.loader_workers, next(model.parameters()).device)
     loaders = {}
     for split in splits:
-        ds = CachedClipDataset([s for s in samples if s.split == split], cache_dir, media_cfg, model.cfg.task,
-                               pp["mean"], pp["std"], neutral_policy_for(split, args.neutral), labels=model.cfg.labels)
+        ds = CachedClipDataset([s for s in samples if s.split == split], cfg.cache_path, media_cfg, model.cfg.task,
+                               pp["mean"], pp["std"], neutral_policy_for(split, cfg.neutral), labels=model.cfg.labels)
         sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed) if distributed and split == "train" else None
         loaders[split] = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None and split == "train",
-                                    sampler=sampler, collate_fn=Collate(model.tokenizer), **loader_options(args))
+                                    sampler=sampler, collate_fn=Collate(model.tokenizer), **options)
     scores = {s.clip_id: s.sentiment for s in samples if isinstance(getattr(s, "sentiment", None), float)}
     return loaders, scores
+
+
+def _fill_cache(samples: list, cfg: DataConfig, media_cfg: MediaConfig) -> None:
+    """Decode the samples missing from the cache; say how many could not be decoded, and the first 10 of them."""
+    errors = build_cache(samples, cfg.cache_path, media_cfg, workers=cfg.workers, progress=True)
+    if errors:
+        print(f"skipped {len(errors)} of {len(samples)} clips whose media could not be decoded "
+              f"(the count per split goes into metrics.json as *_skipped_clips); the first 10:")
+    for e in errors[:10]:
+        print(f"  skipped {e}")

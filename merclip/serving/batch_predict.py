@@ -31,7 +31,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..config import DEFAULT_QUERY_WORD, MODALITY_NAMES
+from ..config import DEFAULT_QUERY_WORD
 from ..data.folder import ClipRow, FolderRead, read_folder
 from ..data.mosi_mosei import DatasetFormatError
 from ..device import select_device

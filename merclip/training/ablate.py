@@ -14,40 +14,51 @@ two grids share (LVA of Table 3 is the full model of Table 4) trains once, and f
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..data.loading import build_loaders
+from ..config import TrainConfig
+from ..data.loading import DataConfig, build_loaders
 from ..device import select_device
-from ..labels import QUERY_WORDS
+from ..labels import QUERY_WORDS, label_set
 from ..model_configs.presets import train_config_for
 from ..models.checkpoint import load_checkpoint
+from ..models.registry import AnyConfig
 from .evaluate import columns_for, evaluate_model
 from .loop import train
 from .metrics import markdown_table
-from .options import add_data_args, add_model_args, model_config_from_args
+from .options import add_data_args, add_model_args, data_config_from_args, model_config_from_args, run_config_from_args
+from .runtime import RunConfig
+
+
+def _labels_of_kind(kind: str):
+    """A cell value: the label set of `kind` for the base model's task."""
+    return lambda cfg: label_set(cfg.task, kind)
+
 
 TABLE3_ORDERS = ("V", "A", "L", "VA", "AV", "AL", "LA", "VL", "LV", "VAL", "AVL", "ALV", "LAV", "VLA", "LVA")
+# grid -> cell name -> the fields the cell overrides on the base model config (a callable value is computed from
+# the base config)
 GRIDS: dict[str, dict[str, dict]] = {
-    "modalities": {order: {"modalities": order} for order in TABLE3_ORDERS},
+    "modalities": {order: {"modality_order": tuple(order)} for order in TABLE3_ORDERS},
     "components": {
-        "w/o CMD, LE": {"no_cmd": True, "no_le": True},
-        "w/o CMD - w LE": {"no_cmd": True},
-        "w CMD - w/o LE": {"no_le": True},
+        "w/o CMD, LE": {"use_cmd": False, "use_label_encoder": False},
+        "w/o CMD - w LE": {"use_cmd": False},
+        "w CMD - w/o LE": {"use_label_encoder": False},
         "MER-CLIP": {},
     },
-    "labels": {kind: {"label_kind": kind} for kind in ("word", "phrase", "sentence")},
-    "query": {(w or "(none)"): {"query_word": w or "none"} for w in QUERY_WORDS},
+    "labels": {kind: {"labels": _labels_of_kind(kind)} for kind in ("word", "phrase", "sentence")},
+    "query": {(w or "(none)"): {"query_word": w} for w in QUERY_WORDS},
     # LSGMER (use with --model lsgmer): each part of the model and of the joint objective
     "lsgmer": {
         "LSGMER": {},
-        "w/o APC": {"no_apc": True},
-        "w/o LSE": {"no_lse": True},
-        "w/o LSE, APC": {"no_lse": True, "no_apc": True},
+        "w/o APC": {"use_apc": False},
+        "w/o LSE": {"use_lse": False},
+        "w/o LSE, APC": {"use_lse": False, "use_apc": False},
     },
 }
 
@@ -70,48 +81,68 @@ def parse_cells(text: str, known: Iterable[str]) -> list[str]:
     return [c for c in cells if c]
 
 
+@dataclass(frozen=True)
+class AblationSetup:
+    """What every cell of a grid shares: the base model, the recipe, the data, the process's resources and the
+    output folder."""
+
+    model: AnyConfig
+    train: TrainConfig
+    data: DataConfig
+    out: Path
+    run: RunConfig = RunConfig()
+
+
+def cell_config(base: AnyConfig, overrides: dict) -> AnyConfig:
+    """`base` with a cell's overrides; a field the model family lacks is an error (the cell would equal the base)."""
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(base)})
+    if unknown:
+        raise ValueError(f"the cell sets {unknown}, which a {base.family} model does not have: pick a grid for "
+                         f"--model {base.family}")
+    return dataclasses.replace(base, **{k: v(base) if callable(v) else v for k, v in overrides.items()})
+
+
 def cell_dir(root: Path, model_cfg, train_cfg) -> Path:
     """Run folder keyed by the exact configs, so identical cells of different grids train once."""
     key = hashlib.sha1((model_cfg.to_json() + json.dumps(asdict(train_cfg), sort_keys=True)).encode()).hexdigest()[:12]
     return root / "cells" / key
 
 
-def run_cell(base_args: argparse.Namespace, overrides: dict, root: Path, train_cfg) -> tuple[dict, Path]:
-    args = copy.copy(base_args)
-    for k, v in overrides.items():
-        setattr(args, k, v)
-    model_cfg = model_config_from_args(args)
-    out = cell_dir(root, model_cfg, train_cfg)
+def run_cell(setup: AblationSetup, model_cfg: AnyConfig) -> tuple[dict, Path]:
+    """Train one cell (or resume it, or reuse its finished result) and evaluate its best checkpoint on the test
+    split: (the test metrics, the cell's run folder)."""
+    out = cell_dir(setup.out, model_cfg, setup.train)
     result_file = out / "test_metrics.json"
     if result_file.is_file():
         return json.loads(result_file.read_text()), out
-    train(model_cfg, train_cfg, args, out, resume=True, progress=False)
-    device = select_device(args.device)
+    train(model_cfg, setup.train, setup.data, out, run=setup.run, resume=True, progress=False)
+    device = select_device(setup.run.device)
     model = load_checkpoint(out / "best", device=device)
-    loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
+    loaders, scores = build_loaders(model, setup.data, ("test",), shuffle=False)
     result = evaluate_model(model, loaders["test"], device, scores)
     metrics = {**result.metrics, "skipped_clips": result.skipped}
     result_file.write_text(json.dumps(metrics, indent=1))
     return metrics, out
 
 
-def run_grid(grid: str, args: argparse.Namespace, cells: list[str] | None = None) -> str:
-    out = Path(args.out)
-    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
-    rows = []
+def run_grid(grid: str, setup: AblationSetup, cells: list[str] | None = None) -> str:
+    """Run the grid's cells (all of them, or `cells` in that order); writes <out>/<grid>.md and .json and returns
+    the markdown table."""
     unknown = [c for c in cells or [] if c not in GRIDS[grid]]
     if unknown:
         raise ValueError(f"unknown cells {unknown} for grid '{grid}'; cells: {list(GRIDS[grid])}")
-    for name in cells or list(GRIDS[grid]):  # in the order asked for
-        overrides = GRIDS[grid][name]
-        metrics, run_dir = run_cell(args, overrides, out, train_cfg)
+    names = cells or list(GRIDS[grid])
+    configs = [cell_config(setup.model, GRIDS[grid][name]) for name in names]  # every cell checked before training
+    rows = []
+    for name, model_cfg in zip(names, configs):
+        metrics, run_dir = run_cell(setup, model_cfg)
         rows.append({"model": name, **metrics, "run_dir": str(run_dir)})
         print(f"{grid} {name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in metrics.items() if isinstance(v, float))
               + (f", {metrics['skipped_clips']} clips skipped" if metrics.get("skipped_clips") else ""), flush=True)
-    task = model_config_from_args(args).task  # the family's: LSGMER predicts one emotion per utterance
-    table = markdown_table(rows, columns_for(task), title=f"{grid} ({args.dataset}, {task}, test split)")
-    (out / f"{grid}.md").write_text(table)
-    (out / f"{grid}.json").write_text(json.dumps(rows, indent=1))
+    task = setup.model.task  # the family's: LSGMER predicts one emotion per utterance
+    table = markdown_table(rows, columns_for(task), title=f"{grid} ({setup.data.dataset}, {task}, test split)")
+    (setup.out / f"{grid}.md").write_text(table)
+    (setup.out / f"{grid}.json").write_text(json.dumps(rows, indent=1))
     return table
 
 
@@ -128,9 +159,12 @@ def main(argv: list[str] | None = None) -> None:
     add_data_args(parser)
     add_model_args(parser)
     args = parser.parse_args(argv)
+    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    setup = AblationSetup(model_config_from_args(args), train_cfg, data_config_from_args(args), Path(args.out),
+                          run_config_from_args(args))
     cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
     for grid in args.grid:
-        print(run_grid(grid, args, cells))
+        print(run_grid(grid, setup, cells))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from ..shipped import DEFAULT_CHECKPOINT
 from ..models.losses import decisions
 from ..models.speed import SpeedConfig, apply_speed
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
-from .options import add_data_args
+from .options import add_data_args, data_config_from_args
 
 
 @dataclass
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     device = select_device(args.device)
     speed = SpeedConfig.throughput(device) if args.fast else SpeedConfig()
     model = apply_speed(load_checkpoint(args.checkpoint, device=device), speed)
-    loaders, scores = build_loaders(model, args, splits=(args.split,), shuffle=False)
+    loaders, scores = build_loaders(model, data_config_from_args(args), splits=(args.split,), shuffle=False)
     result = evaluate_model(model, loaders[args.split], device, scores, progress=True, amp=speed.bf16)
     row = {"model": Path(args.checkpoint).name, **result.metrics}
     print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))

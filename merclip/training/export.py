@@ -23,7 +23,7 @@ from ..device import select_device
 from ..models.checkpoint import load_checkpoint
 from ..shipped import DEFAULT_CHECKPOINT
 from ..models.merclip import MERCLIP
-from .options import add_data_args
+from .options import add_data_args, data_config_from_args
 
 
 @torch.no_grad()
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     device = select_device(args.device)
     model = load_checkpoint(args.checkpoint, device=device)
-    loaders, scores = build_loaders(model, args, (args.split,), shuffle=False)
+    loaders, scores = build_loaders(model, data_config_from_args(args), (args.split,), shuffle=False)
     data = collect_embeddings(model, loaders[args.split], device, scores)
     print(f"wrote {len(data['ids'])} clips to {save_embeddings(args.out, data)}")
 

@@ -9,7 +9,7 @@ LE frozen), MELD / IEMOCAP this project's. Each epoch: train, validate, write `c
 `latest.json` at it, keep the best (by micro-F1 for emotion, Acc2 for sentiment) in `best/`.
 `--resume` continues after the last complete epoch and reproduces an uninterrupted run exactly
 (per-epoch seeds for shuffling and dropout). Metrics go to metrics.csv / metrics.json and to
-TensorBoard when it is installed.
+TensorBoard when it is installed; the run's configs to model_config.json, train_config.json and data_config.json.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from ..config import SINGLE_EMOTION, TrainConfig
 from ..data.features import to_device
-from ..data.loading import build_loaders
+from ..data.loading import DataConfig, build_loaders
 from ..device import select_device
 from ..model_configs.presets import train_config_for
 from ..models.checkpoint import atomic_write, build_from_config, save_checkpoint
@@ -38,8 +38,10 @@ from ..models.registry import AnyConfig
 from ..models.speed import SpeedConfig, apply_speed
 from .evaluate import evaluate_model
 from .init_weights import init_from_checkpoint
-from .options import add_data_args, add_model_args, model_config_from_args
-from .state import kill_after_steps, load_training_state, maybe_die_after, maybe_die_during_save, save_training_state
+from .options import (add_data_args, add_model_args, add_training_args, data_config_from_args, model_config_from_args,
+                      run_config_from_args, train_config_from_args)
+from .runtime import RunConfig, TrainingHooks
+from .state import load_training_state, save_training_state
 
 
 class _Loss(nn.Module):
@@ -78,6 +80,7 @@ def _check_ranks_in_sync(model: nn.Module, seen: list[str], out: Path, epoch: in
 
 
 def _write_logs(out: Path, history: list[dict]) -> None:
+    """The history so far as metrics.csv (one row per epoch) and metrics.json."""
     keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
     with open(out / "metrics.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
@@ -100,6 +103,18 @@ class _Process:
 
 
 @dataclass
+class _Run:
+    """What every epoch of one run shares: its folder, processes, length, precision, output and the caller's hooks."""
+
+    out: Path
+    proc: _Process
+    epochs: int
+    amp: bool  # bf16 autocast (GPU only)
+    progress: bool  # progress bar and a printed row per epoch
+    hooks: TrainingHooks
+
+
+@dataclass
 class _Progress:
     """What a run has done so far; saved with every epoch, so that --resume continues after the last complete one."""
 
@@ -109,35 +124,37 @@ class _Progress:
     next_epoch: int = 0
 
 
-def train(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Namespace, out_dir: str | Path,
-          resume: bool = False, progress: bool = True) -> dict:
-    """Train, validate each epoch, keep the best; returns {'history', 'best', 'best_epoch', 'model'}."""
-    out = Path(out_dir)
-    proc = _join_processes(args)
+def train(model_cfg: AnyConfig, train_cfg: TrainConfig, data_cfg: DataConfig, out_dir: str | Path, *,
+          run: RunConfig = RunConfig(), resume: bool = False, progress: bool = True,
+          hooks: TrainingHooks = TrainingHooks()) -> dict:
+    """Train, validate each epoch, keep the best; returns {'history', 'best', 'best_epoch', 'model'}.
+
+    `resume` continues after the last complete epoch in `out_dir`; `hooks` are called after every optimiser step
+    and at each stage of every epoch's save.
+    """
+    proc = _join_processes(run.device)
     torch.manual_seed(train_cfg.seed)
-    model = _build_model(model_cfg, train_cfg, args, proc.device)
-    loaders, scores = build_loaders(model, args, ("train", "valid"), shuffle=True, distributed=proc.distributed,
+    model = _build_model(model_cfg, train_cfg, run.clip_weights, proc.device)
+    loaders, scores = build_loaders(model, data_cfg, ("train", "valid"), shuffle=True, distributed=proc.distributed,
                                     seed=train_cfg.seed, batch_size=train_cfg.batch_size)
     # fused: one kernel for the whole parameter update on a GPU instead of several per parameter tensor
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=train_cfg.lr,
                                   weight_decay=train_cfg.weight_decay, fused=proc.device.type == "cuda")
-    state = _start_or_resume(out, model, optimizer, resume, proc)
+    ctx = _Run(Path(out_dir), proc, train_cfg.epochs, train_cfg.amp and proc.device.type == "cuda", progress, hooks)
+    state = _start_or_resume(ctx.out, model, optimizer, resume, proc)
     if proc.rank == 0:
-        (out / "train_config.json").write_text(json.dumps(asdict(train_cfg), indent=1))
-        (out / "model_config.json").write_text(model_cfg.to_json())
-    writer = _tensorboard(out) if proc.rank == 0 else None
+        _save_configs(ctx.out, model_cfg, train_cfg, data_cfg)
+    writer = _tensorboard(ctx.out) if proc.rank == 0 else None
     net = _wrap_for_ddp(_Loss(model), proc)
     steps = len(loaders["train"]) * state.next_epoch
-    amp = train_cfg.amp and proc.device.type == "cuda"
     for epoch in range(state.next_epoch, train_cfg.epochs):
         torch.manual_seed(train_cfg.seed * 1000 + epoch)  # dropout and shuffling depend only on (seed, epoch)
-        row, steps, seen = _train_epoch(net, optimizer, loaders["train"], epoch, train_cfg.epochs, steps, amp, proc,
-                                        progress)
+        row, steps, seen = _train_epoch(net, optimizer, loaders["train"], epoch, steps, ctx)
         if proc.distributed:
-            _check_ranks_in_sync(model, seen, out, epoch, proc.rank)
+            _check_ranks_in_sync(model, seen, ctx.out, epoch, proc.rank)
         if proc.rank == 0:
-            _validate_and_save(model, optimizer, loaders, scores, epoch, row, state, out, amp, proc.device)
-            _log(out, row, state.history, writer, progress)
+            _validate_and_save(model, optimizer, loaders, scores, epoch, row, state, ctx)
+            _log(ctx.out, row, state.history, writer, progress)
         if proc.distributed:
             dist.barrier()
     if writer is not None:
@@ -147,9 +164,16 @@ def train(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Namespace
     return {"history": state.history, "best": state.best, "best_epoch": state.best_epoch, "model": model}
 
 
-def _join_processes(args: argparse.Namespace) -> _Process:
+def _save_configs(out: Path, model_cfg: AnyConfig, train_cfg: TrainConfig, data_cfg: DataConfig) -> None:
+    """The run's model, recipe and data, as JSON in its folder: what it takes to repeat the run."""
+    (out / "train_config.json").write_text(json.dumps(asdict(train_cfg), indent=1))
+    (out / "model_config.json").write_text(model_cfg.to_json())
+    (out / "data_config.json").write_text(json.dumps(data_cfg.to_dict(), indent=1))
+
+
+def _join_processes(device_name: str | None) -> _Process:
     """The device to train on; under torchrun (WORLD_SIZE > 1) also the process group (NCCL on GPU, gloo on CPU)."""
-    device = select_device(getattr(args, "device", None))
+    device = select_device(device_name)
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return _Process(device)
     if not dist.is_initialized():
@@ -160,12 +184,13 @@ def _join_processes(args: argparse.Namespace) -> _Process:
     return _Process(device, distributed=True, rank=dist.get_rank())
 
 
-def _build_model(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Namespace,
+def _build_model(model_cfg: AnyConfig, train_cfg: TrainConfig, clip_weights: str | None,
                  device: torch.device) -> nn.Module:
-    model = build_from_config(model_cfg, clip_weights=getattr(args, "clip_weights", None))
-    if getattr(args, "init", None):  # fine-tuning: a trained checkpoint's weights, this run's labels
-        fresh = init_from_checkpoint(model, args.init)
-        print(f"started from {args.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
+    """The model on `device`, with the recipe's gradient checkpointing and compilation."""
+    model = build_from_config(model_cfg, clip_weights=clip_weights)
+    if train_cfg.init:  # fine-tuning: a trained checkpoint's weights, this run's labels
+        fresh = init_from_checkpoint(model, train_cfg.init)
+        print(f"started from {train_cfg.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
     model = model.to(device)
     if train_cfg.grad_checkpointing and hasattr(model, "set_grad_checkpointing"):
         model.set_grad_checkpointing(True)
@@ -174,6 +199,7 @@ def _build_model(model_cfg: AnyConfig, train_cfg: TrainConfig, args: argparse.Na
 
 def _start_or_resume(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer, resume: bool,
                      proc: _Process) -> _Progress:
+    """A fresh start, or (`resume`) the weights, optimiser and progress of the checkpoint `latest.json` names."""
     out.mkdir(parents=True, exist_ok=True)
     if not (resume and (out / "latest.json").is_file()):
         return _Progress()
@@ -191,20 +217,20 @@ def _wrap_for_ddp(net: nn.Module, proc: _Process) -> nn.Module:
                                                find_unused_parameters=True)
 
 
-def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, epoch: int, epochs: int,
-                 steps: int, amp: bool, proc: _Process, progress: bool) -> tuple[dict, int, list[str]]:
+def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, epoch: int, steps: int,
+                 ctx: _Run) -> tuple[dict, int, list[str]]:
     """One pass over the training split: (the epoch's log row so far, the optimiser steps taken in all, the clip ids
     this rank saw)."""
     if isinstance(loader.sampler, DistributedSampler):
         loader.sampler.set_epoch(epoch)
     net.train()
-    device, kill_after = proc.device, kill_after_steps()
+    device = ctx.proc.device
     t0, total, count = time.perf_counter(), torch.zeros((), device=device), 0
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress or proc.rank != 0)
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{ctx.epochs}", disable=not ctx.progress or ctx.proc.rank != 0)
     seen: list[str] = []  # this rank's clip ids this epoch (DDP: the sync check shows they differ per rank)
     for inputs, target, ids in bar:
         seen.extend(map(str, ids))
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=ctx.amp):
             loss = net(to_device(inputs, loader, device), target.to(device, non_blocking=True)).float()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -214,21 +240,20 @@ def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: DataL
         count += len(ids)
         if steps % 25 == 0:
             bar.set_postfix(loss=f"{total.item() / count:.4f}")
-        maybe_die_after(steps, kill_after)
+        ctx.hooks.after_step(steps)
     epoch_loss = total.item() / max(1, count)  # the epoch's one host sync, before the clock stops
     train_time = time.perf_counter() - t0
     row = {"epoch": epoch + 1, "train_loss": epoch_loss, "train_seconds": train_time,
-           "clips_per_second": count / train_time * proc.world_size,
+           "clips_per_second": count / train_time * ctx.proc.world_size,
            "train_skipped_clips": len(getattr(loader.dataset, "uncached", ()))}
     return row, steps, seen
 
 
 def _validate_and_save(model: nn.Module, optimizer: torch.optim.Optimizer, loaders: dict[str, DataLoader],
-                       scores: dict[str, float], epoch: int, row: dict, state: _Progress, out: Path, amp: bool,
-                       device: torch.device) -> None:
+                       scores: dict[str, float], epoch: int, row: dict, state: _Progress, ctx: _Run) -> None:
     """Validate; write the epoch's checkpoint and training state, `best/` when it improved, then `latest.json`."""
-    metric_name = selection_metric(model.cfg.task)
-    val = evaluate_model(model, loaders["valid"], device, scores, amp=amp)
+    out, metric_name = ctx.out, selection_metric(model.cfg.task)
+    val = evaluate_model(model, loaders["valid"], ctx.proc.device, scores, amp=ctx.amp)
     row.update({"valid_loss": val.loss, **{f"valid_{k}": v for k, v in val.metrics.items()},
                 "valid_skipped_clips": val.skipped})
     state.history.append(row)
@@ -237,22 +262,23 @@ def _validate_and_save(model: nn.Module, optimizer: torch.optim.Optimizer, loade
         state.best, state.best_epoch = val.metrics[metric_name], epoch + 1
     ckpt = out / f"ckpt-epoch{epoch + 1:03d}"
     save_training_state(ckpt, model, optimizer, {"epoch": epoch, "history": state.history, "best": state.best,
-                                                 "best_epoch": state.best_epoch})
+                                                 "best_epoch": state.best_epoch}, ctx.hooks)
     if improved:
         tmp = out / "best.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         save_checkpoint(model, tmp, extra={"epoch": epoch + 1, metric_name: state.best})
         shutil.rmtree(out / "best", ignore_errors=True)
         tmp.rename(out / "best")
-    maybe_die_during_save(epoch, "before-latest")
+    ctx.hooks.during_save(epoch, "before-latest")
     atomic_write(out / "latest.json", lambda p: Path(p).write_text(json.dumps({"path": ckpt.name, "epoch": epoch})))
-    maybe_die_during_save(epoch, "after-latest")
+    ctx.hooks.during_save(epoch, "after-latest")
     for old in out.glob("ckpt-epoch*"):
         if old != ckpt:
             shutil.rmtree(old, ignore_errors=True)
 
 
 def _log(out: Path, row: dict, history: list[dict], writer, progress: bool) -> None:
+    """The epoch's row into the logs (and TensorBoard when there is one), and printed with `progress`."""
     _write_logs(out, history)
     if writer is not None:
         for k, v in row.items():
@@ -263,6 +289,7 @@ def _log(out: Path, row: dict, history: list[dict], writer, progress: bool) -> N
 
 
 def _tensorboard(out: Path):
+    """A TensorBoard writer into <out>/tb, or None when tensorboard is not installed."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard not installed: CSV/JSON logs only (any other failure is a bug: raise it)
@@ -270,30 +297,22 @@ def _tensorboard(out: Path):
     return SummaryWriter(str(out / "tb"))
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The options of `python -m merclip.train`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Defaults: " + json.dumps({"mosei": asdict(train_config_for("mosei")),
                                                                        "mosi": asdict(train_config_for("mosi"))}))
     add_data_args(parser)
     add_model_args(parser)
-    g = parser.add_argument_group("training")
-    g.add_argument("--out", required=True, help="run folder: checkpoints, logs")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--lr", type=float)
-    g.add_argument("--weight-decay", type=float)
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--grad-checkpointing", action="store_true")
-    g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
-    g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
-    g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
-    g.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; with the label encoder the labels "
-                                  "may differ, e.g. a folder dataset's own); the other model options must match it")
-    args = parser.parse_args(argv)
+    add_training_args(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     model_cfg = model_config_from_args(args)
-    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
-                                 batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
-                                 amp=not args.no_amp, compile=args.compile)
-    result = train(model_cfg, train_cfg, args, args.out, resume=args.resume)
+    result = train(model_cfg, train_config_from_args(args), data_config_from_args(args), args.out,
+                   run=run_config_from_args(args), resume=args.resume)
     if result["history"]:
         print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")
 

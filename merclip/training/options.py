@@ -1,18 +1,23 @@
-"""The project-wide command-line options, shared by train, evaluate, export and ablate.
+"""The project-wide command-line options, shared by train, evaluate, export and ablate, and the typed configs
+they become: besides the functions here, only the commands' `main()`s see an argparse Namespace.
 
-`add_data_args` says which dataset and how to read it; `add_model_args` says which model to build, and
-`model_config_from_args` turns those options into the config of the model family that `--model` names.
+`add_data_args` says which dataset and how to read it (`data_config_from_args`: a DataConfig); `add_model_args`
+says which model to build (`model_config_from_args`: the config of the family `--model` names);
+`add_training_args` gives train's recipe (`train_config_from_args`: a TrainConfig). `run_config_from_args`
+collects the process's device and local CLIP weights.
 """
 from __future__ import annotations
 
 import argparse
 
-from ..config import DEFAULT_QUERY_WORD, ModelConfig
+from ..config import DEFAULT_QUERY_WORD, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
+from ..data.loading import DataConfig
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
-from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS
+from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS, train_config_for
 from ..models.lsgmer import LSGMERConfig
 from ..pretrained import clip_towers
+from .runtime import RunConfig
 
 DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap", "folder")
 MODEL_FAMILIES = ("merclip", "lsgmer")
@@ -70,12 +75,47 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--label-kind", default="word", choices=["word", "phrase", "sentence"])
     g.add_argument("--text-backbone", default="clip", choices=["clip", "wordllama"],
                    help="wordllama: frozen pretrained word embeddings (shipped in the wordllama wheel) for the language "
-                        "tower and the label encoder, instead of open_clip's text tower (issue #15)")
+                        "tower and the label encoder, instead of open_clip's text tower")
     g.add_argument("--vision-backbone", default="clip", choices=["clip", "fer"],
                    help="fer: the frozen FER2013 face network on face crops, instead of open_clip's image tower")
     g.add_argument("--num-frames", type=int, default=12)
     g.add_argument("--cmd-hidden", type=int, help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
     g.add_argument("--cmd-heads", type=int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
+
+
+def add_training_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--out", required=True, help="run folder: checkpoints, logs")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--grad-checkpointing", action="store_true")
+    g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
+    g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
+    g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
+    g.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; with the label encoder the labels "
+                                  "may differ, e.g. a folder dataset's own); the other model options must match it")
+
+
+def data_config_from_args(args: argparse.Namespace) -> DataConfig:
+    """The data options (`add_data_args`) as a DataConfig."""
+    return DataConfig(root=args.root, dataset=args.dataset, cache_dir=args.cache_dir, segments=args.segments,
+                      neutral=args.neutral, limit=args.limit, workers=args.workers, loader_workers=args.loader_workers,
+                      batch_size=args.batch_size, iemocap_setup=args.iemocap_setup, fold=args.fold,
+                      valid_fraction=args.valid_fraction, on_error=args.on_error)
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The dataset's preset recipe with the training options (`add_training_args`) that were given."""
+    return train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                            batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
+                            amp=not args.no_amp, compile=args.compile, init=args.init)
+
+
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The device (a data option) and the local CLIP weights file (a model option)."""
+    return RunConfig(device=args.device, clip_weights=args.clip_weights)
 
 
 def _given(**options) -> dict:
@@ -94,7 +134,7 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
     """The config of the model family `--model` names, from the model options (and the dataset's label set)."""
     tiny = args.clip_model == TINY_CLIP_MODEL
     pretrained = None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained
-    if getattr(args, "model", "merclip") == "lsgmer":
+    if args.model == "lsgmer":
         labels = IEMOCAP_LABELS[args.iemocap_setup] if args.dataset == "iemocap" else MELD_LABELS
         return LSGMERConfig(clip_model=args.clip_model, clip_pretrained=pretrained, labels=labels,
                             apc_weight=args.apc_weight, use_lse=not args.no_lse, use_apc=not args.no_apc,
@@ -108,11 +148,11 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
         query_word=None if query.lower() == "none" else query,
         num_frames=args.num_frames,
         cmd_mode=args.cmd_mode,
-        cmd_layers=getattr(args, "cmd_layers", None),
+        cmd_layers=args.cmd_layers,
         modality_order=tuple(args.modalities.upper()),
         use_cmd=not args.no_cmd,
         use_label_encoder=not args.no_le,
-        text_backbone=getattr(args, "text_backbone", "clip"),
-        vision_backbone=getattr(args, "vision_backbone", "clip"),
+        text_backbone=args.text_backbone,
+        vision_backbone=args.vision_backbone,
         **{**(TINY_HEADS if tiny else {}), **_given(cmd_hidden=args.cmd_hidden, cmd_heads=args.cmd_heads)},
     )
