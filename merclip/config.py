@@ -173,6 +173,14 @@ class MediaConfig:
     max_transcript_chars: int = 100_000  # ~15k words: longer texts are refused; beyond 77 tokens CLIP truncates
     max_file_mb: float = 500.0  # larger files are refused before any decoding
     face_crop: bool = False  # crop frames to the face (merclip.media.faces): what vision_backbone="fer" reads
+    # The paper, sec. 4.3: "For the visual and audio encoders, we use the regularly selected 12 frames": a clip with
+    # more than 12 two-second segments gives its audio tower 12 regularly selected ones. "all" keeps every segment
+    # (T_A = ceil(tau / 2), sec. 3.1.3 read alone), this project's earlier reading, as a named option.
+    audio_segments: int | Literal["all"] = 12
+
+    def __post_init__(self) -> None:
+        if self.audio_segments != "all" and not (isinstance(self.audio_segments, int) and self.audio_segments >= 1):
+            raise ValueError(f"audio_segments must be a positive number of segments or 'all', got {self.audio_segments!r}")
 
 
 @dataclass

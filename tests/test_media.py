@@ -39,10 +39,35 @@ def test_sixty_one_second_clip_refused_then_measured_and_windowed(tmp_path):
     with pytest.raises(media.MediaTooLongError) as err:
         load(path)
     assert "61.0 s" in str(err.value) and "limit is 60 s" in str(err.value)
-    full = load(path, max_seconds=120)
+    full = load(path, max_seconds=120, audio_segments="all")
     assert full.audio.shape[0] == 31
-    windowed = load(path, long_clip="window")
+    windowed = load(path, long_clip="window", audio_segments="all")
     assert windowed.audio.shape[0] == 30 and "first 60 s" in windowed.notes[0]
+    assert load(path, long_clip="window").audio.shape[0] == 12  # the paper's regularly selected 12 (sec. 4.3)
+
+
+def test_a_forty_second_clip_gives_twelve_regularly_selected_audio_segments(tmp_path):
+    """Sec. 4.3: "For the visual and audio encoders, we use the regularly selected 12 frames": 20 two-second segments
+    become 12, the segment at the centre of each twelfth of the clip; "all" keeps the 20 (ceil(40 / 2))."""
+    path = make_clip(tmp_path / "forty.mp4", 40.0, fps=1, size=(32, 32))
+    assert load(path).audio.shape == (12, 3, 224, 224)
+    assert load(path, audio_segments="all").audio.shape == (20, 3, 224, 224)
+    chosen = media.audio_segment_indices(40.0, MediaConfig())
+    assert chosen == [math.floor((i + 0.5) * 20 / 12) for i in range(12)] == [0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 19]
+    assert media.audio_segment_indices(20.0, MediaConfig()) == list(range(10))  # fewer than 12: all of them
+    # the selected images are the "all" images of those segments (the loudest bin, the dB reference, lies in segment 0)
+    rng = np.random.default_rng(0)
+    wave = (0.1 * rng.standard_normal(40 * 16000)).astype(np.float32)
+    wave[8000:8100] = 0.9
+    picked = media.log_mel_unit(wave, MediaConfig())
+    every = media.log_mel_unit(wave, MediaConfig(audio_segments="all"))
+    assert picked.shape == (12, 1, 224, 224) and torch.allclose(picked, every[chosen], atol=1e-6)
+    from merclip.serving.items import audio_labels
+
+    labels = audio_labels(12, 40.0, MediaConfig())
+    assert labels[:3] == ["0-2s", "4-6s", "8-10s"] and labels[-1] == "38-40s"
+    with pytest.raises(ValueError, match="audio_segments must be"):
+        MediaConfig(audio_segments=0)
 
 
 def test_log_mel_image_is_a_spectrogram_of_the_tone():

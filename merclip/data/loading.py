@@ -41,6 +41,7 @@ class DataConfig:
     fold: int = 1  # IEMOCAP leave-one-session-out fold: test on Session<fold>
     valid_fraction: float | None = None  # folder: share of split-less rows held out (folder.splits_of)
     on_error: str = "stop"  # folder: a bad metadata row stops the run, or "skip" leaves it out, counted
+    audio_segments: int | str = 12  # 2-s segments the audio tower reads: 12 regularly selected (sec. 4.3), or "all"
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -69,7 +70,7 @@ def load_dataset_samples(cfg: DataConfig, splits: tuple[str, ...]):
     return load_mosi_mosei(cfg.dataset, cfg.root, splits, segments=cfg.segments)
 
 
-def media_config_for(model: nn.Module, pp: dict) -> MediaConfig:
+def media_config_for(model: nn.Module, pp: dict, audio_segments: int | str = 12) -> MediaConfig:
     """What the cache must hold for this model, given its image preprocessing `pp` (LSGMER reads no frames).
 
     Training and evaluation keep clips longer than the 60-s media cap (long_clip='window': their first 60 s),
@@ -77,7 +78,7 @@ def media_config_for(model: nn.Module, pp: dict) -> MediaConfig:
     """
     face_crop = getattr(model.cfg, "vision_backbone", "clip") == "fer"  # the FER tower reads face crops
     return MediaConfig(num_frames=getattr(model.cfg, "num_frames", 1), image_size=pp["image_size"],
-                       long_clip="window", face_crop=face_crop)
+                       long_clip="window", face_crop=face_crop, audio_segments=audio_segments)
 
 
 def loader_options(workers: int | None, device: torch.device) -> dict:
@@ -116,7 +117,7 @@ def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), 
     if cfg.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: cfg.limit]]
     pp = clip_towers.image_preprocess_config(model.audio.visual)
-    media_cfg = media_config_for(model, pp)
+    media_cfg = media_config_for(model, pp, cfg.audio_segments)
     if not distributed or dist.get_rank() == 0:
         _fill_cache(samples, cfg, media_cfg)
     if distributed:

@@ -10,6 +10,7 @@ checks files before decoding; `threads` owns the front end's threads. The public
 """
 from .audio import (
     audio_images,
+    audio_segment_indices,
     decode_audio,
     log_mel_images,
     log_mel_unit,
@@ -77,7 +78,7 @@ __all__ = [
     "SEEK_MIN_GAP_SECONDS", "TRANSCRIPT_SUFFIXES", "VIDEO_SUFFIXES", "ClipInputs", "Cue", "EmptyMediaError",
     "FileTooLargeError", "FrameInputs", "FramePool", "FrameSampler", "MediaError", "MediaInfo", "MediaTooLongError",
     "NoVideoStreamError", "Offloaded", "TranscriptError", "UnreadableMediaError", "UnsupportedFileTypeError",
-    "assemble_inputs", "audio_images", "check_file", "check_size", "decode_audio", "describe", "file_identity",
+    "assemble_inputs", "audio_images", "audio_segment_indices", "check_file", "check_size", "decode_audio", "describe", "file_identity",
     "frame_image", "frame_inputs", "frames_to_tensor", "keyframe_times", "load_clip", "log_mel_images", "log_mel_unit",
     "mel_basis", "normalise_images", "normalise_into_channels", "num_audio_segments", "open_media", "packet_duration",
     "pipelined_frame_inputs",

@@ -1,6 +1,7 @@
 """Audio input: the track resampled to 16 kHz mono, cut into 2-s segments (the last one zero-padded), each a
 224-bin log-mel spectrogram (64 ms window, 32 ms hop) resized to a 224x224 image and repeated over 3 channels, so
-that the audio tower can start from CLIP's image weights; T_A = ceil(duration / 2)."""
+that the audio tower can start from CLIP's image weights. A clip has ceil(duration / 2) segments (sec. 3.1.3); the
+tower reads at most MediaConfig.audio_segments of them, regularly selected (12, sec. 4.3: `audio_segment_indices`)."""
 from __future__ import annotations
 
 import functools
@@ -23,6 +24,17 @@ from .threads import single_threaded_blas
 def num_audio_segments(duration: float, segment_seconds: float = 2.0) -> int:
     """T_A = ceil(tau / segment length), at least one segment for any non-empty clip."""
     return max(1, math.ceil(round(duration / segment_seconds, 6)))
+
+
+def audio_segment_indices(duration: float, cfg: MediaConfig) -> list[int]:
+    """Which 2-s segments of a `duration`-s clip the audio tower reads: all of them when there are at most
+    `cfg.audio_segments` (or it is "all"), else that many regularly selected ones, each the segment at the centre of
+    one of equal parts of the clip, as the frames are chosen (the paper, sec. 4.3)."""
+    total = num_audio_segments(duration, cfg.segment_seconds)
+    keep = cfg.audio_segments
+    if keep == "all" or total <= keep:
+        return list(range(total))
+    return [int((i + 0.5) * total / keep) for i in range(keep)]
 
 
 def read_audio(path: str | Path, sample_rate: int, max_seconds: float) -> np.ndarray:
@@ -59,10 +71,11 @@ def decode_audio(container, path: Path, sample_rate: int, max_seconds: float) ->
 
 
 def log_mel_images(wave: np.ndarray, cfg: MediaConfig, duration: float | None = None) -> np.ndarray:
-    """Cut a mono waveform into 2-s segments and turn each into a (3, S, S) log-mel image in [0, 1].
+    """Cut a mono waveform into 2-s segments and turn those the tower reads (`audio_segment_indices`) into (3, S, S)
+    log-mel images in [0, 1].
 
-    The dB scale is referenced to the loudest bin of the whole clip (80 dB range), so segments of one
-    clip stay comparable. Returns (T_A, 3, S, S) float32 with S = cfg.image_size.
+    The dB scale is referenced to the loudest bin of the segments read (80 dB range), so segments of one clip stay
+    comparable. Returns (T_A, 3, S, S) float32 with S = cfg.image_size.
     """
     unit = log_mel_unit(wave, cfg, duration)  # (T_A, 1, S, S)
     return unit.expand(-1, 3, -1, -1).numpy().astype(np.float32)
@@ -82,9 +95,10 @@ def log_mel_unit(wave: np.ndarray, cfg: MediaConfig, duration: float | None = No
     padded = torch.zeros(n_seg * seg_len)
     n = min(len(wave), padded.numel())
     padded[:n] = torch.from_numpy(np.ascontiguousarray(wave[:n], dtype=np.float32))
+    segments = padded.view(n_seg, seg_len)[audio_segment_indices(duration, cfg)]  # (T_A, seg_len)
     n_fft = int(round(cfg.win_seconds * cfg.sample_rate))
     hop = int(round(cfg.hop_seconds * cfg.sample_rate))
-    spectrum = torch.stft(padded.view(n_seg, seg_len), n_fft, hop, window=_hann(n_fft), center=True,
+    spectrum = torch.stft(segments, n_fft, hop, window=_hann(n_fft), center=True,
                           pad_mode="constant", return_complex=True)  # (T_A, 1 + n_fft/2, frames), librosa's framing
     power = spectrum.real.square() + spectrum.imag.square()  # |X|^2, cheaper than summing view_as_real
     basis = mel_basis(cfg.sample_rate, n_fft, cfg.n_mels)  # (n_mels, 1 + n_fft/2)

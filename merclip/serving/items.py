@@ -5,6 +5,11 @@ config's segment length and the clip's own duration (the last segment of a 3-s c
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ..config import MediaConfig
+from ..media.audio import audio_segment_indices
+
 
 def token_strings(tokenizer, ids: list[int]) -> list[str]:
     """Readable BPE pieces for attention-map axis labels."""
@@ -18,16 +23,23 @@ def _seconds(t: float) -> str:
     return f"{t:.1f}".rstrip("0").rstrip(".")
 
 
-def segment_labels(n_segments: int, segment_seconds: float, duration: float | None = None) -> list[str]:
-    """"0-2s", "2-4s", ... for `n_segments` audio segments of `segment_seconds`; the last one ends at the clip's
-    `duration` when that is known and shorter."""
+def segment_labels(segments: int | Sequence[int], segment_seconds: float, duration: float | None = None) -> list[str]:
+    """"0-2s", "2-4s", ... for the audio segments of `segment_seconds` that the tower read: their indices, or a count
+    (the first n); the clip's last segment ends at its `duration` when that is known and shorter."""
     labels = []
-    for j in range(n_segments):
+    for j in (range(segments) if isinstance(segments, int) else segments):
         start, end = j * segment_seconds, (j + 1) * segment_seconds
         if duration and duration > start:
             end = min(end, duration)
         labels.append(f"{_seconds(start)}-{_seconds(end)}s")
     return labels
+
+
+def audio_labels(n_read: int, duration: float, cfg: MediaConfig) -> list[str]:
+    """The labels of the `n_read` audio segments a clip's tower read: the regularly selected ones of
+    `audio_segment_indices` (or the first n_read, for inputs not made by this media config)."""
+    indices = audio_segment_indices(duration, cfg) if duration else []
+    return segment_labels(indices if len(indices) == n_read else n_read, cfg.segment_seconds, duration)
 
 
 def frame_labels(num_frames: int, duration: float) -> list[str]:

@@ -16,7 +16,7 @@ from ..models.batch import collate_clips, truncation_note
 from ..models.checkpoint import load_checkpoint
 from ..models.lsgmer import LSGMER, LSGMERConfig, js_divergence
 from ..pretrained import clip_towers
-from .items import segment_labels, token_strings
+from .items import audio_labels, token_strings
 
 
 @dataclass
@@ -71,7 +71,7 @@ class LSGMERPredictor:
             attention = {"L": out.label_attention["L"][0, :, :n_tokens].float().cpu().numpy(),
                          "A": out.label_attention["A"][0, :, :n_segments].float().cpu().numpy()}
         items = {"L": token_strings(self.model.tokenizer, batch.text_ids[0, :n_tokens].tolist()),
-                 "A": segment_labels(n_segments, self.media_cfg.segment_seconds, clip.duration)}
+                 "A": audio_labels(n_segments, clip.duration, self.media_cfg)}
         timings["total"] = time.perf_counter() - t0
         as_dict = lambda t: {l: float(p) for l, p in zip(labels, t[0].float().cpu())}  # noqa: E731
         return LSGMERResult(labels=labels, probabilities=as_dict(out.probs), attribution=as_dict(out.attribution),

@@ -29,7 +29,7 @@ from ..models.losses import decisions
 from ..models.merclip import MERCLIP, USE_CONFIG, ModalityFeatures
 from ..models.speed import SpeedConfig, apply_speed, autocast
 from ..pretrained import clip_towers
-from .items import frame_labels, segment_labels, token_strings  # noqa: F401 - token_strings: public here too
+from .items import audio_labels, frame_labels, token_strings  # noqa: F401 - token_strings: public here too
 from .sources import DecodedSource
 
 
@@ -210,8 +210,7 @@ class Predictor:
             items = {
                 "L": token_strings(self.model.tokenizer, host_batch.text_ids[i].tolist()),
                 "V": frame_labels(self.media_cfg.num_frames, clip.duration),
-                "A": (segment_labels(clip.audio.shape[0], self.media_cfg.segment_seconds, clip.duration)
-                      if clip.audio is not None else []),
+                "A": audio_labels(clip.audio.shape[0], clip.duration, self.media_cfg) if clip.audio is not None else [],
             }
             cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
                                  thumbnails=clip.thumbnails)

@@ -45,6 +45,9 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                         "paper evaluates the 'more certain' positive / negative classes and does not say what "
                         "training does with zero scores); evaluation keeps zero-score clips and reports Acc2 both "
                         "ways (non0, has0)")
+    g.add_argument("--audio-segments", default=12, type=lambda v: v if v == "all" else int(v),
+                   help="2-s audio segments the audio tower reads: 12 regularly selected ones, as the paper (sec. 4.3) "
+                        "selects 12 for the visual and audio encoders (default), or 'all' (ceil(duration / 2))")
     g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
     g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=int,
@@ -103,7 +106,8 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
     return DataConfig(root=args.root, dataset=args.dataset, cache_dir=args.cache_dir, segments=args.segments,
                       neutral=args.neutral, limit=args.limit, workers=args.workers, loader_workers=args.loader_workers,
                       batch_size=args.batch_size, iemocap_setup=args.iemocap_setup, fold=args.fold,
-                      valid_fraction=args.valid_fraction, on_error=args.on_error)
+                      valid_fraction=args.valid_fraction, on_error=args.on_error,
+                      audio_segments=args.audio_segments)
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
