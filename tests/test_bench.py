@@ -127,20 +127,15 @@ def test_gpu_all_script_runs_its_parts_and_writes_results(tmp_path):
 
 def _evaluated_again(checkpoint: Path, data: Path):
     """A checkpoint evaluated in this process on the synthetic data's test split."""
-    import argparse
-
     import torch
 
-    from merclip.data.loading import build_loaders
+    from merclip.data.loading import DataConfig, build_loaders
     from merclip.models.checkpoint import load_checkpoint
     from merclip.training.evaluate import evaluate_model
-    from merclip.training.options import add_data_args
 
-    parser = argparse.ArgumentParser()
-    add_data_args(parser)
-    args = parser.parse_args(["--dataset", "synthetic", "--root", str(data), "--workers", "1"])
     model = load_checkpoint(checkpoint)
-    loaders, scores = build_loaders(model, args, ("test",), shuffle=False)
+    loaders, scores = build_loaders(model, DataConfig(root=data, dataset="synthetic", workers=1), ("test",),
+                                    shuffle=False)
     return evaluate_model(model, loaders["test"], torch.device("cpu"), scores)
 
 

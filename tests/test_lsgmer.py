@@ -174,9 +174,10 @@ def _valid_metrics(checkpoint, args) -> dict[str, float]:
     from merclip.data.loading import build_loaders
     from merclip.models.checkpoint import load_checkpoint
     from merclip.training.evaluate import evaluate_model
+    from merclip.training.options import data_config_from_args
 
     model = load_checkpoint(checkpoint)
-    loaders, scores = build_loaders(model, args, ("valid",), shuffle=False)
+    loaders, scores = build_loaders(model, data_config_from_args(args), ("valid",), shuffle=False)
     return evaluate_model(model, loaders["valid"], torch.device("cpu"), scores).metrics
 
 
