@@ -24,6 +24,9 @@ MODALITY_NAMES = {"L": "language", "V": "vision", "A": "audio"}
 
 EMOTION_LABELS: tuple[str, ...] = ("happy", "sad", "angry", "surprise", "disgust", "fear")
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative")
+# The FER2013 network's input side (merclip.pretrained.fer_net): the media step crops faces to it
+# (merclip.media.faces), so the fact lives below both.
+FER_INPUT_SIZE = 64
 DEFAULT_QUERY_WORD = {"emotion": "Emotion", "sentiment": "Sentiment"}
 
 

@@ -1,4 +1,4 @@
-"""Generated long clips for the timeline (issue #17): generated utterances of known emotions, one after another.
+"""Generated long clips for the timeline: generated utterances of known emotions, one after another.
 
 Each utterance is a cartoon face of `synthetic.render_frames` for its labels and a spoken sentence (espeak-ng when it
 is installed, else the generator's synthetic voice), with silence around it. The writer streams frames to the

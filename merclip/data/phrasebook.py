@@ -1,6 +1,6 @@
 """Varied transcripts for generated clips: many feeling words, situations and sentence forms per emotion.
 
-Why (issue #15 item 3): the first generator said one of ~20 fixed phrases per clip, so a model trained on it
+Why: the first generator said one of ~20 fixed phrases per clip, so a model trained on it
 learned those phrases, not the emotions. With a frozen pretrained text tower (wordllama), a model can only
 carry what it learns to *new* sentences if the training sentences are many and varied: here each emotion has
 its own feeling words and ~27 situations, combined through ~27 sentence forms (half of them without a

@@ -1,7 +1,7 @@
 """A generated talking-clip dataset in the CMU-MOSEI raw layout, for tests and the offline demo model.
 
     python -m merclip.data.synthetic --out data/synthetic --n 600
-    python -m merclip.data.synthetic --out data/speech --n 1000 --style speech   # espeak-ng speech (issue #15)
+    python -m merclip.data.synthetic --out data/speech --n 1000 --style speech   # espeak-ng speech
 
 Each clip is a short mp4 (a rendered face-like picture, 8 fps, 112x112) with a synthesised
 voice-like audio track, a separate 16 kHz WAV, a transcript line, and MOSEI-format labels
@@ -19,7 +19,7 @@ How each modality carries the labels (each alone is informative but incomplete):
             fear     -> with probability 0.5, a fear phrase ("it was terrifying", ...)
             sentiment-> with probability 0.8, an opinion phrase whose polarity is the sign of the
                         sentiment score ("I loved it" / "I hated it"); otherwise a neutral filler
-Style "speech" (issue #15 item 3) keeps the faces but replaces the words and the voice: a sentence from
+Style "speech" keeps the faces but replaces the words and the voice: a sentence from
 merclip.data.phrasebook naming up to two of the clip's emotions (feeling word + situation, ~20 forms; a neutral
 statement when none), spoken by espeak-ng in one of ten voices with emotion-dependent pitch, rate, loudness
 and pauses (merclip.data.speech); the clip is as long as the speech.
@@ -172,7 +172,7 @@ def present_emotions(labels: np.ndarray) -> list[str]:
 
 
 def spoken_segment(labels: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
-    """Style "speech" (issue #15 item 3): a varied sentence from the phrasebook, spoken by espeak-ng in one of
+    """Style "speech": a varied sentence from the phrasebook, spoken by espeak-ng in one of
     many voices with emotion-dependent prosody, padded with a quarter second of silence on each side."""
     from .phrasebook import sentence
     from .speech import TRAINING_VOICES, Prosody, speak, with_silence
@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
     parser.add_argument("--style", default="tones", choices=list(STYLES),
                         help="tones: template phrases and tone voices (the first demo's data); speech: varied "
-                             "phrasebook sentences spoken by espeak-ng with emotional prosody (issue #15)")
+                             "phrasebook sentences spoken by espeak-ng with emotional prosody")
     parser.add_argument("--layout", default="mosei", choices=["mosei", "meld", "folder"],
                         help="mosei: multi-label MER-CLIP data; meld: single-label audio+text data for LSGMER; "
                              "folder: clips beside a metadata.csv (merclip.data.folder)")

