@@ -188,8 +188,13 @@ def test_two_hour_file_refused_quickly_from_the_container(tmp_path, monkeypatch)
     _two_hours(path)
     assert probe(path).duration > 7000
     work = []  # what a refusal from the header never reaches: packets, audio and frame decoders, the model
-    for name in ("_packet_duration", "read_track", "FrameSampler"):
-        monkeypatch.setattr(tl, name, lambda *a, name=name, **k: work.append(name))
+    import importlib
+
+    for module, name in (("base", "packet_duration"), ("segment", "read_track"), ("score", "read_track"),
+                         ("score", "FrameSampler")):  # where the timeline's steps look them up (the package's face
+        # exports a function named `segment`, so the modules are taken by their full names)
+        found = importlib.import_module(f"merclip.serving.timeline.{module}")
+        monkeypatch.setattr(found, name, lambda *a, name=name, **k: work.append(name))
     monkeypatch.setattr(Predictor, "from_checkpoint", lambda *a, **k: work.append("model"))
     with pytest.raises(MediaTooLongError, match="up to 10:00 min"):
         tl.segment(path)
