@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
+from ..arguments import positive_float, positive_int, user_errors_exit
 from ..data.loading import build_loaders
 from ..device import select_device
 from ..labels import QUERY_WORDS
@@ -122,15 +123,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cells", help="comma-separated cell names to run (default: the whole grid); names with a "
                                         "comma of their own are recognised whole, e.g. --cells 'w/o CMD, LE,MER-CLIP'")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--lr", type=float)
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--lr", type=positive_float)
     parser.add_argument("--seed", type=int, default=0)
     add_data_args(parser)
     add_model_args(parser)
     args = parser.parse_args(argv)
-    cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
-    for grid in args.grid:
-        print(run_grid(grid, args, cells))
+    with user_errors_exit(parser.prog):
+        cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
+        for grid in args.grid:
+            print(run_grid(grid, args, cells))
 
 
 if __name__ == "__main__":

@@ -28,12 +28,14 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from ..arguments import non_negative_float, positive_float, positive_int, user_errors_exit
 from ..config import SINGLE_EMOTION, TrainConfig
 from ..data.features import to_device
 from ..data.loading import build_loaders
 from ..device import select_device
+from ..files import atomic_write
 from ..model_configs.presets import train_config_for
-from ..models.checkpoint import atomic_write, build_from_config, save_checkpoint
+from ..models.checkpoint import build_from_config, save_checkpoint
 from ..models.registry import AnyConfig
 from ..models.speed import SpeedConfig, apply_speed
 from .evaluate import evaluate_model
@@ -273,20 +275,22 @@ def main(argv: list[str] | None = None) -> None:
     add_model_args(parser)
     g = parser.add_argument_group("training")
     g.add_argument("--out", required=True, help="run folder: checkpoints, logs")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--lr", type=float)
-    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--epochs", type=positive_int)
+    g.add_argument("--lr", type=positive_float)
+    g.add_argument("--weight-decay", type=non_negative_float)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--grad-checkpointing", action="store_true")
     g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
     g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
     g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
     args = parser.parse_args(argv)
-    model_cfg = model_config_from_args(args)
-    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
-                                 batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
-                                 amp=not args.no_amp, compile=args.compile)
-    result = train(model_cfg, train_cfg, args, args.out, resume=args.resume)
+    with user_errors_exit(parser.prog):
+        model_cfg = model_config_from_args(args)
+        train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                                     batch_size=args.batch_size, seed=args.seed,
+                                     grad_checkpointing=args.grad_checkpointing, amp=not args.no_amp,
+                                     compile=args.compile)
+        result = train(model_cfg, train_cfg, args, args.out, resume=args.resume)
     if result["history"]:
         print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")
 

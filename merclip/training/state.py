@@ -14,7 +14,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..models.checkpoint import atomic_write, load_weights, save_checkpoint
+from ..files import atomic_write
+from ..models.checkpoint import load_weights, save_checkpoint
 
 KILL_ENV = "MERCLIP_KILL_AFTER_STEPS"  # testing aid: die abruptly after N optimiser steps
 KILL_SAVE_ENV = "MERCLIP_KILL_DURING_SAVE"  # testing aid: die inside the N-th checkpoint write ("N:stage")
