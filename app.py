@@ -28,6 +28,7 @@ from app_events import (
     only_with_a_clip,
     stale_outputs,
 )
+from merclip.arguments import positive_float, user_errors_exit
 from merclip.labels import QUERY_WORDS
 from merclip.serving.projection import METHODS, SPACES
 from merclip.shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, REPO_ROOT
@@ -424,10 +425,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lsgmer-checkpoint", default=str(DEFAULT_LSGMER), help="LSGMER checkpoint for its tab")
     parser.add_argument("--device", help="cpu / cuda (default: cuda when available)")
     parser.add_argument("--clip-weights", help="real CLIP weights file for the zero-shot baseline (or $MERCLIP_CLIP_WEIGHTS)")
-    parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS,
+    parser.add_argument("--max-seconds", type=positive_float, default=DEFAULT_MAX_SECONDS,
                         help="longest clip accepted (refused beyond)")
-    parser.add_argument("--max-file-mb", type=float, default=DEFAULT_MAX_FILE_MB, help="largest upload accepted")
-    parser.add_argument("--max-timeline-minutes", type=float, default=DEFAULT_TIMELINE_MINUTES,
+    parser.add_argument("--max-file-mb", type=positive_float, default=DEFAULT_MAX_FILE_MB,
+                        help="largest upload accepted")
+    parser.add_argument("--max-timeline-minutes", type=positive_float, default=DEFAULT_TIMELINE_MINUTES,
                         help="longest clip the Timeline tab accepts (refused beyond, from the file's header)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="bind address (localhost unless told otherwise)")
@@ -443,11 +445,12 @@ def app_allowed_roots() -> list[Path]:
 def main(argv=None, block: bool = True) -> gr.Blocks:
     """Start the app as `python app.py` does; block=False returns the running app (tests)."""
     args = parse_args(argv)
-    # on a ZeroGPU Space the model moves to CUDA here, at start-up, not inside the @spaces.GPU functions
-    studio = Studio(args.checkpoint, args.embeddings, device=startup_device(args.device),
-                    zero_shot_weights=args.clip_weights, max_seconds=args.max_seconds,
-                    allowed_roots=app_allowed_roots(), max_file_mb=args.max_file_mb,
-                    lsgmer_checkpoint=args.lsgmer_checkpoint, timeline_max_seconds=60 * args.max_timeline_minutes)
+    with user_errors_exit("app.py"):  # a missing or damaged checkpoint: one line on stderr, exit status 2
+        # on a ZeroGPU Space the model moves to CUDA here, at start-up, not inside the @spaces.GPU functions
+        studio = Studio(args.checkpoint, args.embeddings, device=startup_device(args.device),
+                        zero_shot_weights=args.clip_weights, max_seconds=args.max_seconds,
+                        allowed_roots=app_allowed_roots(), max_file_mb=args.max_file_mb,
+                        lsgmer_checkpoint=args.lsgmer_checkpoint, timeline_max_seconds=60 * args.max_timeline_minutes)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
     demo = build_app(studio).queue(default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_file_mb * 2**20),

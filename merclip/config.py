@@ -143,6 +143,9 @@ class ModelConfig(FamilyConfig):
             raise ValueError(f"fc_activation must be 'relu' or 'none', got {self.fc_activation!r}")
         if self.cmd_layers is not None and self.cmd_layers < 1:
             raise ValueError(f"cmd_layers must be >= 1 (or None: one per modality), got {self.cmd_layers!r}")
+        if not 0 < self.emotion_threshold < 1:  # at 0 or 1 every label, or none, would be predicted
+            raise ValueError(f"emotion_threshold must be between 0 and 1 (both excluded), "
+                             f"got {self.emotion_threshold!r}")
         if self.cmd_hidden % self.cmd_heads:
             raise ValueError(f"cmd_hidden ({self.cmd_hidden}) must be divisible by cmd_heads ({self.cmd_heads})")
 

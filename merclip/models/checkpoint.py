@@ -8,8 +8,6 @@ kill during saving never leaves a half-written checkpoint behind.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import UserError
+from ..files import atomic_write
 from .registry import DEFAULT_FAMILY, FAMILIES, AnyConfig, family_of
 
 WEIGHTS_NAME = "model.safetensors"
@@ -31,19 +30,6 @@ class CheckpointError(UserError):
 
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """No checkpoint where one was asked for (also a FileNotFoundError, for callers that catch that)."""
-
-
-def atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_checkpoint(
@@ -82,13 +68,24 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise _corrupt(weights, exc) from exc  # keep the cause: the library's own words on what is wrong
 
 
-def config_from_json(text: str) -> AnyConfig:
-    """The config of the family the JSON's "model" key names (absent: MER-CLIP), through its config class."""
-    data = json.loads(text)
+def config_from_json(text: str, source: str = "the checkpoint's config") -> AnyConfig:
+    """The config of the family the JSON's "model" key names (absent: MER-CLIP), through its config class.
+
+    Anything that is not such a config (not JSON, not an object, unknown fields or values) is a CheckpointError
+    naming `source`, never a JSONDecodeError or TypeError from deep inside."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError; also a UnicodeDecodeError from bytes
+        raise CheckpointError(f"{source} is not valid JSON ({exc}): the checkpoint is damaged") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{source} is not a model config (a JSON object), but a JSON {type(data).__name__}")
     name = data.pop("model", DEFAULT_FAMILY)
     if name not in FAMILIES:
-        raise CheckpointError(f"unknown model family {name!r} in checkpoint config (known: {', '.join(FAMILIES)})")
-    return FAMILIES[name].config_cls.from_dict(data)
+        raise CheckpointError(f"unknown model family {name!r} in {source} (known: {', '.join(FAMILIES)})")
+    try:
+        return FAMILIES[name].config_cls.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source} does not describe a {name} model: {exc}") from exc
 
 
 def _comparable(cfg: AnyConfig) -> dict:
@@ -100,10 +97,33 @@ def read_config(path: str | Path) -> AnyConfig:
     """The config saved with a checkpoint (config.json beside the weights, else the embedded copy)."""
     weights = _weights_path(path)
     sidecar = weights.parent / CONFIG_NAME
-    text = sidecar.read_text() if sidecar.is_file() else read_metadata(weights).get("config")
+    if sidecar.exists():
+        try:
+            text = sidecar.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"'{sidecar}' cannot be read ({exc})") from exc
+        return config_from_json(text, f"'{sidecar}'")
+    text = read_metadata(weights).get("config")
     if not text:
         raise CheckpointError(f"'{weights}' carries no MER-CLIP config (was it written by merclip.models.checkpoint?)")
-    return config_from_json(text)
+    return config_from_json(text, f"the config inside '{weights}'")
+
+
+def check_checkpoint(path: str | Path, family: str | None = None) -> AnyConfig:
+    """The config of a checkpoint whose weights file is whole, without reading a tensor: the safetensors header is
+    parsed and the file's size checked against it (a truncated copy fails here), then the config is read. What
+    a server runs at start, so that a damaged checkpoint stops it with a message instead of failing its first
+    request; a weights file whose tensor bytes are altered but whole is only found by `load_weights`."""
+    read_metadata(path)
+    return _of_family(read_config(path), family, path)
+
+
+def _of_family(cfg: AnyConfig, family: str | None, path: str | Path) -> AnyConfig:
+    """`cfg`, unless `family` names another model family: then the predictor this checkpoint needs is named."""
+    if family is not None and cfg.family != family:
+        raise CheckpointError(f"'{Path(path).name}' is a {cfg.family} checkpoint, not {family} "
+                              f"(its predictor: {family_of(cfg).predictor})")
+    return cfg
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
@@ -112,7 +132,8 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     saved_cfg = read_metadata(weights).get("config")
     if saved_cfg:
         # through the config class, so fields an older version did not write compare as what that version built
-        saved, current = _comparable(config_from_json(saved_cfg)), _comparable(model.cfg)
+        saved = _comparable(config_from_json(saved_cfg, f"the config inside '{weights}'"))
+        current = _comparable(model.cfg)
         differing = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         if set(differing) - model.cfg.runtime_fields():
             detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs model {current.get(k)!r}" for k in differing)
@@ -149,9 +170,6 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", family
 
     `family` (a name in merclip.models.registry): refuse a checkpoint of any other family, naming the predictor it needs.
     """
-    cfg = read_config(path)
-    if family is not None and cfg.family != family:
-        raise CheckpointError(f"'{Path(path).name}' is a {cfg.family} checkpoint, not {family} "
-                              f"(its predictor: {family_of(cfg).predictor})")
+    cfg = _of_family(read_config(path), family, path)
     model = build_from_config(cfg, load_clip_weights=False)
     return load_weights(model, path).to(device).eval()

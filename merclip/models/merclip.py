@@ -173,17 +173,21 @@ class MERCLIP(nn.Module):
     def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):
         """(logits, cosine similarity or None) for `labels` (default: the trained label set)."""
         task = task or self.cfg.task
+        self.check_label_set(labels)
         if not self.cfg.use_label_encoder:
-            if labels is not None and tuple(labels) != self.cfg.labels:
-                raise LabelError(
-                    "this model was trained without the label encoder (FC classifier), so its label set is fixed "
-                    f"to {list(self.cfg.labels)}; custom labels need a model with the label encoder"
-                )
             return self.classifier(fused), None
         label_emb = self.label_embeddings(labels)
         sims = F.normalize(fused, dim=-1) @ F.normalize(label_emb, dim=-1).T  # (B, C)
         logits = standardise(sims) if task == "emotion" else scale_logits(sims, self.logit_scale)
         return logits, sims
+
+    def check_label_set(self, labels: Sequence[str] | None) -> None:
+        """Refuse labels this model cannot score: any set but its own without the label encoder (an FC classifier)."""
+        if not self.cfg.use_label_encoder and labels is not None and tuple(labels) != self.cfg.labels:
+            raise LabelError(
+                "this model was trained without the label encoder (FC classifier), so its label set is fixed "
+                f"to {list(self.cfg.labels)}; custom labels need a model with the label encoder"
+            )
 
     def predict_from_features(
         self, feats: ModalityFeatures, labels: Sequence[str] | None = None, query_word=USE_CONFIG, task: str | None = None

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..arguments import check_labels, check_path, check_positive_int
 from ..config import MediaConfig
 from .fer_net import FER_CLASSES, MiniXception, pretrained_fer, scale_grey
 from .wordllama_text import WORDLLAMA_VOCAB, WordLlamaTokenizer, load_tokenizer, read_embeddings
@@ -113,7 +114,7 @@ class OfflineZeroShot:
 
     @torch.no_grad()
     def predict(self, frames: Sequence[np.ndarray], transcript: str | None, labels: Sequence[str]) -> OfflineZeroShotResult:
-        labels = list(labels)
+        labels = list(check_labels(labels, "zero-shot", required=True))
         as_dict = lambda names, t: {n: float(p) for n, p in zip(names, t)}  # noqa: E731
         parts, notes = [], []
         language = face = fer = None
@@ -139,6 +140,9 @@ class OfflineZeroShot:
         The media limits of `media_cfg` (file size, transcript length, seconds read) apply as in load_clip."""
         from ..media import check_size, probe, read_frames, read_transcript
 
+        check_path(video, "video")
+        check_labels(labels, "zero-shot", required=True)
+        check_positive_int(num_frames, "num_frames")
         cfg = media_cfg or MediaConfig()
         text = read_transcript(transcript, cfg.max_transcript_chars)
         check_size(video, cfg.max_file_mb)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..arguments import check_clip_files, check_labels
 from ..config import MediaConfig
 from ..media import load_clip
 from . import clip_towers
@@ -69,6 +70,8 @@ class ZeroShotCLIP:
     def predict(self, video, transcript: str | None, labels: Sequence[str], media_cfg: MediaConfig | None = None,
                 transcript_file=None) -> ZeroShotResult:
         """`transcript` is text (never opened); a .txt / .srt file goes in `transcript_file`."""
+        check_clip_files(video, None, transcript_file)
+        labels = check_labels(labels, "zero-shot", required=True)
         cfg = media_cfg or MediaConfig(image_size=self.pp["image_size"])
         clip = load_clip(video, transcript, cfg, self.pp["mean"], self.pp["std"], transcript_file=transcript_file)
         image = F.normalize(self.clip.encode_image(clip.frames.to(self.device)).mean(0, keepdim=True), dim=-1)

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..arguments import check_threshold
 from .predictor import PredictionResult
 
 ON_COLOUR, OFF_COLOUR = "#d62728", "#9ecae1"
@@ -112,6 +113,7 @@ def prediction_bars(result: PredictionResult, threshold: float | None = None, ti
     """Probabilities per label, decided labels highlighted. `threshold` is the model config's emotion threshold,
     drawn as a line for emotion results (None: no line; viz has no threshold of its own). Long labels get short
     axis names, the full label on hover."""
+    check_threshold(threshold, allow_none=True)
     labels = result.labels
     probs = [result.probabilities[l] for l in labels]
     colours = [ON_COLOUR if result.decisions[l] else OFF_COLOUR for l in labels]
@@ -246,6 +248,7 @@ def query_word_comparison(results: Mapping[str, PredictionResult], threshold: fl
     `reference` word's probabilities (default: the first word), printed with enough decimals to show it (the bars
     on top often agree to two decimals, which made the sweep look like it did nothing). `threshold`: the model
     config's emotion threshold, drawn as a line (None: none)."""
+    check_threshold(threshold, allow_none=True)
     words = list(results)
     reference = reference if reference in results else words[0]
     ref = results[reference]
@@ -286,6 +289,7 @@ def query_word_comparison(results: Mapping[str, PredictionResult], threshold: fl
 
 def label_set_comparison(results: Mapping[str, PredictionResult], threshold: float | None = None) -> go.Figure:
     """Side-by-side bars for the same clip under different label sets (long labels: short names, full on hover)."""
+    check_threshold(threshold, allow_none=True)
     names = list(results)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_plain(n) for n in names], shared_yaxes=True)
     shapes = []

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..arguments import check_clip_files
 from ..config import MediaConfig
 from ..device import select_device
 from ..errors import ensure_something_left
@@ -52,6 +53,7 @@ class LSGMERPredictor:
     def predict(self, video, transcript: str | None, audio=None, transcript_file=None) -> LSGMERResult:
         """`transcript` is text (never opened); a .txt / .srt file goes in `transcript_file`."""
         t0 = time.perf_counter()
+        check_clip_files(video, audio, transcript_file)
         clip = load_clip(video, transcript, self.media_cfg, self._mean, self._std, audio=audio, require_video=False,
                          transcript_file=transcript_file)
         ensure_something_left(clip.present, reads=("L", "A"))  # LSGMER reads audio and transcript only

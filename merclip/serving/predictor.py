@@ -17,10 +17,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..arguments import (
+    ArgumentError,
+    check_batch_size,
+    check_clip_files,
+    check_labels,
+    check_modalities,
+    check_path,
+    check_query_word,
+    check_task,
+)
 from ..config import MODALITY_NAMES, MediaConfig, ModelConfig
 from ..device import select_device
 from ..errors import ensure_something_left
-from ..labels import LABEL_SETS, QUERY_WORDS, validate_labels
+from ..labels import LABEL_SETS, QUERY_WORDS
 from ..media import file_identity, load_clip
 from ..memo import LockedLRU
 from ..models.batch import collate_clips, truncation_note
@@ -168,6 +178,7 @@ class Predictor:
 
         `transcript` is text, never opened; `transcript_file` is a .txt / .srt file to read instead.
         """
+        check_clip_files(video, audio, transcript_file)
         key = _clip_key(video, transcript, audio, self.media_cfg, transcript_file)
         if (hit := self._cache.get(key)) is not None:
             return hit, True
@@ -228,11 +239,9 @@ class Predictor:
         Gives the same predictions as calling `predict` per clip (tests/test_predict.py checks it); works for any
         number of clips, whatever the cache size.
         """
-        audios = list(audios) if audios is not None else [None] * len(videos)
-        if not len(videos) == len(transcripts) == len(audios):
-            raise ValueError(f"got {len(videos)} videos, {len(transcripts)} transcripts and {len(audios)} audio files")
-        task = task or self.cfg.task
-        label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
+        batch_size = check_batch_size(batch_size)
+        task, label_list, query_word, drop_modalities = self._choices(labels, query_word, task, drop_modalities)
+        audios = _batch_files(videos, transcripts, audios)
         results: list[PredictionResult] = []
         requests = list(zip(videos, transcripts, audios))
         for start in range(0, len(requests), batch_size):
@@ -277,8 +286,7 @@ class Predictor:
         """One clip's prediction. `transcript` is the words as text (never opened as a file, whatever it looks
         like); a .txt / .srt transcript goes in `transcript_file`."""
         t_start = time.perf_counter()
-        task = task or self.cfg.task
-        label_list = list(validate_labels(labels, task) if labels is not None else self.cfg.labels)
+        task, label_list, query_word, drop_modalities = self._choices(labels, query_word, task, drop_modalities)
         clip, was_cached = self.features(video, transcript, audio, transcript_file)
         ensure_something_left(clip.present, drop_modalities)
         feats = clip.features.without(drop_modalities) if drop_modalities else clip.features
@@ -290,6 +298,15 @@ class Predictor:
                               time.perf_counter() - t0)
         result.timings["total"] = time.perf_counter() - t_start
         return result
+
+    def _choices(self, labels, query_word, task, drop_modalities) -> tuple[str, list[str], Any, tuple[str, ...]]:
+        """A request's choices checked before any decoding: (task, label list, query word, dropped modality
+        letters). Full modality names are accepted beside the letters."""
+        task = self.cfg.task if task is None else check_task(task)
+        checked = check_labels(labels, task)
+        self.model.check_label_set(checked)
+        query_word = query_word if query_word is USE_CONFIG else check_query_word(query_word)
+        return task, list(checked or self.cfg.labels), query_word, check_modalities(drop_modalities)
 
     def _to_host(self, out, label_list: list[str]) -> tuple[dict, np.ndarray]:
         """A (batched) model output on the host in one go, plus the label embeddings: one copy per batch, not per clip."""
@@ -330,6 +347,20 @@ class Predictor:
             present=present, fused=host["fused"][i], label_embeddings=label_emb,
             attention=attention, timings=timings, notes=notes, features_cached=was_cached, thumbnails=clip.thumbnails,
         )
+
+
+def _batch_files(videos: Sequence, transcripts: Sequence, audios: Sequence | None) -> list:
+    """A batch's audio files (None for each clip when none are given), once the videos, transcripts and audios are
+    as many and each video is a path or a decoded window."""
+    audios = list(audios) if audios is not None else [None] * len(videos)
+    if not len(videos) == len(transcripts) == len(audios):
+        raise ArgumentError(f"videos, transcripts and audios must be as many: got {len(videos)} videos, "
+                            f"{len(transcripts)} transcripts and {len(audios)} audio files")
+    for i, (video, audio) in enumerate(zip(videos, audios)):
+        if not isinstance(video, DecodedSource):
+            check_path(video, f"videos[{i}]")
+            check_path(audio, f"audios[{i}]", required=False)
+    return audios
 
 
 def _stack_features(rows: list[ModalityFeatures]) -> ModalityFeatures:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from ..arguments import check_choice, check_threshold
 from .figures import _plain, threshold_line
 
 
@@ -27,7 +28,8 @@ def _hover_words(text: str, width: int = 60) -> str:
 def timeline_figure(timeline, task: str = "emotion", threshold: float | None = 0.6) -> go.Figure:
     """One line per label: the utterance's probability held flat over its span (gaps where nobody speaks), with
     the utterance's number, times and words on hover; the emotion threshold dashed."""
-    labels = timeline.labels[task]
+    check_threshold(threshold, allow_none=True)
+    labels = timeline.labels[check_choice(task, list(timeline.labels), "task")]
     fig = go.Figure()
     palette = qualitative.Plotly + qualitative.D3
     for k, label in enumerate(labels):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from ..config import MODALITY_NAMES
+from ..arguments import check_modalities
 from ..serving import figures
 from ..serving.predictor import PredictionResult, Predictor
 from .panel import Panel
@@ -60,11 +60,10 @@ class AnalysisPanel(Panel):
         clip = self.guard.clip(video, transcript, transcript_file, audio)
         labels = self.guard.labels(task, label_kind, custom_labels)
         self.guard.head(head)
+        word, dropped_letters = query_word_or_default(query_word, task), check_modalities(dropped, "dropped")
         if progress:
             progress(0.1, desc="decoding and encoding the clip")
-        dropped_letters = [m for m, name in MODALITY_NAMES.items() if name in dropped or m in dropped]
-        result = predict_clip(self.models.predictor, clip, task, labels, query_word_or_default(query_word, task),
-                              dropped_letters)
+        result = predict_clip(self.models.predictor, clip, task, labels, word, dropped_letters)
         if progress:
             progress(0.9, desc="drawing")
         threshold = self.models.threshold

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from ..arguments import check_query_word
 from ..labels import PAPER_LABEL_SETS
 from ..serving import figures
 from .analysis import predict_clip
@@ -27,8 +28,8 @@ class ComparisonPanels(Panel):
         """Same clip, one prediction per query word (cached features: only the label encoder + CMD re-run)."""
         clip = self.guard.clip(video, transcript, transcript_file, audio)
         labels = self.guard.labels(task, label_kind, custom_labels)
-        extra = [extra_word.strip()] if extra_word and extra_word.strip() else []
-        chosen = list(dict.fromkeys([*(words or []), *extra]))
+        extra = [extra_word.strip()] if extra_word and isinstance(extra_word, str) and extra_word.strip() else []
+        chosen = list(dict.fromkeys([*(check_query_word(w) for w in (words or [])), *extra]))
         if not chosen:
             raise StudioError("choose at least one query word (or '(none)')")
         if len(chosen) > MAX_QUERY_WORDS:

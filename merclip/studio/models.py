@@ -1,15 +1,17 @@
 """The Studio's models, loaded on first use and shared by every panel and every user.
 
 One lock guards all four slots, so two first requests load a model once; the lock is never held while a model
-predicts. The checkpoint's config is read at construction, so a bad `--checkpoint` fails before the app serves.
+predicts. The checkpoints' configs and weight headers are read at construction, so a bad `--checkpoint` (missing,
+truncated, config not JSON) fails before the app serves.
 """
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from ..config import MediaConfig
-from ..models.checkpoint import read_config
+from ..config import MediaConfig, ModelConfig
+from ..models.checkpoint import check_checkpoint
+from ..models.lsgmer import LSGMERConfig
 from ..serving.predictor import Predictor
 
 
@@ -20,12 +22,15 @@ class ModelCache:
                  lsgmer_checkpoint: str | Path | None = None, zero_shot_weights: str | None = None,
                  zero_shot_arch: str = "ViT-B-32"):
         self.checkpoint = Path(checkpoint)
-        self.config = read_config(self.checkpoint)
+        # a missing, truncated or damaged checkpoint is a CheckpointError here, before the app serves
+        self.config = check_checkpoint(self.checkpoint, ModelConfig.family)
         self.media_cfg = media_cfg
         self.device = device
-        # a missing folder means no LSGMER tab results (the panel says so), not a failed start
+        # a missing folder means no LSGMER tab results (the panel says so), not a failed start; a damaged one fails
         self.lsgmer_checkpoint = Path(lsgmer_checkpoint) if lsgmer_checkpoint and Path(lsgmer_checkpoint).is_dir() \
             else None
+        if self.lsgmer_checkpoint is not None:
+            check_checkpoint(self.lsgmer_checkpoint, LSGMERConfig.family)
         self.zero_shot_weights = zero_shot_weights
         self.zero_shot_arch = zero_shot_arch
         self._lock = threading.Lock()

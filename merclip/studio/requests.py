@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..arguments import ArgumentError, check_query_word
 from ..config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig
 from ..errors import UserError
 from ..labels import label_set, validate_labels
@@ -52,7 +53,7 @@ def parse_labels(text: str) -> list[str]:
 
 def parse_query_word(word: str | None) -> str | None:
     """The query word as the model takes it: None for no word ('', '(none)', 'none')."""
-    word = (word or "").strip()
+    word = (check_query_word(word) or "").strip()
     return None if word in ("", NO_WORD, "none") else word
 
 
@@ -150,6 +151,8 @@ class RequestGuard:
         """The label set a request names: a built-in one of `task`, or its custom labels, validated."""
         label_set(task)  # an unknown task is the user's error (LabelError), not a KeyError deep inside
         if kind == "custom":
+            if custom is not None and not isinstance(custom, str):
+                raise ArgumentError(f"custom_labels must be text (one label per line); got {type(custom).__name__}")
             labels = parse_labels(custom)
             if not labels:
                 raise EmptyLabelSetError("the custom label set is empty: write labels one per line, or separated "

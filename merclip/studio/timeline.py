@@ -16,6 +16,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from ..arguments import check_choice
+from ..files import reason, write_text_atomic
 from ..memo import LockedLRU
 from ..serving import figures
 from ..serving.timeline import (
@@ -105,15 +107,22 @@ class TimelineStore:
         self._workdir: tempfile.TemporaryDirectory | None = None
 
     def add(self, tl: Timeline) -> tuple[str, Path, Path]:
-        """Keep `tl` and write its downloads; returns (token, CSV path, JSON path)."""
+        """Keep `tl` and write its downloads, each whole or not at all; returns (token, CSV path, JSON path).
+        Downloads that cannot be written (disk full, read-only) are a StudioError and nothing is kept."""
         token = secrets.token_hex(12)
         stem = Path(tl.video).stem or "clip"
         with self._lock:
+            try:
+                folder = self.workdir / token
+                folder.mkdir()
+                csv_path = write_text_atomic(folder / f"{stem}-timeline.csv", tl.to_csv())
+                json_path = write_text_atomic(folder / f"{stem}-timeline.json", tl.to_json())
+            except OSError as exc:
+                if self._workdir is not None:
+                    shutil.rmtree(self.workdir / token, ignore_errors=True)
+                raise StudioError(f"could not write the timeline files (disk full or read-only: {reason(exc)}); "
+                                  "the app still serves: score the clip again once there is room") from exc
             self._timelines.put(token, tl)
-            folder = self.workdir / token
-            folder.mkdir()
-            (csv_path := folder / f"{stem}-timeline.csv").write_text(tl.to_csv())
-            (json_path := folder / f"{stem}-timeline.json").write_text(tl.to_json())
             for old in self.workdir.iterdir():
                 if old.name not in self._timelines:
                     shutil.rmtree(old, ignore_errors=True)
@@ -200,7 +209,7 @@ class TimelinePanel(Panel):
             row = tl.rows[index - 1]
         except (ValueError, IndexError):
             raise StudioError(f"no utterance {choice!r} in this timeline") from None
-        result = tl.results[task if task in tl.results else next(iter(tl.results))][index - 1]
+        result = tl.results[check_choice(task, list(tl.results), "task")][index - 1]
         head = (f"**Utterance {row.index}** ({row.start:.1f}–{row.end:.1f} s of {md_text(tl.video)}): "
                 f"“{md_text(row.text) or '(no words)'}”")
         return (figures.prediction_bars(result, self.models.threshold),

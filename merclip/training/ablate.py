@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..arguments import positive_float, positive_int, user_errors_exit
 from ..config import TrainConfig
 from ..data.loading import DataConfig, build_loaders
 from ..device import select_device
@@ -153,18 +154,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cells", help="comma-separated cell names to run (default: the whole grid); names with a "
                                         "comma of their own are recognised whole, e.g. --cells 'w/o CMD, LE,MER-CLIP'")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--lr", type=float)
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--lr", type=positive_float)
     parser.add_argument("--seed", type=int, default=0)
     add_data_args(parser)
     add_model_args(parser)
     args = parser.parse_args(argv)
-    train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
-    setup = AblationSetup(model_config_from_args(args), train_cfg, data_config_from_args(args), Path(args.out),
-                          run_config_from_args(args))
-    cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
-    for grid in args.grid:
-        print(run_grid(grid, setup, cells))
+    with user_errors_exit(parser.prog):
+        train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                                     seed=args.seed)
+        setup = AblationSetup(model_config_from_args(args), train_cfg, data_config_from_args(args), Path(args.out),
+                              run_config_from_args(args))
+        cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
+        for grid in args.grid:
+            print(run_grid(grid, setup, cells))
 
 
 if __name__ == "__main__":

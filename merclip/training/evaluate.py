@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ..arguments import user_errors_exit
 from ..config import SINGLE_EMOTION
 from ..data.features import to_device
 from ..data.loading import build_loaders
@@ -100,9 +101,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     device = select_device(args.device)
     speed = SpeedConfig.throughput(device) if args.fast else SpeedConfig()
-    model = apply_speed(load_checkpoint(args.checkpoint, device=device), speed)
-    loaders, scores = build_loaders(model, data_config_from_args(args), splits=(args.split,), shuffle=False)
-    result = evaluate_model(model, loaders[args.split], device, scores, progress=True, amp=speed.bf16)
+    with user_errors_exit(parser.prog):  # a bad checkpoint or dataset folder: its message, exit status 2
+        model = apply_speed(load_checkpoint(args.checkpoint, device=device), speed)
+        loaders, scores = build_loaders(model, data_config_from_args(args), splits=(args.split,), shuffle=False)
+        result = evaluate_model(model, loaders[args.split], device, scores, progress=True, amp=speed.bf16)
     row = {"model": Path(args.checkpoint).name, **result.metrics}
     print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))
     if args.out:

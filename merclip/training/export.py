@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..arguments import user_errors_exit
 from ..config import MODALITY_NAMES
 from ..data.features import to_device
 from ..data.loading import build_loaders
@@ -69,9 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     add_data_args(parser)
     args = parser.parse_args(argv)
     device = select_device(args.device)
-    model = load_checkpoint(args.checkpoint, device=device)
-    loaders, scores = build_loaders(model, data_config_from_args(args), (args.split,), shuffle=False)
-    data = collect_embeddings(model, loaders[args.split], device, scores)
+    with user_errors_exit(parser.prog):  # a bad checkpoint or dataset folder: its message, exit status 2
+        model = load_checkpoint(args.checkpoint, device=device)
+        loaders, scores = build_loaders(model, data_config_from_args(args), (args.split,), shuffle=False)
+        data = collect_embeddings(model, loaders[args.split], device, scores)
     print(f"wrote {len(data['ids'])} clips to {save_embeddings(args.out, data)}")
 
 

@@ -28,12 +28,14 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from ..arguments import user_errors_exit
 from ..config import SINGLE_EMOTION, TrainConfig
 from ..data.features import to_device
 from ..data.loading import DataConfig, build_loaders
 from ..device import select_device
+from ..files import atomic_write
 from ..model_configs.presets import train_config_for
-from ..models.checkpoint import atomic_write, build_from_config, save_checkpoint
+from ..models.checkpoint import build_from_config, save_checkpoint
 from ..models.registry import AnyConfig
 from ..models.speed import SpeedConfig, apply_speed
 from .evaluate import evaluate_model
@@ -309,10 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    model_cfg = model_config_from_args(args)
-    result = train(model_cfg, train_config_from_args(args), data_config_from_args(args), args.out,
-                   run=run_config_from_args(args), resume=args.resume)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with user_errors_exit(parser.prog):
+        model_cfg = model_config_from_args(args)
+        result = train(model_cfg, train_config_from_args(args), data_config_from_args(args), args.out,
+                       run=run_config_from_args(args), resume=args.resume)
     if result["history"]:
         print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")
 

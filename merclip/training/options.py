@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..arguments import modality_order, non_negative_float, non_negative_int, positive_float, positive_int
 from ..config import DEFAULT_QUERY_WORD, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.loading import DataConfig
@@ -29,7 +30,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                    help="meld / iemocap (audio + text) are for --model lsgmer; folder: clips beside a metadata.csv "
                         "or metadata.jsonl (docs/datasets.md), labelled with the folder's own label names")
     g.add_argument("--iemocap-setup", default="4class", choices=["4class", "6class"])
-    g.add_argument("--fold", type=int, default=1, help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
+    g.add_argument("--fold", type=positive_int, default=1,
+                   help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout, or --dataset folder's)")
     g.add_argument("--valid-fraction", type=float,
                    help="folder: hold out this share of the rows without a split for validation (and test)")
@@ -48,29 +50,29 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--audio-segments", default=12, type=lambda v: v if v == "all" else int(v),
                    help="2-s audio segments the audio tower reads: 12 regularly selected ones, as the paper (sec. 4.3) "
                         "selects 12 for the visual and audio encoders (default), or 'all' (ceil(duration / 2))")
-    g.add_argument("--limit", type=int, help="use at most this many clips per split (quick runs)")
-    g.add_argument("--workers", type=int, default=2, help="processes for media decoding")
-    g.add_argument("--loader-workers", type=int,
+    g.add_argument("--limit", type=positive_int, help="use at most this many clips per split (quick runs)")
+    g.add_argument("--workers", type=non_negative_int, default=2, help="processes for media decoding")
+    g.add_argument("--loader-workers", type=non_negative_int,
                    help="DataLoader worker processes (default: min(8, cores) on a GPU, 0 on a CPU)")
-    g.add_argument("--batch-size", type=int, help="default: the dataset preset (16, MOSI 8)")
+    g.add_argument("--batch-size", type=positive_int, help="default: the dataset preset (16, MOSI 8)")
     g.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default="merclip", choices=MODEL_FAMILIES, help="model family")
-    g.add_argument("--apc-weight", type=float, default=0.5, help="LSGMER: weight of the APC constraint")
+    g.add_argument("--apc-weight", type=non_negative_float, default=0.5, help="LSGMER: weight of the APC constraint")
     g.add_argument("--no-lse", action="store_true", help="LSGMER ablation: no label signal enhancement")
     g.add_argument("--no-apc", action="store_true", help="LSGMER ablation: no APC constraint")
     g.add_argument("--task", default="emotion", choices=["emotion", "sentiment"])
     g.add_argument("--clip-model", default="ViT-B-32", help=f"open_clip architecture, or {TINY_CLIP_MODEL}")
     g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
     g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${clip_towers.WEIGHTS_ENV_VAR})")
-    g.add_argument("--modalities", default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
+    g.add_argument("--modalities", type=modality_order, default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
     g.add_argument("--cmd-mode", default="pooled", choices=["pooled", "sequence"],
                    help="pooled: the paper's CMD (one key per modality); sequence: this project's extension "
                         "(keys over tokens, frames, audio segments; attention maps in the app)")
-    g.add_argument("--cmd-layers", type=int,
+    g.add_argument("--cmd-layers", type=positive_int,
                    help="CMD layers (default: one per modality, the paper's |m|; more cycle over the order)")
     g.add_argument("--no-cmd", action="store_true", help="ablation: FC fusion instead of the CMD")
     g.add_argument("--no-le", action="store_true", help="ablation: FC classifier instead of the label encoder")
@@ -81,17 +83,18 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "tower and the label encoder, instead of open_clip's text tower")
     g.add_argument("--vision-backbone", default="clip", choices=["clip", "fer"],
                    help="fer: the frozen FER2013 face network on face crops, instead of open_clip's image tower")
-    g.add_argument("--num-frames", type=int, default=12)
-    g.add_argument("--cmd-hidden", type=int, help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
-    g.add_argument("--cmd-heads", type=int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
+    g.add_argument("--num-frames", type=positive_int, default=12)
+    g.add_argument("--cmd-hidden", type=positive_int,
+                   help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
+    g.add_argument("--cmd-heads", type=positive_int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
 
 
 def add_training_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--out", required=True, help="run folder: checkpoints, logs")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--lr", type=float)
-    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--epochs", type=positive_int)
+    g.add_argument("--lr", type=positive_float)
+    g.add_argument("--weight-decay", type=non_negative_float)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--grad-checkpointing", action="store_true")
     g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")

@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..models.checkpoint import atomic_write, load_weights, save_checkpoint
+from ..files import atomic_write
+from ..models.checkpoint import load_weights, save_checkpoint
 from .runtime import TrainingHooks
 
 

@@ -8,6 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ...arguments import (
+    ArgumentError,
+    check_batch_size,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_threshold,
+)
 from ...config import MediaConfig
 from ...errors import UserError
 from ...media import (
@@ -23,6 +31,7 @@ from ...media import (
 
 Progress = Callable[[float, str], None]
 SAMPLE_RATE = 16000
+TRANSCRIBER_CHOICES = ("auto", "whisper", "pocketsphinx", "none")
 
 
 class TimelineError(UserError):
@@ -53,6 +62,24 @@ class TimelineConfig:
     batch_size: int = 8
     max_utterances: int = 1000
     transcriber: str = "auto"  # auto | whisper | pocketsphinx | none
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> "TimelineConfig":
+        """Refuse settings no timeline runs with, naming the setting and its value (run again by each entry point,
+        since a config's fields may be set after it was made); returns the config."""
+        for name in ("min_seconds", "max_seconds", "max_duration", "no_audio_window"):
+            check_positive_number(getattr(self, name), name)
+        for name in ("merge_gap", "min_silence"):
+            check_positive_number(getattr(self, name), name, allow_zero=True)
+        if self.min_seconds > self.max_seconds:
+            raise ArgumentError(f"min_seconds ({self.min_seconds}) must not exceed max_seconds ({self.max_seconds})")
+        check_threshold(self.vad_threshold, "vad_threshold")
+        check_batch_size(self.batch_size)
+        check_positive_int(self.max_utterances, "max_utterances")
+        check_choice(self.transcriber, TRANSCRIBER_CHOICES, "transcriber")
+        return self
 
 
 @dataclass

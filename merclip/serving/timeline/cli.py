@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from ...arguments import exit_on_user_error, positive_float, positive_int, task_list
 from ...config import MediaConfig
 from ...errors import UserError
-from .base import TimelineConfig, check_long_clip
+from ...files import OutputError, check_writable, reason, write_text_atomic
+from .base import TRANSCRIBER_CHOICES, Progress, TimelineConfig, check_long_clip
 from .score import analyse
+
+PROG = "python -m merclip.timeline"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m merclip.timeline",
+        prog=PROG,
         description="An emotion (and sentiment) timeline over a long clip's utterances: utterances from an .srt or "
                     "from voice activity detection, words from the .srt or transcribed offline, each utterance "
                     "scored by MER-CLIP. Writes JSON (and CSV with --csv).")
@@ -22,26 +28,46 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="where to write the timeline JSON")
     parser.add_argument("--csv", help="also write one CSV row per utterance here")
     parser.add_argument("--device", help="cpu / cuda (default: cuda when available)")
-    parser.add_argument("--transcriber", default="auto", choices=["auto", "whisper", "pocketsphinx", "none"],
+    parser.add_argument("--transcriber", default="auto", choices=TRANSCRIBER_CHOICES,
                         help="offline transcription when there is no .srt (auto: whisper if its weights are on this "
                              "machine, else pocketsphinx)")
-    parser.add_argument("--max-minutes", type=float, default=10.0, help="longest clip accepted")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--tasks", default="emotion,sentiment", help="comma-separated: emotion, sentiment")
+    parser.add_argument("--max-minutes", type=positive_float, default=10.0, help="longest clip accepted")
+    parser.add_argument("--batch-size", type=positive_int, default=8)
+    parser.add_argument("--tasks", type=task_list, default="emotion,sentiment",
+                        help="comma-separated: emotion, sentiment")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tqdm import tqdm
-
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
 
     from ...shipped import DEFAULT_CHECKPOINT
     from ..predictor import Predictor
 
     cfg = TimelineConfig(max_duration=args.max_minutes * 60, batch_size=args.batch_size, transcriber=args.transcriber)
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    try:
+        outputs = {check_writable(args.out, "timeline JSON"): "to_json"}  # refused before any work
+        if args.csv:
+            outputs[check_writable(args.csv, "timeline CSV")] = "to_csv"
+        check_long_clip(args.video, cfg, MediaConfig())  # refuse a too-long file before loading the model
+        predictor = Predictor.from_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT, device=args.device)
+        with _progress_bar() as progress:
+            timeline = analyse(predictor, args.video, args.srt, cfg, progress=progress, tasks=args.tasks)
+        _write(timeline, outputs)
+    except UserError as exc:
+        exit_on_user_error(PROG, exc)
+    print(f"{len(timeline.rows)} utterances ({timeline.source}; words: {timeline.engine}) over "
+          f"{timeline.duration:.1f} s in {timeline.timings['total']:.1f} s -> {args.out}")
+    for note in timeline.notes:
+        print(f"note: {note}")
+    return 0
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress]:
+    """A terminal progress bar as the timeline's progress callback, closed however the work ends."""
+    from tqdm import tqdm
+
     bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]")
 
     def progress(fraction: float, desc: str) -> None:
@@ -49,18 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         bar.update(max(0.0, 100 * fraction - bar.n))
 
     try:
-        check_long_clip(args.video, cfg, MediaConfig())  # refuse a too-long file before loading the model
-        predictor = Predictor.from_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT, device=args.device)
-        timeline = analyse(predictor, args.video, args.srt, cfg, progress=progress, tasks=tasks)
-    except UserError as exc:
+        yield progress
+    finally:
         bar.close()
-        parser.exit(2, f"error: {exc}\n")
-    bar.close()
-    Path(args.out).write_text(timeline.to_json())
-    if args.csv:
-        Path(args.csv).write_text(timeline.to_csv())
-    print(f"{len(timeline.rows)} utterances ({timeline.source}; words: {timeline.engine}) over "
-          f"{timeline.duration:.1f} s in {timeline.timings['total']:.1f} s -> {args.out}")
-    for note in timeline.notes:
-        print(f"note: {note}")
-    return 0
+
+
+def _write(timeline, outputs: dict[Path, str]) -> None:
+    """Each output file whole or not at all (a kill or a full disk leaves no half-written file under its name)."""
+    for path, render in outputs.items():
+        try:
+            write_text_atomic(path, getattr(timeline, render)())
+        except OSError as exc:
+            raise OutputError(f"could not write the timeline to '{path}' ({reason(exc)}): {exc}") from exc

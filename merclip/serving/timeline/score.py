@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ...arguments import ArgumentError, check_labels, check_tasks
 from ...config import DEFAULT_QUERY_WORD, MediaConfig
 from ...labels import label_set
 from ...media import FrameSampler, MediaInfo, file_identity
@@ -61,7 +62,9 @@ def predict_timeline(predictor, video: str | Path, utterances: Sequence[Utteranc
     `labels` maps a task to its label set (default: the checkpoint's for its own task, the built-in word labels for
     the other). A second task re-uses the cached features of the batch (only the label encoder and CMD re-run).
     """
-    cfg = cfg or TimelineConfig()
+    cfg = (cfg or TimelineConfig()).check()
+    tasks = check_tasks(tasks)
+    label_sets = _label_sets(predictor.cfg, tasks, labels)
     progress = progress or no_progress
     t0 = time.perf_counter()
     info = check_long_clip(video, cfg, predictor.media_cfg)
@@ -75,14 +78,26 @@ def predict_timeline(predictor, video: str | Path, utterances: Sequence[Utteranc
         wave = None
     if wave is None and not any("no audio track" in n for n in notes):
         notes.append("no audio track: each utterance is scored from its frames and words only")
-    label_sets = {t: list((labels or {}).get(t) or (predictor.cfg.labels if t == predictor.cfg.task else
-                                                    label_set(t, "word"))) for t in tasks}
     results, texts = _score_windows(predictor, info, wave, utterances, label_sets, cfg.batch_size, progress, timings)
     progress(1.0, "done")
     rows = [_row(i, u, texts[i], {t: results[t][i] for t in tasks}) for i, u in enumerate(utterances)]
     timings["timeline_total"] = time.perf_counter() - t0
     return Timeline(info.path.name, info.duration, segmentation.source if segmentation else "given",
                     segmentation.engine if segmentation else "given", label_sets, rows, notes, timings, results)
+
+
+def _label_sets(model_cfg, tasks: Sequence[str], labels) -> dict[str, list[str]]:
+    """Each task's label set: the one `labels` gives it (checked), else the checkpoint's for its own task, else the
+    built-in word labels."""
+    labels = {} if labels is None else labels
+    if not isinstance(labels, Mapping):
+        raise ArgumentError(f"labels must map a task to its label set, e.g. {{'emotion': [...]}}; got "
+                            f"{type(labels).__name__}")
+    if unknown := [t for t in labels if t not in tasks]:
+        raise ArgumentError(f"labels names tasks that are not scored: {unknown!r}; tasks: {', '.join(tasks)}")
+    sets = {t: check_labels(labels.get(t), t, name=f"labels[{t!r}]") for t in tasks}
+    return {t: list(given or (model_cfg.labels if t == model_cfg.task else label_set(t, "word")))
+            for t, given in sets.items()}
 
 
 def _score_windows(predictor, info: MediaInfo, wave: np.ndarray | None, utterances: list[Utterance],
@@ -131,7 +146,8 @@ def _row(i: int, u: Utterance, text: str, results: dict) -> TimelineRow:
 def analyse(predictor, video: str | Path, srt_file: str | Path | None = None, cfg: TimelineConfig | None = None,
             progress: Progress | None = None, tasks: Sequence[str] = ("emotion", "sentiment")) -> Timeline:
     """Segment (and transcribe) then score: the whole timeline of one long clip in one call."""
-    cfg = cfg or TimelineConfig()
+    cfg = (cfg or TimelineConfig()).check()
+    tasks = check_tasks(tasks)
     progress = progress or no_progress
     t0 = time.perf_counter()
     info = check_long_clip(video, cfg, predictor.media_cfg)

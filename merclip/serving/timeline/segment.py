@@ -30,7 +30,7 @@ def segment(video: str | Path, srt_file: str | Path | None = None, cfg: Timeline
             media_cfg: MediaConfig | None = None, progress: Progress | None = None,
             wave: np.ndarray | None = None) -> Segmentation:
     """Utterances of a long clip (from `srt_file`, else VAD) with their words (from the cues, else transcribed)."""
-    cfg, media_cfg = cfg or TimelineConfig(), media_cfg or MediaConfig()
+    cfg, media_cfg = (cfg or TimelineConfig()).check(), media_cfg or MediaConfig()
     progress = progress or no_progress
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
