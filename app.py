@@ -142,12 +142,19 @@ def label_sets_tab(studio: Studio, main: Main) -> None:
 
 
 def projection_tab(studio: Studio, main: Main) -> None:
+    """The shipped test set's projection (`/projection`), and your own set's from an uploaded export .npz
+    (`/projection_upload`: a separate endpoint, so that `/projection` keeps its parameters)."""
     with gr.Tab("Projection") as tab:
         with gr.Row():
             space = gr.Radio(list(SPACES), value="fused", label="embedding")
             method = gr.Radio(list(METHODS), value="t-SNE", label="method")
         button = gr.Button("Project test set (and this clip)", elem_id="run-projection")
-        plot = gr.Plot(label="test-set projection", elem_id="projection-plot")
+        with gr.Accordion("your set: an embeddings .npz", open=False, elem_id="your-set"):
+            embeddings_file = gr.File(label="your embeddings (.npz from python -m merclip.export, or "
+                                      "python -m merclip.predict DIR --embeddings FILE.npz)", file_types=[".npz"],
+                                      elem_id="embeddings-file")
+            own_button = gr.Button("Project your set (and this clip)", elem_id="run-projection-upload")
+        plot = gr.Plot(label="projection", elem_id="projection-plot")
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
@@ -155,8 +162,20 @@ def projection_tab(studio: Studio, main: Main) -> None:
     def projection(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
         return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
 
-    named = main.inputs | dict(space=space, method=method)
+    @friendly
+    @gpu_entry
+    def projection_upload(video, transcript, transcript_file, audio, space, method, embeddings_file,
+                          progress=gr.Progress()):
+        if not embeddings_file:  # this button projects your set only: never the shipped one in its place
+            raise gr.Error("upload an embeddings .npz first", print_exception=False)
+        return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress,
+                                 embeddings_file=embeddings_file)
+
+    named = main.inputs | dict(space=space, method=method, embeddings_file=embeddings_file)
     button.click(projection, named_inputs(projection, named), plot, api_name="projection", show_progress="full")
+    gr.on([embeddings_file.upload, own_button.click], projection_upload, named_inputs(projection_upload, named), plot,
+          api_name="projection_upload", show_progress="full")  # an upload is projected at once
+    embeddings_file.clear(stale_outputs(1), None, plot, api_visibility="private")
     clear_when_input_changes(main, [plot])
 
 

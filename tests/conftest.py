@@ -112,20 +112,27 @@ def tiny_ckpt(tiny_model, tmp_path_factory):
     return save_checkpoint(tiny_model, tmp_path_factory.mktemp("app") / "tiny")
 
 
+def export_arrays(label_names, n: int = 60, width: int = 64, clusters: int = 3, seed: int = 0) -> dict[str, np.ndarray]:
+    """Arrays in the export format (merclip.training.export): random vectors in `clusters` clusters, clip i in
+    cluster i % clusters and labelled with that cluster's label (one flag per label)."""
+    rng = np.random.default_rng(seed)
+    names = np.array(label_names)
+    centres = rng.normal(size=(clusters, width))
+    cluster = np.arange(n) % clusters
+    data = {m: (centres[cluster] + 0.3 * rng.normal(size=(n, width))).astype(np.float32)
+            for m in ("language", "vision", "audio", "fused")}
+    targets = np.zeros((n, len(names)), np.float32)
+    targets[np.arange(n), cluster] = 1
+    data.update(ids=np.array([f"clip{i}" for i in range(n)]), probs=rng.random((n, len(names))).astype(np.float32),
+                targets=targets, sentiment=rng.normal(size=n).astype(np.float32), label_names=names,
+                label_embeddings=rng.normal(size=(len(names), width)).astype(np.float32), task=np.array("emotion"))
+    return data
+
+
 @pytest.fixture(scope="session")
 def embeddings(tmp_path_factory):
     """An export file in the real format (random vectors in 3 clusters)."""
-    rng = np.random.default_rng(0)
-    n, names = 60, np.array(["happy", "sad", "angry", "surprise", "disgust", "fear"])
-    centres = rng.normal(size=(3, 64))
-    cluster = np.arange(n) % 3
-    data = {m: (centres[cluster] + 0.3 * rng.normal(size=(n, 64))).astype(np.float32)
-            for m in ("language", "vision", "audio", "fused")}
-    targets = np.zeros((n, 6), np.float32)
-    targets[np.arange(n), cluster] = 1
-    data.update(ids=np.array([f"clip{i}" for i in range(n)]), probs=rng.random((n, 6)).astype(np.float32), targets=targets,
-                sentiment=rng.normal(size=n).astype(np.float32), label_names=names,
-                label_embeddings=rng.normal(size=(6, 64)).astype(np.float32), task=np.array("emotion"))
+    data = export_arrays(["happy", "sad", "angry", "surprise", "disgust", "fear"])
     return save_embeddings(tmp_path_factory.mktemp("emb") / "emb.npz", data)
 
 

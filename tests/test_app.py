@@ -322,6 +322,23 @@ def test_browser_phone_quiet_before_upload_result_in_view_and_new_clip_clears(se
     page.close()
 
 
+def test_browser_projects_an_uploaded_embeddings_file_by_its_own_labels(served, browser, tmp_path):
+    from conftest import export_arrays
+    from merclip.training.export import save_embeddings
+
+    path = save_embeddings(tmp_path / "my_set.npz", export_arrays(["calm", "tense", "excited"], n=15))
+    page = _page(browser, served, DESKTOP)
+    page.get_by_role("tab", name="Projection").click()
+    page.locator("#your-set").get_by_text("your set").click()
+    page.locator("#embeddings-file input[type=file]").set_input_files(str(path))  # projected on upload
+    page.locator("#projection-plot .js-plotly-plot").wait_for(timeout=30000)
+    legend = page.locator("#projection-plot .legendtext").all_text_contents()
+    assert sorted(legend) == ["calm", "excited", "tense"]
+    assert "my_set.npz" in page.locator("#projection-plot .gtitle").text_content()
+    assert _toasts(page) == []
+    page.close()
+
+
 def test_max_seconds_and_file_size_limits_are_enforced(tiny_ckpt, embeddings, clips):
     s = Studio(tiny_ckpt, embeddings, device="cpu", max_seconds=1.0)
     with pytest.raises(ValueError, match="limit is 1 s"):
@@ -556,6 +573,7 @@ API = {
     "/label_sets": CLIP + [("task", "Radio"), ("kind_a", "Radio"), ("custom_a", "Textbox"), ("kind_b", "Radio"),
                            ("custom_b", "Textbox"), ("query_word", "Dropdown")],
     "/projection": CLIP + [("space", "Radio"), ("method", "Radio")],
+    "/projection_upload": CLIP + [("space", "Radio"), ("method", "Radio"), ("embeddings_file", "File")],
     "/lsgmer": CLIP,
     "/zero_shot": CLIP[:3] + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox")],
     "/timeline_utterances": [("video", "Video"), ("srt", "File")],
@@ -565,7 +583,7 @@ LABEL_OF = {"video": "clip", "transcript": "transcript", "transcript_file": "tra
             "task": "task", "label_kind": "label set", "custom_labels": "custom labels", "query_word": "query word",
             "dropped": "drop modalities", "head": "heads", "words": "query words", "extra_word": "another word",
             "kind_a": "set A", "custom_a": "custom A", "kind_b": "set B", "custom_b": "custom B", "space": "embedding",
-            "method": "method", "srt": "subtitles", "rows": "utterances"}
+            "method": "method", "srt": "subtitles", "rows": "utterances", "embeddings_file": "your embeddings"}
 
 
 def test_public_api_parameters_are_pinned(studio):

@@ -52,6 +52,17 @@ def uploaded(served) -> dict:
     return _upload(served, EXAMPLE)
 
 
+@pytest.fixture(scope="module")
+def own_set(served, tmp_path_factory) -> dict:
+    """An uploaded embeddings file, for the Projection tab's own-set endpoint."""
+    from conftest import export_arrays
+
+    from merclip.training.export import save_embeddings
+
+    path = save_embeddings(tmp_path_factory.mktemp("own") / "own.npz", export_arrays(["calm", "tense"], n=8, clusters=2))
+    return _upload(served, path)
+
+
 def test_transcript_text_naming_a_server_file_is_only_text(served, uploaded, secret):
     """Text ending in .txt is never opened: a file's words would come back as attention token labels."""
     for text in (str(secret), f"../../..{secret}"):
@@ -63,13 +74,15 @@ def test_transcript_text_naming_a_server_file_is_only_text(served, uploaded, sec
 
 
 @pytest.mark.parametrize("api,slot", [("analyse", 0), ("analyse", 2), ("analyse", 3), ("lsgmer", 2), ("lsgmer", 3),
-                                      ("query_words", 2), ("label_sets", 2), ("projection", 2), ("zero_shot", 2)])
-def test_no_file_parameter_reads_outside_the_upload_folders(served, uploaded, secret, api, slot):
+                                      ("query_words", 2), ("label_sets", 2), ("projection", 2), ("zero_shot", 2),
+                                      ("projection_upload", 2), ("projection_upload", 6)])
+def test_no_file_parameter_reads_outside_the_upload_folders(served, uploaded, own_set, secret, api, slot):
     data = {"analyse": _analyse(uploaded),
             "lsgmer": [uploaded, "hi", None, None],
             "query_words": [uploaded, "hi", None, None, "emotion", "word", "", ["Emotion"], ""],
             "label_sets": [uploaded, "hi", None, None, "emotion", "word", "", "sentence", "", "Emotion"],
             "projection": [uploaded, "hi", None, None, "fused", "t-SNE"],
+            "projection_upload": [uploaded, "hi", None, None, "fused", "t-SNE", own_set],
             "zero_shot": [uploaded, "hi", None, "emotion", "word", ""]}[api]
     data[slot] = _file(secret)
     event, payload = _call(served, api, data)

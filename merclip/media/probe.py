@@ -60,9 +60,9 @@ def file_identity(path: str | Path) -> str:
     return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
-def check_size(path: str | Path, max_mb: float) -> None:
-    """Refuse oversized files before any decoding work."""
-    path = check_file(path)
+def check_size(path: str | Path, max_mb: float, allowed: tuple[str, ...] = MEDIA_SUFFIXES) -> None:
+    """Refuse oversized files (and any `check_file` refuses) before any decoding work."""
+    path = check_file(path, allowed)
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
         raise FileTooLargeError(f"'{path.name}' is {size_mb:.1f} MB; the limit is {max_mb:g} MB")

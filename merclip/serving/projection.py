@@ -3,19 +3,22 @@
 Both methods learn a map that takes new points: UMAP's `transform`, and openTSNE's, which places a new point by
 optimising its t-SNE objective against the fitted map of the test clips, the map itself held fixed (scikit-learn's
 t-SNE has no such step). Either way the clip joins an existing map rather than refitting it, and the figure's note
-says how it was placed. Fits are cached per (embeddings file, space, method): the first call costs seconds, later
-ones nothing.
+says how it was placed. Fits are cached per (file identity, space, method), the identity being the file's path,
+size and modification time: the first call costs seconds, later ones nothing, and a rewritten file or another
+upload is never served an earlier file's map.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
-from ..training.export import load_embeddings
+from ..media import file_identity
+from .embeddings_file import array_headers, check_headers, read_embeddings_file
 
 METHODS = ("t-SNE", "UMAP")
 SPACES = ("fused", "language", "vision", "audio")
@@ -50,23 +53,39 @@ class Projection:
 
 
 def group_names(data: dict[str, np.ndarray]) -> list[str]:
-    """Colour group per clip: the sentiment class, or the strongest present emotion ('none' if no emotion)."""
+    """Colour group per clip, by the file's own label names: the class of a class index (sentiment), or the present
+    label of a row of flags (emotion; the most probable when several are present, 'none' when none is). A file
+    without targets has no labels to colour by: every clip is 'none'."""
     names = [str(n) for n in data["label_names"]]
-    targets = data["targets"]
-    if str(data["task"]) == "sentiment":
+    targets = data.get("targets")
+    if targets is None:
+        return ["none"] * len(data["ids"])
+    if targets.ndim == 1:
         return [names[int(t)] for t in targets]
+    scores = data.get("probs", targets)  # without probabilities: the first present label
     out = []
-    for row, p in zip(targets, data["probs"]):
+    for row, p in zip(targets, scores):
         present = np.flatnonzero(row > 0)
-        out.append("none" if present.size == 0 else (names[present[0]] if present.size == 1 else names[present[np.argmax(p[present])]]))
+        out.append("none" if present.size == 0 else names[present[np.argmax(p[present])]])
     return out
 
 
-@lru_cache(maxsize=16)
-def fit(path: str, space: str, method: str, seed: int = 0) -> Projection:
+def fit(path: str, space: str, method: str, seed: int = 0, max_bytes: int | None = None) -> Projection:
+    """The 2-D map of `path`'s `space` embeddings, cached by the file's identity. `max_bytes`: the most memory the
+    file's arrays may take unpacked (an upload's limit; None for the app's own files)."""
+    if max_bytes is not None:  # checked on every request, cached or not (the headers only: cheap)
+        check_headers(Path(path).name, array_headers(path), max_bytes)
+    return _fit(file_identity(path), str(path), space, method, seed)
+
+
+@lru_cache(maxsize=16)  # bounded: each map holds its file's vectors; uploads push the oldest maps out
+def _fit(identity: str, path: str, space: str, method: str, seed: int) -> Projection:
+    """One fit; `identity` (path, size, mtime) is the cache key that tells one version of a file from another."""
     if method not in METHODS:
         raise UserError(f"unknown projection {method!r}; choose t-SNE or UMAP")
-    data = load_embeddings(path)
+    if space not in SPACES:
+        raise UserError(f"unknown embedding {space!r}; choose one of {', '.join(SPACES)}")
+    data = read_embeddings_file(path)
     if space not in data:
         raise UserError(f"the embeddings file has no '{space}' embeddings (has: {[s for s in SPACES if s in data]})")
     x = data[space].astype(np.float32)
@@ -82,6 +101,9 @@ def fit(path: str, space: str, method: str, seed: int = 0) -> Projection:
 
             mapper = TSNE(n_components=2, perplexity=tsne_perplexity(len(x)), metric="cosine", initialization="pca",
                           random_state=seed, n_jobs=1, verbose=False).fit(x)
-            coords = np.asarray(mapper)
+            # openTSNE's transform first centres the map's bounding box, in place: centred now, the cached map (and
+            # a figure drawn before any clip was placed) never moves
+            mapper -= (np.max(mapper, axis=0) + np.min(mapper, axis=0)) / 2
+            coords = np.array(mapper)  # a copy: the figure's points are not the mapper's memory
     return Projection(coords=np.asarray(coords), groups=group_names(data), method=method, space=space, reference=x,
                       mapper=mapper)

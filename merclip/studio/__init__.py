@@ -109,8 +109,10 @@ class Studio:
                                                    kind_b, custom_b, query_word)
 
     def projection(self, video, transcript=None, transcript_file=None, audio=None, space="fused", method="UMAP",
-                   progress=None) -> go.Figure:
-        return self._projection.projection(video, transcript, transcript_file, audio, space, method, progress)
+                   progress=None, embeddings_file=None) -> go.Figure:
+        """`embeddings_file`: an uploaded export .npz to project instead of the shipped test set."""
+        return self._projection.projection(video, transcript, transcript_file, audio, space, method, progress,
+                                           embeddings_file)
 
     def lsgmer(self, video, transcript=None, transcript_file=None, audio=None) -> tuple[go.Figure, go.Figure, str]:
         return self._lsgmer.lsgmer(video, transcript, transcript_file, audio)

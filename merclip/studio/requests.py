@@ -16,7 +16,7 @@ from ..arguments import ArgumentError, check_query_word
 from ..config import DEFAULT_QUERY_WORD, MediaConfig, ModelConfig
 from ..errors import UserError
 from ..labels import label_set, validate_labels
-from ..media import read_transcript_file
+from ..media import check_size, read_transcript_file
 from ..serving import figures
 
 NO_WORD = "(none)"
@@ -138,6 +138,14 @@ class RequestGuard:
         if transcript is not None and not isinstance(transcript, str):
             raise StudioError("the transcript must be text")
         return ClipRequest(video, None if transcript_file else (transcript or ""), transcript_file, audio)
+
+    def embeddings_file(self, path) -> str:
+        """An uploaded embeddings file: an .npz through the allow-list and the upload size limit."""
+        path = self.allowed(path)
+        if path is None:
+            raise StudioError("no embeddings file was given")
+        check_size(path, self.media_cfg.max_file_mb, allowed=(".npz",))
+        return path
 
     def transcript_file_text(self, transcript_file) -> str:
         """The words of an uploaded .txt / .srt transcript (through the allow-list)."""
