@@ -63,7 +63,8 @@ def this_checkout(clip: Path, exact: bool):
 def compare(clip: Path, seconds: float, base_media, base_config, repeats: int, label: str,
             exact: bool = False) -> dict:
     """Median ms of the floor, the base and this checkout (and its exact resize), and each one's median paired ratio
-    to the floor."""
+    to the floor; the same for the process's CPU time (all its threads), which a machine shared with other work
+    disturbs less than the wall clock."""
     runs = {
         "floor": lambda: cpu_latency.bare_pyav_floor(clip, 12, seconds),
         "base": lambda: base_media.load_clip(clip, "hi", base_config.MediaConfig(num_frames=12), CLIP_MEAN, CLIP_STD),
@@ -72,20 +73,25 @@ def compare(clip: Path, seconds: float, base_media, base_config, repeats: int, l
     if exact:
         runs["exact"] = this_checkout(clip, exact=True)
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for run in runs.values():
         run()  # warm-up: library start-up costs
     sides = list(runs)[1:]
     for repeat in range(repeats):
         turn = repeat % len(sides)
         for name in ["floor", *sides[turn:], *sides[:turn]]:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             runs[name]()
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
     out = {}
     for name, ts in times.items():
         paired = statistics.median(t / f for t, f in zip(ts, times["floor"]))
-        out[name] = {"ms": statistics.median(ts) * 1000, "paired_ratio": paired}
-        print(f"{label:>10s} {name:5s} {out[name]['ms']:7.1f} ms   {paired:.2f}x the floor (paired median)")
+        cpu_paired = statistics.median(t / f for t, f in zip(cpu[name], cpu["floor"]))
+        out[name] = {"ms": statistics.median(ts) * 1000, "paired_ratio": paired,
+                     "cpu_ms": statistics.median(cpu[name]) * 1000, "cpu_paired_ratio": cpu_paired}
+        print(f"{label:>10s} {name:5s} {out[name]['ms']:7.1f} ms   {paired:.2f}x the floor (paired median);   "
+              f"CPU {out[name]['cpu_ms']:6.1f} ms   {cpu_paired:.2f}x")
     return out
 
 
