@@ -1,5 +1,11 @@
 """Vision input: frames sampled at uniformly spaced times by one seeking decoder, then resized, centre-cropped and
-CLIP-normalised as open_clip's eval transform does."""
+CLIP-normalised as open_clip's eval transform does.
+
+The resize is open_clip's filter (bicubic, Keys a = -0.5, widened by the shrink factor as PIL widens it) on its sizes
+and crop offsets. By default torch's uint8 antialiased bicubic computes it, several times faster than PIL's, with
+shorter fixed-point weights: its pixels are PIL's to within 2 uint8 levels, on at most 1% of the values (white
+noise, the worst case for rounding; tests/test_media.py holds this, docs/benchmarks.md has the figures).
+`EXACT_RESIZE = True` runs PIL's own resize instead: open_clip's pixels bit for bit."""
 from __future__ import annotations
 
 import functools
@@ -9,6 +15,7 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
+import torch.nn.functional as F
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
@@ -21,6 +28,7 @@ from .threads import FRAME_POOL, Offloaded
 SEEK_MIN_GAP_SECONDS = 1.0  # closer targets: finding the keyframes costs about what seeking saves (docs/benchmarks.md)
 _EPS = 1e-6
 FrameInputs = tuple[torch.Tensor | None, list, list[str]]  # (CLIP-normalised (T, 3, S, S) or None, thumbnails, notes)
+EXACT_RESIZE = False  # True: PIL's resize, open_clip's pixels bit for bit (see the module's docstring)
 
 
 def video_stream(container):
@@ -33,12 +41,17 @@ def video_stream(container):
     return stream
 
 
-def frame_image(frame, reformatter: VideoReformatter | None = None) -> Image.Image:
-    """A decoded video frame as an RGB PIL image: the pixels of PyAV's `frame.to_image()` (the same conversion to
-    rgb24) without its row-by-row copies in Python. Pass one `reformatter` for all the frames of a stream: a frame's
-    own sets up a new FFmpeg scaler each time."""
+def frame_array(frame, reformatter: VideoReformatter | None = None) -> np.ndarray:
+    """A decoded video frame as (H, W, 3) uint8 RGB, the pixels of PyAV's `frame.to_image()` (the same conversion to
+    rgb24), in a buffer of its own. Pass one `reformatter` for all the frames of a stream: a frame's own sets up a
+    new FFmpeg scaler each time."""
     rgb = (reformatter.reformat(frame, format="rgb24") if reformatter is not None else frame.reformat(format="rgb24"))
-    return Image.fromarray(rgb.to_ndarray())
+    return rgb.to_ndarray()
+
+
+def frame_image(frame, reformatter: VideoReformatter | None = None) -> Image.Image:
+    """`frame_array` as an RGB PIL image."""
+    return Image.fromarray(frame_array(frame, reformatter))
 
 
 def _time(frame) -> float:
@@ -60,7 +73,7 @@ class FrameSampler:
         self.decoded = self.seeks = 0
         self._keyframes: list[float] | None = None  # looked up on the first seek
         self._reformatter = VideoReformatter()  # one FFmpeg scaler for every frame converted
-        self._image = (None, None)  # the frame converted last, and its image
+        self._rgb = (None, None)  # the frame converted last, and its (H, W, 3) uint8 RGB array
         self.container = None
         self._restart()
 
@@ -76,14 +89,14 @@ class FrameSampler:
     def sample(self, start: float, end: float, num_frames: int, prepare: Callable | None = None) -> list:
         """Frames at the centres of `num_frames` equal parts of [start, end], as the same cut in its own file gives.
 
-        Each distinct frame's image is made once; `prepare(image, index)`, where given, is applied to it as soon as
-        it is decoded (`index`: the first place it fills), and the list holds its results instead of the images."""
+        Each distinct frame is converted once, to a PIL image; `prepare(rgb, index)`, where given, is applied instead
+        to its (H, W, 3) uint8 RGB array as soon as it is decoded (`index`: the first place it fills), and the list
+        holds its results. No PIL image is made then: the resize reads the array."""
         picked, taken = [], (None, None)  # a frame repeats for consecutive places only (short clips)
         for index in range(num_frames):
             frame = self.pick_frame(start + (index + 0.5) * (end - start) / num_frames, end)
             if frame is not taken[0]:
-                image = self.image(frame)
-                taken = (frame, image if prepare is None else prepare(image, index))
+                taken = (frame, self.image(frame) if prepare is None else prepare(self.rgb(frame), index))
             picked.append(taken[1])
         return picked
 
@@ -92,9 +105,13 @@ class FrameSampler:
         return self.image(self.pick_frame(target, stop))
 
     def image(self, frame) -> Image.Image:
-        if self._image[0] is not frame:
-            self._image = (frame, frame_image(frame, self._reformatter))
-        return self._image[1]
+        return Image.fromarray(self.rgb(frame))
+
+    def rgb(self, frame) -> np.ndarray:
+        """`frame_array(frame)`, converted once for consecutive calls."""
+        if self._rgb[0] is not frame:
+            self._rgb = (frame, frame_array(frame, self._reformatter))
+        return self._rgb[1]
 
     def pick_frame(self, target: float, stop: float):
         """The first frame at or after `target` (the last one before `stop` where that one lies past it)."""
@@ -195,35 +212,54 @@ def read_frames(path: str | Path, num_frames: int, duration: float, max_seconds:
         return sampler.sample(0.0, span, num_frames, prepare)
 
 
-def _thumbnail(frame: Image.Image, size: int = 96) -> Image.Image:
-    """A frame for display, at most `size` px a side, aspect kept. Box filter: antialiased like a bicubic downscale,
-    at a third of its cost, and a thumbnail is for the eye only."""
-    frame = frame if frame.mode == "RGB" else frame.convert("RGB")
-    w, h = frame.size
+def _thumbnail(rgb: torch.Tensor, size: int = 96) -> Image.Image:
+    """A (3, H, W) uint8 frame for display, at most `size` px a side, aspect kept: antialiased bilinear, for the eye
+    only."""
+    h, w = rgb.shape[-2:]
     scale = min(1.0, size / max(w, h))
-    return frame.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX)
+    small = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if small != (h, w):
+        rgb = F.interpolate(rgb[None], size=small, mode="bilinear", antialias=True)[0]
+    return Image.fromarray(rgb.permute(1, 2, 0).contiguous().numpy())
 
 
-def _resize_and_crop(img: Image.Image, image_size: int, thumbnail: bool = False):
-    """One frame through open_clip's eval transform up to the tensor: the (S, S, 3) uint8 crop, and with `thumbnail`
-    its thumbnail too (from the smaller of the frame and its resized copy)."""
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    w, h = img.size
+def _rgb_tensor(frame) -> torch.Tensor:
+    """A frame, PIL image (any mode) or (H, W, 3) uint8 RGB array, as a (3, H, W) uint8 tensor (a view of the array)."""
+    if isinstance(frame, Image.Image):
+        frame = np.array(frame if frame.mode == "RGB" else frame.convert("RGB"))  # a copy torch may write
+    return torch.from_numpy(frame).permute(2, 0, 1)
+
+
+def _bicubic(rgb: torch.Tensor, size: tuple[int, int], exact: bool) -> torch.Tensor:
+    """(3, H, W) uint8 -> (3, h, w) uint8 at `size` (h, w): open_clip's bicubic, by PIL (`exact`) or by torch."""
+    if size == tuple(rgb.shape[-2:]):
+        return rgb  # both leave a frame of the target size as it is
+    if exact:
+        image = Image.fromarray(rgb.permute(1, 2, 0).numpy()).resize(size[::-1], Image.BICUBIC)
+        return torch.from_numpy(np.array(image)).permute(2, 0, 1)
+    return F.interpolate(rgb[None], size=size, mode="bicubic", antialias=True)[0]
+
+
+def _resize_and_crop(frame, image_size: int, thumbnail: bool = False, exact: bool | None = None):
+    """One frame (PIL image or (H, W, 3) uint8 RGB array) through open_clip's eval transform up to the tensor: the
+    (3, S, S) uint8 crop (a view), and with `thumbnail` its thumbnail too (from the smaller of the frame and its
+    resized copy). `exact`: PIL's resize (None: `EXACT_RESIZE`)."""
+    rgb = _rgb_tensor(frame)  # (3, H, W) uint8
+    h, w = rgb.shape[-2:]
     # sizes and offsets rounded as torchvision's Resize / CenterCrop round them (open_clip's eval transform),
-    # so a pretrained tower sees exactly the pixels it was trained on (a 640x480 frame becomes 298x224, not 299)
+    # so a pretrained tower sees the pixels it was trained on (a 640x480 frame becomes 298x224, not 299)
     short, long = min(w, h), max(w, h)
     long = int(image_size * long / short)
-    resized = img.resize((image_size, long) if w <= h else (long, image_size), Image.BICUBIC)
-    rw, rh = resized.size
-    left, top = int(round((rw - image_size) / 2.0)), int(round((rh - image_size) / 2.0))
-    crop = np.array(resized.crop((left, top, left + image_size, top + image_size)))  # writable: torch reads it
+    rh, rw = (long, image_size) if w <= h else (image_size, long)
+    resized = _bicubic(rgb, (rh, rw), EXACT_RESIZE if exact is None else exact)  # (3, rh, rw) uint8
+    top, left = int(round((rh - image_size) / 2.0)), int(round((rw - image_size) / 2.0))
+    crop = resized[:, top:top + image_size, left:left + image_size]  # (3, S, S)
     if not thumbnail:
         return crop, None
-    return crop, _thumbnail(resized if rw * rh < w * h else img)
+    return crop, _thumbnail(resized if rw * rh < w * h else rgb)
 
 
-def _resize_frames(frames: list[Image.Image], image_size: int, thumbnails: bool = False) -> tuple[list, list]:
+def _resize_frames(frames: list, image_size: int, thumbnails: bool = False) -> tuple[list, list]:
     """`_resize_and_crop` of the distinct frames (short clips repeat them) on the frame pool: (crops, thumbnails)."""
     distinct = list({id(f): f for f in frames}.values())
     done = FRAME_POOL.map_sharing(functools.partial(_resize_and_crop, image_size=image_size, thumbnail=thumbnails),
@@ -232,10 +268,10 @@ def _resize_frames(frames: list[Image.Image], image_size: int, thumbnails: bool 
     return [by_id[id(f)][0] for f in frames], [by_id[id(f)][1] for f in frames]
 
 
-def _stack_normalised(crops: list[np.ndarray], mean, std) -> torch.Tensor:
-    # One uint8 stack, then one float tensor written in place: cheaper than stacking permuted float views.
-    images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)  # (T, 3, S, S) uint8, a view
-    return normalise_into_channels(images, mean, std, value_range=255.0)
+def _stack_normalised(crops: list[torch.Tensor], mean, std) -> torch.Tensor:
+    """(3, S, S) uint8 crops -> CLIP-normalised (T, 3, S, S) float32: one uint8 stack, then one float tensor written
+    in place (cheaper than stacking float copies)."""
+    return normalise_into_channels(torch.stack(crops), mean, std, value_range=255.0)
 
 
 def frames_to_tensor(frames: list[Image.Image], image_size: int, mean, std) -> torch.Tensor:
@@ -266,22 +302,22 @@ def video_inputs(path: Path, duration: float, cfg: MediaConfig, mean, std) -> Fr
 def pipelined_frame_inputs(sample: Callable[[Callable | None], list], cfg: MediaConfig, mean, std) -> FrameInputs:
     """`frame_inputs(sample(None))` exactly (tests/test_media.py compares them), where `sample(prepare)` gives the
     `cfg.num_frames` frames (`FrameSampler.sample`): each frame is resized, cropped and normalised into its slot on
-    the frame pool the moment it is decoded, while this thread decodes the next ones. Face crops are made after
-    decoding: OpenCV's detector already runs on every core."""
+    the frame pool the moment it is decoded, while this thread decodes the next ones (with no pool, this thread
+    does it after decoding; either way from the decoder's RGB arrays, with no PIL image made). Face crops are made
+    after decoding: OpenCV's detector already runs on every core."""
     pool = FRAME_POOL.executor()
-    if cfg.face_crop or pool is None:
+    if cfg.face_crop:
         return frame_inputs(sample(None), cfg, mean, std)
     out = torch.empty((cfg.num_frames, 3, cfg.image_size, cfg.image_size))  # (T, 3, S, S), one slot a frame
     inference = torch.is_inference_mode_enabled()  # thread-local: the pool writes `out` in the caller's mode
 
-    def into_slot(image: Image.Image, index: int) -> tuple[int, Image.Image]:
-        crop, thumbnail = _resize_and_crop(image, cfg.image_size, thumbnail=True)  # (S, S, 3) uint8
+    def into_slot(rgb: np.ndarray, index: int) -> tuple[int, Image.Image]:
+        crop, thumbnail = _resize_and_crop(rgb, cfg.image_size, thumbnail=True)  # (3, S, S) uint8
         with torch.inference_mode(inference):
-            normalise_into_channels(torch.from_numpy(crop).permute(2, 0, 1)[None], mean, std, 255.0,
-                                    out=out[index:index + 1])
+            normalise_into_channels(crop[None], mean, std, 255.0, out=out[index:index + 1])
         return index, thumbnail
 
-    jobs = sample(lambda image, index: Offloaded(pool, into_slot, image, index))
+    jobs = sample(lambda rgb, index: Offloaded(pool, into_slot, rgb, index))
     for job in reversed(list({id(job): job for job in jobs}.values())):
         job.take_back()  # the decoding is done: this thread resizes what the pool has not started, newest first
     thumbnails = []

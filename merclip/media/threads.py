@@ -40,6 +40,18 @@ def _one_openmp_thread() -> None:
     threadpool_controller().select(user_api="openmp").limit(limits=1)
 
 
+@functools.cache
+def _openmp_pools():
+    return threadpool_controller().select(user_api="openmp")
+
+
+def pool_thread_settings():
+    """A context in which this thread runs torch's work on itself alone, as a pool thread does: for the pool's work
+    that the caller takes on. Why: the caller's own OpenMP team (a thread per core) spins after each op and, on a
+    small or busy machine, took the cores from the decoder and from the pool (docs/benchmarks.md)."""
+    return _openmp_pools().limit(limits=1)
+
+
 class FramePool:
     """The process's front-end threads: `threads` (0: FFmpeg picks its decoder threads and a small pool resizes
     frames beside the caller; n >= 1: n decoder threads, and the caller plus n - 1 pool threads for the frames) and
@@ -93,7 +105,8 @@ class FramePool:
             return [fn(item) for item in items]
         share = self.workers() + 1
         jobs = {i: pool.submit(fn, item) for i, item in enumerate(items) if i % share}
-        here = {i: fn(item) for i, item in enumerate(items) if not i % share}
+        with pool_thread_settings():
+            here = {i: fn(item) for i, item in enumerate(items) if not i % share}
         return [here[i] if i in here else jobs[i].result() for i in range(len(items))]
 
 
@@ -109,8 +122,9 @@ def set_threads(n: int) -> None:
 
 class Offloaded:
     """fn(*args) handed to a pool, which the caller takes back where no pool thread has started it by the time the
-    caller is free (`take_back`), since the caller would otherwise only wait. It takes the newest work first while
-    the pool takes the oldest. With no pool, fn runs when its result is asked for."""
+    caller is free (`take_back`), since the caller would otherwise only wait; it runs there with a pool thread's
+    settings (`pool_thread_settings`). It takes the newest work first while the pool takes the oldest. With no pool,
+    fn runs when its result is asked for."""
 
     _UNSET = object()
 
@@ -120,7 +134,8 @@ class Offloaded:
 
     def take_back(self) -> None:
         if self.value is self._UNSET and (self.future is None or self.future.cancel()):
-            self.value = self.fn(*self.args)
+            with pool_thread_settings():
+                self.value = self.fn(*self.args)
 
     def result(self):
         if self.value is self._UNSET and self.future is not None and not self.future.cancelled():
