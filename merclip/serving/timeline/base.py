@@ -53,6 +53,8 @@ class TimelineConfig:
     batch_size: int = 8
     max_utterances: int = 1000
     transcriber: str = "auto"  # auto | whisper | pocketsphinx | none
+    sphinx_search: str = "pruned"  # pocketsphinx's search: pruned (transcribe.SphinxOptions) | default (its own)
+    transcribe_first: bool = False  # analyse: every utterance's words before any scoring, not beside the scoring
 
 
 @dataclass
