@@ -4,11 +4,18 @@ peak memory, for `python -m merclip.timeline` on a generated clip.
     python bench/timeline.py                       # 10-minute 720p clip, 25 fps, the demo model, VAD + transcription
     python bench/timeline.py --srt                 # also the same clip with its .srt (no VAD, no transcription)
     python bench/timeline.py --smoke               # 15-s 160x90 clip (the test suite runs this)
+    python bench/timeline.py --compare             # also the way before: every utterance transcribed first, with
+                                                   # pocketsphinx's default search (paired runs on one clip)
 
 The clip is written into a temporary folder (deleted afterwards): the example emotions' faces in turn, each speaking
 a sentence (espeak-ng when installed, else the generator's synthetic voice), H.264 + AAC in mp4, a keyframe every
 2 s, as a phone or webcam records. The timeline runs in a child process, so its peak resident memory
 (ru_maxrss of the child) is the CLI's own, not the generator's.
+
+Each run prints its stages (the CLI's own timings) in seconds and as shares of its in-process total, and the load
+average before and after it. Transcribed beside the scoring, `transcribe` (the background thread's wall time)
+overlaps `decode_windows` and `predict`, and `wait_for_words` is how long the scoring waited for words: the shares
+then add up to more than 100 %.
 """
 from __future__ import annotations
 
@@ -65,6 +72,19 @@ def run_cli(args: list[str]) -> tuple[float, float, dict]:
     return wall, usage.ru_maxrss / 1024, json.loads(out.read_text())
 
 
+def summarise(wall: float, peak_mb: float, data: dict, load_before, load_after) -> dict:
+    """One run's figures: wall time, its ratio to the clip, memory, the stages (seconds, share of the in-process
+    total), and the machine's 1/5/15-minute load averages around it."""
+    stages = {k: v for k, v in data["timings"].items() if k != "frames_decoded"}
+    total = stages.get("total") or wall
+    return {"wall_s": round(wall, 1), "ratio_to_duration": round(wall / data["duration"], 3),
+            "peak_rss_mb": round(peak_mb), "utterances": len(data["utterances"]), "words_by": data["transcribed_by"],
+            "stages_s": stages, "stage_shares": {k: round(v / total, 3) for k, v in stages.items()},
+            "frames_decoded": data["timings"].get("frames_decoded"),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in load_after]}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -76,6 +96,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--srt", action="store_true", help="also time the clip with its .srt (no VAD, no ASR)")
     parser.add_argument("--only-srt", action="store_true", help="time only the run with the .srt")
     parser.add_argument("--smoke", action="store_true", help="a 15-s 160x90 clip, no transcription (the tests)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the way before (--transcribe-first --pocketsphinx-search default) on the clip")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -91,22 +113,21 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"clip: {args.minutes:g} min {args.width}x{args.height} {args.fps} fps, {n} utterances, "
               f"{results['file_mb']} MB, written in {gen:.0f} s ({results['speech']})")
         runs = [] if args.only_srt else [("vad+" + args.transcriber, ["--transcriber", args.transcriber])]
+        if args.compare and not args.only_srt:  # the way before, then the way now, on the same clip
+            before = ["--transcriber", args.transcriber, "--transcribe-first", "--pocketsphinx-search", "default"]
+            runs.insert(0, (f"vad+{args.transcriber}, transcribed first, default search", before))
         if args.srt or args.smoke or args.only_srt:
             runs.append(("srt", ["--srt", str(srt)]))
         for name, extra in runs:
             cli = [str(video), "--out", str(folder / f"{name}.json"), "--max-minutes", str(args.minutes),
                    *extra, *(["--checkpoint", args.checkpoint] if args.checkpoint else [])]
+            load_before = os.getloadavg()
             wall, peak_mb, data = run_cli(cli)
-            duration = data["duration"]
-            timings = data["timings"]
-            run = {"wall_s": round(wall, 1), "ratio_to_duration": round(wall / duration, 3), "peak_rss_mb": round(peak_mb),
-                   "utterances": len(data["utterances"]), "words_by": data["transcribed_by"],
-                   "stages_s": {k: v for k, v in timings.items() if k != "frames_decoded"},
-                   "frames_decoded": timings.get("frames_decoded")}
-            results["runs"][name] = run
-            print(f"[{name}] {wall:.1f} s for {duration:.0f} s of video = {wall / duration:.3f}x real time; "
-                  f"peak RSS {peak_mb:.0f} MiB; {run['utterances']} utterances; words: {run['words_by']}; "
-                  f"stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in run["stages_s"].items()))
+            results["runs"][name] = run = summarise(wall, peak_mb, data, load_before, os.getloadavg())
+            print(f"[{name}] {wall:.1f} s for {data['duration']:.0f} s of video = {run['ratio_to_duration']:.3f}x real "
+                  f"time; peak RSS {peak_mb:.0f} MiB; {run['utterances']} utterances; words: {run['words_by']}; load "
+                  f"average {load_before[0]:.1f} before, {run['load_average_after'][0]:.1f} after; stages: " +
+                  ", ".join(f"{k} {v:.1f} s ({run['stage_shares'][k]:.0%})" for k, v in run["stages_s"].items()))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     return results

@@ -220,6 +220,25 @@ def test_timeline_bench_smoke(tmp_path, capsys):
     assert "x real time" in capsys.readouterr().out and (tmp_path / "t.json").is_file()
 
 
+def test_asr_options_bench_smoke(tmp_path):
+    """bench/asr_options.py on one sentence in two voices: pocketsphinx's defaults and the timeline's search, their
+    word-error rates from a word-level edit distance."""
+    from merclip.data.long_clips import has_espeak
+
+    if not has_espeak():
+        pytest.skip("espeak-ng is not installed (.ci/run installs it)")
+    bench = load_bench("asr_options")
+    assert bench.edits(["a", "b", "c"], ["a", "x", "c", "d"]) == 2  # one substitution, one insertion
+    assert bench.wer(["the cat sat", "a dog"], ["the cat", "a dog ran"]) == pytest.approx(2 / 5)
+    results = bench.main(["--smoke", "--out", str(tmp_path / "a.json")])
+    assert list(results) == ["pocketsphinx defaults", "timeline (maxhmmpf 3000)"]
+    assert results["pocketsphinx defaults"]["changed_vs_defaults"] == 0
+    assert results["timeline (maxhmmpf 3000)"]["options"] == "maxhmmpf 3000"
+    spoken = [bench.SENTENCES["happy_surprised"]] * 2  # one sentence in each of the two voices
+    for run in results.values():
+        assert len(run["words"]) == 2 and run["wer"] == pytest.approx(bench.wer(spoken, run["words"]), abs=1e-3)
+
+
 def test_front_end_ab_bench_smoke(capsys, monkeypatch):
     """The A/B bench imports the base revision's package from git under another name (not this checkout's) and
     times both against the floor."""

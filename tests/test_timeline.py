@@ -6,6 +6,8 @@ espeak-ng (installed by .ci/run), with silence around it; so the true utterance 
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from fractions import Fraction
 
 import av
@@ -120,6 +122,68 @@ def test_segment_transcribes_offline_and_names_the_engine(long_clip, monkeypatch
     assert sum(bool(u.text.split()) for u in seg.utterances) >= 2
 
 
+def test_transcribed_beside_the_scoring_gives_the_words_and_scores_of_transcribing_first(long_clip, predictor,
+                                                                                          monkeypatch):
+    """analyse's pipeline (pocketsphinx in its child process while finished batches are scored, batch size 1 so
+    scoring starts before the last words) against transcribing every utterance first, and against segment()."""
+    monkeypatch.setattr(tl.TRANSCRIBERS, "find_whisper", lambda: None)
+    video, parts, _ = long_clip
+    beside = tl.analyse(predictor, video, cfg=tl.TimelineConfig(batch_size=1))
+    first = tl.analyse(predictor, video, cfg=tl.TimelineConfig(batch_size=1, transcribe_first=True))
+    seg = tl.segment(video)
+    assert beside.engine == first.engine == seg.engine and "maxhmmpf 3000" in seg.engine
+    assert [(r.start, r.end, r.text) for r in beside.rows] == [(r.start, r.end, r.text) for r in first.rows] == \
+        [(u.start, u.end, u.text) for u in seg.utterances]
+    assert len(beside.rows) == len(parts) and sum(bool(r.text.split()) for r in beside.rows) >= 2
+    for a, b in zip(beside.rows, first.rows):
+        assert a.scores == b.scores
+    assert {"vad", "transcribe", "wait_for_words", "decode_windows", "predict"} <= set(beside.timings)
+    assert beside.timings["wait_for_words"] <= beside.timings["total"]
+
+
+def test_background_words_wait_only_for_the_batch_asked_and_raise_the_transcribers_error():
+    release = threading.Event()
+
+    def transcriber(wave):  # utterance 2 (the 0.2-s one) is held until released
+        if wave.size == 0.2 * tl.SAMPLE_RATE:
+            assert release.wait(10)
+        return f"{wave.size} samples"
+
+    utterances = [tl.Utterance(0.0, 0.1), tl.Utterance(0.1, 0.3), tl.Utterance(0.3, 0.6)]
+    words = tl.BackgroundWords(transcriber, np.zeros(tl.SAMPLE_RATE, np.float32), utterances)
+    words.fill(utterances, [0])  # returns while utterance 2 is still being transcribed
+    assert [u.text for u in utterances] == ["1600 samples", "", ""]
+    release.set()
+    words.fill(utterances, [1, 2])
+    assert [u.text for u in utterances] == ["1600 samples", "3200 samples", "4800 samples"]
+    words.close()
+
+    def broken(wave):
+        raise tl.TimelineError("the pocketsphinx worker stopped (exit status -9): no message")
+
+    words = tl.BackgroundWords(broken, np.zeros(tl.SAMPLE_RATE, np.float32), utterances)
+    with pytest.raises(tl.TimelineError, match="worker stopped"):
+        words.fill(utterances, [0])
+    words.close()
+
+
+@needs_espeak
+def test_pocketsphinx_worker_names_its_search_and_says_when_it_died():
+    wave = speak("I really enjoyed the trip to the mountains last summer")
+    assert tl.SphinxOptions.pocketsphinx_defaults().describe() == "pocketsphinx's default search"
+    assert tl.SphinxOptions(fwdflat=False).describe() == "maxhmmpf 3000, fwdflat off"
+    transcriber = tl.PocketSphinxTranscriber()
+    try:
+        words = transcriber(wave)
+        assert transcriber.name.endswith("; maxhmmpf 3000)") and words == transcriber(wave)  # the same words again
+        transcriber._worker._process.kill()
+        with pytest.raises(tl.TimelineError, match="pocketsphinx worker stopped"):
+            transcriber(wave)
+        assert transcriber(wave) == words  # a new child on the next call
+    finally:
+        transcriber.close()
+
+
 def test_shape_utterances_merges_and_splits():
     cfg = tl.TimelineConfig()
     # a 0.5-s burst 0.3 s after a 3-s stretch joins it; a 40-s stretch becomes 3 parts of <= 15 s
@@ -188,13 +252,10 @@ def test_two_hour_file_refused_quickly_from_the_container(tmp_path, monkeypatch)
     _two_hours(path)
     assert probe(path).duration > 7000
     work = []  # what a refusal from the header never reaches: packets, audio and frame decoders, the model
-    import importlib
-
-    for module, name in (("base", "packet_duration"), ("segment", "read_track"), ("score", "read_track"),
-                         ("score", "FrameSampler")):  # where the timeline's steps look them up (the package's face
-        # exports a function named `segment`, so the modules are taken by their full names)
-        found = importlib.import_module(f"merclip.serving.timeline.{module}")
-        monkeypatch.setattr(found, name, lambda *a, name=name, **k: work.append(name))
+    for module, name in [("base", "packet_duration"), ("segment", "read_track"), ("pipeline", "read_track"),
+                         ("score", "read_track"), ("score", "FrameSampler")]:  # where each is looked up
+        monkeypatch.setattr(sys.modules[f"merclip.serving.timeline.{module}"], name,
+                            lambda *a, name=name, **k: work.append(name))
     monkeypatch.setattr(Predictor, "from_checkpoint", lambda *a, **k: work.append("model"))
     with pytest.raises(MediaTooLongError, match="up to 10:00 min"):
         tl.segment(path)
@@ -239,7 +300,7 @@ class _FakeTranscriber:  # the real one is tested above; here only its name and 
 def test_studio_timeline_two_steps_and_views(long_clip, studio, monkeypatch):
     from merclip.serving import timeline_figure
 
-    monkeypatch.setattr(tl.TRANSCRIBERS, "get", lambda prefer="auto": _FakeTranscriber())
+    monkeypatch.setattr(tl.TRANSCRIBERS, "get", lambda prefer="auto", **_: _FakeTranscriber())
     video, parts, _ = long_clip
     rows, message = studio.timeline_utterances(str(video), None)
     assert len(rows) == 3 and "silero-vad" in message and "fake-asr" in message

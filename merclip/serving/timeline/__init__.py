@@ -7,7 +7,8 @@ short clip, and the result is one row per utterance: its times, its words and ea
 
 Utterances come from an `.srt`'s cue times when one is given (`subtitles`); otherwise from voice activity detection
 (silero-vad, whose wheel ships its model: offline), merged or split into 2-15-s utterances (`voice`). Their words
-come from the `.srt`, or are transcribed offline (`transcribe`). Which engine gave the words is recorded.
+come from the `.srt`, or are transcribed offline (`transcribe`: pocketsphinx in a child process) while the
+utterances already transcribed are scored (`words`, `pipeline`). Which engine (and search) gave the words is recorded.
 
 The file is read once and never held in memory: the audio track is decoded to 16-kHz mono (38 MB for ten minutes),
 and the video frames each utterance needs are decoded in time order by one seeking decoder (`media.FrameSampler`).
@@ -29,13 +30,15 @@ from .base import (
     read_track,
 )
 from .cli import main
+from .pipeline import analyse
 from .result import Timeline, TimelineRow
-from .score import analyse, predict_timeline, validate_utterances
+from .score import predict_timeline, validate_utterances
 from .segment import segment
 from .subtitles import parse_srt, srt_timestamp
 from .transcribe import (
     TRANSCRIBERS,
     PocketSphinxTranscriber,
+    SphinxOptions,
     Transcribers,
     WhisperTranscriber,
     local_whisper,
@@ -48,11 +51,13 @@ from .voice import (
     speech_intervals,
 )
 from .windows import decode_window
+from .words import BackgroundWords
 
 __all__ = [
-    "SAMPLE_RATE", "TRANSCRIBERS", "VOICE_ACTIVITY", "NoSpeechError", "PocketSphinxTranscriber", "Progress",
-    "Segmentation", "SubtitleError", "Timeline", "TimelineConfig", "TimelineError", "TimelineRow",
-    "TimelineTooLongError", "Transcribers", "Utterance", "VoiceActivity", "WhisperTranscriber", "analyse",
-    "check_long_clip", "decode_window", "fixed_windows", "local_whisper", "main", "parse_srt", "predict_timeline",
-    "read_track", "segment", "shape_utterances", "speech_intervals", "srt_timestamp", "validate_utterances",
+    "SAMPLE_RATE", "TRANSCRIBERS", "VOICE_ACTIVITY", "BackgroundWords", "NoSpeechError", "PocketSphinxTranscriber",
+    "Progress", "Segmentation", "SphinxOptions", "SubtitleError", "Timeline", "TimelineConfig", "TimelineError",
+    "TimelineRow", "TimelineTooLongError", "Transcribers", "Utterance", "VoiceActivity", "WhisperTranscriber",
+    "analyse", "check_long_clip", "decode_window", "fixed_windows", "local_whisper", "main", "parse_srt",
+    "predict_timeline", "read_track", "segment", "shape_utterances", "speech_intervals", "srt_timestamp",
+    "validate_utterances",
 ]

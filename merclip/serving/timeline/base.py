@@ -62,6 +62,8 @@ class TimelineConfig:
     batch_size: int = 8
     max_utterances: int = 1000
     transcriber: str = "auto"  # auto | whisper | pocketsphinx | none
+    sphinx_search: str = "pruned"  # pocketsphinx's search: pruned (transcribe.SphinxOptions) | default (its own)
+    transcribe_first: bool = False  # analyse: every utterance's words before any scoring, not beside the scoring
 
     def __post_init__(self) -> None:
         self.check()
@@ -79,6 +81,7 @@ class TimelineConfig:
         check_batch_size(self.batch_size)
         check_positive_int(self.max_utterances, "max_utterances")
         check_choice(self.transcriber, TRANSCRIBER_CHOICES, "transcriber")
+        check_choice(self.sphinx_search, ("pruned", "default"), "sphinx_search")
         return self
 
 

@@ -11,7 +11,7 @@ from ...config import MediaConfig
 from ...errors import UserError
 from ...files import OutputError, check_writable, reason, write_text_atomic
 from .base import TRANSCRIBER_CHOICES, Progress, TimelineConfig, check_long_clip
-from .score import analyse
+from .pipeline import analyse
 
 PROG = "python -m merclip.timeline"
 
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--transcriber", default="auto", choices=TRANSCRIBER_CHOICES,
                         help="offline transcription when there is no .srt (auto: whisper if its weights are on this "
                              "machine, else pocketsphinx)")
+    parser.add_argument("--pocketsphinx-search", default="pruned", choices=["pruned", "default"],
+                        help="pocketsphinx's search: pruned (fewer HMMs per frame: about 2/3 of the CPU time, the same "
+                             "error rate) or default (pocketsphinx's own settings); the engine's name says which")
+    parser.add_argument("--transcribe-first", action="store_true",
+                        help="transcribe every utterance before scoring any (slower: by default the words are "
+                             "transcribed in a child process while the utterances already transcribed are scored)")
     parser.add_argument("--max-minutes", type=positive_float, default=10.0, help="longest clip accepted")
     parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument("--tasks", type=task_list, default="emotion,sentiment",
@@ -44,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     from ...shipped import DEFAULT_CHECKPOINT
     from ..predictor import Predictor
 
-    cfg = TimelineConfig(max_duration=args.max_minutes * 60, batch_size=args.batch_size, transcriber=args.transcriber)
+    cfg = TimelineConfig(max_duration=args.max_minutes * 60, batch_size=args.batch_size, transcriber=args.transcriber,
+                         sphinx_search=args.pocketsphinx_search, transcribe_first=args.transcribe_first)
     try:
         outputs = {check_writable(args.out, "timeline JSON"): "to_json"}  # refused before any work
         if args.csv:

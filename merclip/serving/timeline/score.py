@@ -24,8 +24,8 @@ from .base import (
     read_track,
 )
 from .result import Timeline, TimelineRow
-from .segment import segment
 from .windows import decode_window
+from .words import BackgroundWords
 
 
 def validate_utterances(utterances: Sequence[Utterance], duration: float, cfg: TimelineConfig,
@@ -56,11 +56,13 @@ def validate_utterances(utterances: Sequence[Utterance], duration: float, cfg: T
 def predict_timeline(predictor, video: str | Path, utterances: Sequence[Utterance], *,
                      tasks: Sequence[str] = ("emotion", "sentiment"), labels: dict[str, Sequence[str]] | None = None,
                      cfg: TimelineConfig | None = None, segmentation: Segmentation | None = None,
-                     progress: Progress | None = None, wave: np.ndarray | None = None) -> Timeline:
+                     progress: Progress | None = None, wave: np.ndarray | None = None,
+                     transcribing: BackgroundWords | None = None) -> Timeline:
     """Score every utterance of `video` with `predictor.predict_batch`, a batch of windows at a time.
 
     `labels` maps a task to its label set (default: the checkpoint's for its own task, the built-in word labels for
     the other). A second task re-uses the cached features of the batch (only the label encoder and CMD re-run).
+    `transcribing`: the utterances' words still being transcribed (each batch waits for its own).
     """
     cfg = (cfg or TimelineConfig()).check()
     tasks = check_tasks(tasks)
@@ -78,7 +80,8 @@ def predict_timeline(predictor, video: str | Path, utterances: Sequence[Utteranc
         wave = None
     if wave is None and not any("no audio track" in n for n in notes):
         notes.append("no audio track: each utterance is scored from its frames and words only")
-    results, texts = _score_windows(predictor, info, wave, utterances, label_sets, cfg.batch_size, progress, timings)
+    results, texts = _score_windows(predictor, info, wave, utterances, label_sets, cfg.batch_size, progress, timings,
+                                    transcribing)
     progress(1.0, "done")
     rows = [_row(i, u, texts[i], {t: results[t][i] for t in tasks}) for i, u in enumerate(utterances)]
     timings["timeline_total"] = time.perf_counter() - t0
@@ -102,7 +105,8 @@ def _label_sets(model_cfg, tasks: Sequence[str], labels) -> dict[str, list[str]]
 
 def _score_windows(predictor, info: MediaInfo, wave: np.ndarray | None, utterances: list[Utterance],
                    label_sets: dict[str, list[str]], batch_size: int, progress: Progress,
-                   timings: dict[str, float]) -> tuple[dict[str, list], list[str]]:
+                   timings: dict[str, float],
+                   transcribing: BackgroundWords | None = None) -> tuple[dict[str, list], list[str]]:
     """(task -> each utterance's PredictionResult, each utterance's words), the windows decoded in time order by one
     decoder over the file."""
     mean, std = predictor.image_norm
@@ -115,6 +119,8 @@ def _score_windows(predictor, info: MediaInfo, wave: np.ndarray | None, utteranc
         for b in range(0, len(order), batch_size):
             chunk = order[b: b + batch_size]
             progress(0.05 + 0.95 * b / len(order), f"scoring utterances {b + 1}-{b + len(chunk)} of {len(order)}")
+            if transcribing is not None:
+                transcribing.fill(utterances, chunk)
             t1 = time.perf_counter()
             windows = [DecodedSource(f"{key}|window:{u.start:.4f}-{u.end:.4f}",
                                      decode_window(sampler, wave, u.start, u.end, u.text, predictor.media_cfg, mean, std))
@@ -142,21 +148,3 @@ def _row(i: int, u: Utterance, text: str, results: dict) -> TimelineRow:
     return TimelineRow(i + 1, u.start, u.end, text, {t: dict(r.probabilities) for t, r in results.items()}, predicted,
                        dict(first.present), list(first.notes))
 
-
-def analyse(predictor, video: str | Path, srt_file: str | Path | None = None, cfg: TimelineConfig | None = None,
-            progress: Progress | None = None, tasks: Sequence[str] = ("emotion", "sentiment")) -> Timeline:
-    """Segment (and transcribe) then score: the whole timeline of one long clip in one call."""
-    cfg = (cfg or TimelineConfig()).check()
-    tasks = check_tasks(tasks)
-    progress = progress or no_progress
-    t0 = time.perf_counter()
-    info = check_long_clip(video, cfg, predictor.media_cfg)
-    progress(0.0, "decoding the audio track")
-    wave = read_track(info.path, info.duration) if info.has_audio else None
-    t1 = time.perf_counter()
-    seg = segment(video, srt_file, cfg, predictor.media_cfg, progress=lambda f, d: progress(0.4 * f, d), wave=wave)
-    seg.timings["decode_audio_track"] = t1 - t0
-    timeline = predict_timeline(predictor, video, seg.utterances, tasks=tasks, cfg=cfg, segmentation=seg, wave=wave,
-                                progress=lambda f, d: progress(0.4 + 0.6 * f, d))
-    timeline.timings["total"] = time.perf_counter() - t0
-    return timeline

@@ -9,7 +9,6 @@ import numpy as np
 
 from ...config import MediaConfig
 from .base import (
-    SAMPLE_RATE,
     NoSpeechError,
     Progress,
     Segmentation,
@@ -24,12 +23,30 @@ from .base import (
 from .subtitles import parse_srt
 from .transcribe import TRANSCRIBERS
 from .voice import fixed_windows, shape_utterances, speech_intervals
+from .words import transcribe_in_order
 
 
 def segment(video: str | Path, srt_file: str | Path | None = None, cfg: TimelineConfig | None = None,
             media_cfg: MediaConfig | None = None, progress: Progress | None = None,
             wave: np.ndarray | None = None) -> Segmentation:
     """Utterances of a long clip (from `srt_file`, else VAD) with their words (from the cues, else transcribed)."""
+    t0 = time.perf_counter()
+    progress = progress or no_progress
+    seg, transcriber, wave = locate(video, srt_file, cfg, media_cfg, progress, wave)
+    if transcriber is not None:
+        t1 = time.perf_counter()
+        transcribe_in_order(transcriber, wave, seg.utterances, lambda f, d: progress(0.15 + 0.85 * f, d))
+        seg.timings["transcribe"] = time.perf_counter() - t1
+    if seg.source == "vad":
+        seg.timings["segment_total"] = time.perf_counter() - t0
+    return seg
+
+
+def locate(video: str | Path, srt_file: str | Path | None = None, cfg: TimelineConfig | None = None,
+           media_cfg: MediaConfig | None = None, progress: Progress | None = None,
+           wave: np.ndarray | None = None) -> tuple[Segmentation, object | None, np.ndarray | None]:
+    """`segment` but for the words of VAD utterances: (segmentation, the transcriber that is to write them into
+    its utterances or None when there are none to write, the audio track)."""
     cfg, media_cfg = (cfg or TimelineConfig()).check(), media_cfg or MediaConfig()
     progress = progress or no_progress
     timings: dict[str, float] = {}
@@ -38,7 +55,7 @@ def segment(video: str | Path, srt_file: str | Path | None = None, cfg: Timeline
     duration = info.duration
     if srt_file is not None:  # the cues say where and what: no audio needed here
         utterances, notes = parse_srt(srt_file, duration, cfg, media_cfg)
-        return Segmentation(utterances, "srt", "subtitles (.srt)", duration, info.has_audio, notes, timings)
+        return Segmentation(utterances, "srt", "subtitles (.srt)", duration, info.has_audio, notes, timings), None, wave
     if info.has_audio and wave is None:
         progress(0.02, "decoding the audio track")
         wave = read_track(info.path, duration)
@@ -48,15 +65,16 @@ def segment(video: str | Path, srt_file: str | Path | None = None, cfg: Timeline
         note = (f"no audio track: no voice to find utterances in, so the clip was cut into {len(windows)} windows of "
                 f"{windows[0][1] - windows[0][0]:.1f} s, scored from the frames only (no audio, no transcript)")
         return Segmentation([Utterance(s, e, "") for s, e in windows], "windows", "none (no audio track)", duration,
-                            False, [note], timings)
+                            False, [note], timings), None, wave
     seg = _voiced(wave, info.path.name, duration, cfg, progress, timings)
-    timings["segment_total"] = time.perf_counter() - t0
-    return seg
+    transcriber = TRANSCRIBERS.get(cfg.transcriber, search=cfg.sphinx_search)
+    seg.engine = transcriber.name if transcriber is not None else "none (no transcription asked for)"
+    return seg, transcriber, wave
 
 
 def _voiced(wave: np.ndarray, name: str, duration: float, cfg: TimelineConfig, progress: Progress,
             timings: dict[str, float]) -> Segmentation:
-    """Utterances where silero-vad hears speech, transcribed by `cfg.transcriber`."""
+    """Utterances where silero-vad hears speech (their words still to be written)."""
     progress(0.1, "finding speech (silero-vad)")
     t0 = time.perf_counter()
     intervals = speech_intervals(wave, cfg)
@@ -67,16 +85,6 @@ def _voiced(wave: np.ndarray, name: str, duration: float, cfg: TimelineConfig, p
     spans = shape_utterances(intervals, duration, cfg)
     if len(spans) > cfg.max_utterances:
         raise TimelineError(f"{len(spans)} utterances found; the timeline takes at most {cfg.max_utterances}")
-    transcriber = TRANSCRIBERS.get(cfg.transcriber)
-    utterances = [Utterance(s, e, "") for s, e in spans]
-    engine = "none (no transcription asked for)"
-    if transcriber is not None:
-        t1 = time.perf_counter()
-        for i, u in enumerate(utterances):
-            progress(0.15 + 0.85 * i / len(utterances), f"transcribing utterance {i + 1} of {len(utterances)}")
-            u.text = transcriber(wave[int(u.start * SAMPLE_RATE): int(u.end * SAMPLE_RATE)])
-        timings["transcribe"] = time.perf_counter() - t1
-        engine = transcriber.name
-    note = (f"{len(intervals)} speech stretches found by silero-vad, shaped into {len(utterances)} utterances "
+    note = (f"{len(intervals)} speech stretches found by silero-vad, shaped into {len(spans)} utterances "
             f"of {cfg.min_seconds:g}-{cfg.max_seconds:g} s")
-    return Segmentation(utterances, "vad", engine, duration, True, [note], timings)
+    return Segmentation([Utterance(s, e, "") for s, e in spans], "vad", "", duration, True, [note], timings)
