@@ -185,8 +185,8 @@ class ShownResults:
 
 
 def stale_outputs(n_outputs: int):
-    """A handler that empties `n_outputs` result outputs: shown after the clip or transcript they describe changed
-    (or after a failed request), they would be read as the new input's results."""
+    """A handler that empties `n_outputs` result outputs after a failed request: left on the page, they would be read
+    as the failed request's results."""
 
     def clear():
         return None if n_outputs == 1 else tuple(None for _ in range(n_outputs))
