@@ -1,5 +1,6 @@
 """MER-CLIP Studio: the Gradio Blocks app. Layout and wiring only: the logic lives in merclip.studio, the events'
-common behaviour (errors as messages, live controls, stale outputs) in app_events.py.
+common behaviour (errors as messages, live controls, long jobs' turns, stale results) in app_events.py, the Timeline
+tab in app_timeline.py.
 
     python app.py                                  # the shipped demo model, offline
     python app.py --checkpoint runs/mosei/best     # any MER-CLIP checkpoint
@@ -22,33 +23,47 @@ from gradio.utils import get_upload_folder
 from app_events import (
     RESIZE_PLOTS,
     SCROLL_TO_RESULT,
+    ShownResults,
     friendly,
     keep_result_while_labels_are_edited,
+    long_job,
     named_inputs,
     only_with_a_clip,
     stale_outputs,
 )
 from merclip.arguments import positive_float, user_errors_exit
+from app_timeline import timeline_tab
 from merclip.labels import QUERY_WORDS
 from merclip.serving.projection import METHODS, SPACES
 from merclip.shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, REPO_ROOT
 from merclip.spaces_support import gpu_entry, startup_device
-from merclip.studio import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SECONDS, DEFAULT_TIMELINE_MINUTES, NO_WORD, Studio
+from merclip.studio import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SECONDS, DEFAULT_TIMELINE_MINUTES, NO_WORD, LongJobs, Studio
+from merclip.studio.housekeeping import MAX_AGE_S, SWEEP_EVERY_S, every, remove_empty_folders
 
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
 LABEL_KINDS = ["word", "phrase", "sentence", "custom"]
 MODALITY_TOGGLES = ["language", "vision", "audio"]
+# Requests waiting in gradio's queue, all events together; one more is refused with gradio's "This application is
+# currently busy. Please try again." Long jobs wait at their own gates (LongJobs), not here.
+QUEUE_MAX_SIZE = 64
+# Sessions whose state gradio keeps (a copy of every component's config and its last outputs, plots included; every
+# page load and every API call is a session): with gradio's default of 10,000, memory grows with use for days. This
+# app keeps no gr.State, so a session let go of loses nothing a later request needs.
+SESSIONS_KEPT = 256
 
 
 @dataclass
 class Main:
-    """The main panel's components: the clip and its options (shared by every tab) and the prediction."""
+    """The main panel's components: the clip and its options (shared by every tab) and the prediction; and what
+    every panel shares: the record of the inputs their results describe, and the long jobs' gates."""
 
     inputs: dict  # parameter name -> component
     run: gr.Button
     bars: gr.Plot
     summary: gr.Markdown
     probabilities: gr.JSON
+    shown: ShownResults
+    jobs: LongJobs
 
 
 def input_column(studio: Studio) -> tuple[dict, gr.Button]:
@@ -106,6 +121,8 @@ def query_words_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @long_job(main.jobs.comparison)
+    @main.shown.records("query_words")
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def query_words(video, transcript=None, transcript_file=None, audio=None, task="emotion", label_kind="word",
                     custom_labels="", words=("Emotion",), extra_word=""):
@@ -113,8 +130,8 @@ def query_words_tab(studio: Studio, main: Main) -> None:
                                         words, extra_word)
 
     named = main.inputs | dict(words=words, extra_word=extra_word)
-    button.click(query_words, named_inputs(query_words, named), plot, api_name="query_words")
-    clear_when_input_changes(main, [plot])
+    button.click(query_words, named_inputs(query_words, named), plot, api_name="query_words", concurrency_limit=None)
+    main.shown.panel("query_words", [plot])
 
 
 def label_sets_tab(studio: Studio, main: Main) -> None:
@@ -130,6 +147,8 @@ def label_sets_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @long_job(main.jobs.comparison)
+    @main.shown.records("label_sets")
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def label_sets(video, transcript=None, transcript_file=None, audio=None, task="emotion", kind_a="word", custom_a="",
                    kind_b="sentence", custom_b="", query_word=None):
@@ -137,8 +156,8 @@ def label_sets_tab(studio: Studio, main: Main) -> None:
                                          custom_b, query_word)
 
     named = main.inputs | dict(kind_a=kind_a, custom_a=custom_a, kind_b=kind_b, custom_b=custom_b)
-    button.click(label_sets, named_inputs(label_sets, named), plot, api_name="label_sets")
-    clear_when_input_changes(main, [plot])
+    button.click(label_sets, named_inputs(label_sets, named), plot, api_name="label_sets", concurrency_limit=None)
+    main.shown.panel("label_sets", [plot])
 
 
 def projection_tab(studio: Studio, main: Main) -> None:
@@ -158,6 +177,8 @@ def projection_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @long_job(main.jobs.comparison)
+    @main.shown.records("projection")
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def projection(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
         return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
@@ -172,11 +193,12 @@ def projection_tab(studio: Studio, main: Main) -> None:
                                  embeddings_file=embeddings_file)
 
     named = main.inputs | dict(space=space, method=method, embeddings_file=embeddings_file)
-    button.click(projection, named_inputs(projection, named), plot, api_name="projection", show_progress="full")
+    button.click(projection, named_inputs(projection, named), plot, api_name="projection", show_progress="full",
+                 concurrency_limit=None)
     gr.on([embeddings_file.upload, own_button.click], projection_upload, named_inputs(projection_upload, named), plot,
-          api_name="projection_upload", show_progress="full")  # an upload is projected at once
+          api_name="projection_upload", show_progress="full", concurrency_limit=None)  # an upload is projected at once
     embeddings_file.clear(stale_outputs(1), None, plot, api_visibility="private")
-    clear_when_input_changes(main, [plot])
+    main.shown.panel("projection", [plot])
 
 
 def lsgmer_tab(studio: Studio, main: Main) -> None:
@@ -190,12 +212,13 @@ def lsgmer_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @main.shown.records("lsgmer")
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def lsgmer(video, transcript=None, transcript_file=None, audio=None):
         return studio.lsgmer(video, transcript, transcript_file, audio)
 
     button.click(lsgmer, named_inputs(lsgmer, main.inputs), [bars, maps, text], api_name="lsgmer")
-    clear_when_input_changes(main, [bars, maps, text])
+    main.shown.panel("lsgmer", [bars, maps, text])
 
 
 def zero_shot_tab(studio: Studio, main: Main) -> None:
@@ -213,117 +236,13 @@ def zero_shot_tab(studio: Studio, main: Main) -> None:
     tab.select(None, js=RESIZE_PLOTS)
 
     @friendly
+    @main.shown.records("zero_shot")
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def zero_shot(video, transcript=None, transcript_file=None, task="emotion", label_kind="word", custom_labels=""):
         return studio.zero_shot(video, transcript, transcript_file, task, label_kind, custom_labels)
 
     button.click(zero_shot, named_inputs(zero_shot, main.inputs), [plot, text], api_name="zero_shot")
-    clear_when_input_changes(main, [plot, text])
-
-
-@dataclass
-class TimelineTab:
-    """The Timeline tab's components: step 1 (the clip, its subtitles, the editable utterances), step 2 (the scored
-    timeline: plot, summary, table, downloads) and the utterance chooser; `token` names the kept timeline."""
-
-    video: gr.Video
-    srt: gr.File
-    find: gr.Button
-    found: gr.Markdown
-    utterances: gr.Dataframe
-    task: gr.Radio
-    run: gr.Button
-    plot: gr.Plot
-    summary: gr.Markdown
-    table: gr.Dataframe
-    csv_file: gr.File
-    json_file: gr.File
-    pick: gr.Dropdown
-    token: gr.Textbox
-
-
-def timeline_tab(studio: Studio, panels: list) -> None:
-    """An emotion timeline over a long clip's utterances (from an .srt, or found by voice activity detection and
-    transcribed offline), editable before scoring. Choosing an utterance shows it in `panels` (the main panel's
-    bars, summary, probabilities, modality similarity and attention)."""
-    wire_timeline(studio, timeline_layout(studio), panels)
-
-
-def timeline_layout(studio: Studio) -> TimelineTab:
-    with gr.Tab("Timeline") as tab:
-        gr.Markdown(f"An emotion timeline over a long clip (up to {studio.timeline_max_seconds / 60:g} min: an "
-                    "interview, a vlog, a call). Utterances come from the subtitles when given; otherwise voice "
-                    "activity detection (silero-vad) finds them and an offline speech recogniser writes their words, "
-                    "which you can correct before scoring.")
-        video = gr.Video(label="long clip (upload or webcam)", sources=["upload", "webcam"], include_audio=True,
-                         elem_id="timeline-video", height=260)
-        srt = gr.File(label="subtitles (.srt, optional)", file_types=[".srt"], type="filepath", elem_id="timeline-srt")
-        find = gr.Button("1. Find utterances and their words", elem_id="timeline-find")
-        found = gr.Markdown(elem_id="timeline-found")
-        utterances = gr.Dataframe(headers=["start (s)", "end (s)", "words"], datatype=["number", "number", "str"],
-                                  type="array", interactive=True, label="utterances (editable)",
-                                  elem_id="timeline-utterances")
-        with gr.Row():
-            task = gr.Radio(["emotion", "sentiment"], value="emotion", label="task shown")
-            run = gr.Button("2. Score the timeline", variant="primary", elem_id="timeline-run")
-        plot = gr.Plot(label="probability of each label over time", elem_id="timeline-plot")
-        summary = gr.Markdown(elem_id="timeline-summary")
-        table = gr.Dataframe(interactive=False, label="per utterance", elem_id="timeline-table")
-        with gr.Row():
-            csv_file = gr.File(label="CSV", interactive=False)
-            json_file = gr.File(label="JSON", interactive=False)
-        pick = gr.Dropdown(choices=[], label="show one utterance in the main panels (prediction, modalities, "
-                                            "attention)", elem_id="timeline-pick")
-        token = gr.Textbox(visible=False)  # the Studio keeps the scored timeline; the page holds only its name
-    tab.select(None, js=RESIZE_PLOTS)
-    return TimelineTab(video, srt, find, found, utterances, task, run, plot, summary, table, csv_file, json_file,
-                       pick, token)
-
-
-def wire_timeline(studio: Studio, tab: TimelineTab, panels: list) -> None:
-    """The two public steps (/timeline_utterances, /timeline) and the private re-draw, clear and pick events."""
-
-    @friendly
-    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
-    def timeline_utterances(video, srt=None, progress=gr.Progress()):
-        return studio.timeline_utterances(video, srt, progress=progress)
-
-    @friendly
-    @gpu_entry
-    def timeline(video, srt=None, rows=None, task="emotion", progress=gr.Progress()):
-        view = studio.timeline(video, srt, rows, task, progress=progress)
-        return (view.figure, view.summary, {"headers": view.headers, "data": view.rows}, view.csv_path,
-                view.json_path, gr.Dropdown(choices=view.choices, value=None), view.token)
-
-    @friendly
-    def redraw(token, task):
-        if not token:
-            return gr.skip(), gr.skip()
-        return studio.timeline_redraw(token, task)
-
-    @friendly
-    @gpu_entry
-    def show_utterance(token, choice, task):
-        if not token or not choice:
-            return tuple(gr.skip() for _ in panels)
-        return studio.timeline_pick(token, choice, task)
-
-    named = dict(video=tab.video, srt=tab.srt, rows=tab.utterances, task=tab.task, token=tab.token, choice=tab.pick)
-    scored = [tab.plot, tab.summary, tab.table, tab.csv_file, tab.json_file, tab.pick, tab.token]
-    tab.find.click(timeline_utterances, named_inputs(timeline_utterances, named), [tab.utterances, tab.found],
-                   api_name="timeline_utterances")
-    tab.run.click(timeline, named_inputs(timeline, named), scored, api_name="timeline")
-    private = dict(api_visibility="private", show_progress="hidden")
-    tab.task.change(redraw, named_inputs(redraw, named), [tab.plot, tab.table], **private)
-    for source in (tab.video, tab.srt):  # a new clip or subtitle file: the old utterances and results are stale
-        source.change(clear_timeline, None, [tab.utterances, tab.found, *scored], **private)
-    tab.pick.change(show_utterance, named_inputs(show_utterance, named), panels, api_visibility="private",
-                    show_progress="minimal")
-
-
-def clear_timeline():
-    """Empty utterances, their line, and every scored output (the chooser loses its choices)."""
-    return None, "", None, "", None, None, None, gr.Dropdown(choices=[], value=None), ""
+    main.shown.panel("zero_shot", [plot, text])
 
 
 def about_tab(studio: Studio) -> gr.Markdown:
@@ -332,17 +251,11 @@ def about_tab(studio: Studio) -> gr.Markdown:
     return about
 
 
-def clear_when_input_changes(main: Main, outputs: list) -> None:
-    """No stale results: a new clip (or example) or another transcript empties `outputs`, which described the old."""
-    for source in (main.inputs["video"], main.inputs["transcript"]):
-        source.change(stale_outputs(len(outputs)), None, outputs, api_visibility="private", show_progress="hidden",
-                      queue=False)
-
-
 def wire_analyse(studio: Studio, main: Main, head: gr.Dropdown, similarity: gr.Plot, attention: gr.Plot) -> None:
     """The Analyse button (the public `analyse` endpoint) and the live controls that re-run it on a loaded clip."""
 
     @friendly
+    @main.shown.records("analyse")
     @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
     def analyse(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped, head,
                 progress=gr.Progress()):
@@ -367,20 +280,22 @@ def wire_analyse(studio: Studio, main: Main, head: gr.Dropdown, similarity: gr.P
                                             trigger_mode="always_last"))
 
     def live_custom(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped,
-                    head):
+                    head, request: gr.Request = None):
         if label_kind != "custom":  # the box is only read for the 'custom' label set
             return tuple(gr.skip() for _ in outputs)
         return live(video, transcript, transcript_file, audio, task, label_kind, custom_labels, query_word, dropped,
-                    head)
+                    head, request)
 
     clear_on_failure(named["custom_labels"].change(live_custom, inputs, outputs, api_visibility="private",
                                                    show_progress="minimal", trigger_mode="always_last"))
-    clear_when_input_changes(main, outputs)
+    main.shown.panel("analyse", outputs)
 
 
-def build_app(studio: Studio) -> gr.Blocks:
-    # delete_cache: uploads older than an hour are removed every hour, so a long-running Space does not fill its disk
-    with gr.Blocks(title="MER-CLIP Studio", delete_cache=(3600, 3600)) as demo:
+def build_app(studio: Studio, jobs: LongJobs | None = None) -> gr.Blocks:
+    """The page over `studio`; `jobs`: the long jobs' gates (default: the served app's)."""
+    # delete_cache: gradio removes the uploads and the files the app returned once they are an hour old (the folders
+    # it leaves empty go by `housekeeping`, which `main` runs), so a long-running Space does not fill its disk
+    with gr.Blocks(title="MER-CLIP Studio", delete_cache=(SWEEP_EVERY_S, MAX_AGE_S)) as demo:
         gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
                     "short talking clip, give its transcript, and see what each modality contributes.")
         if studio.config.clip_model == "merclip-tiny":
@@ -394,7 +309,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                 bars = gr.Plot(label="prediction", elem_id="bars")
                 summary = gr.Markdown(label="summary", elem_id="summary")
                 probabilities = gr.JSON(label="probabilities", visible=False)
-                main = Main(inputs, run, bars, summary, probabilities)
+                main = Main(inputs, run, bars, summary, probabilities, ShownResults(), jobs or LongJobs())
                 with gr.Tabs(overflow_behavior="wrap", elem_id="result-tabs"):
                     similarity = modalities_tab()
                     head, attention = attention_tab(studio)
@@ -403,11 +318,22 @@ def build_app(studio: Studio) -> gr.Blocks:
                     projection_tab(studio, main)
                     lsgmer_tab(studio, main)
                     zero_shot_tab(studio, main)
-                    timeline_tab(studio, [bars, summary, probabilities, similarity, attention])
+                    timeline_tab(studio, [bars, summary, probabilities, similarity, attention], main.jobs)
                     about_tab(studio)
         wire_analyse(studio, main, head, similarity, attention)
+        main.shown.wire(inputs["video"], inputs["transcript"])  # after every panel has registered its outputs
         wire_transcript_file(studio, main)
     return demo
+
+
+def queued(demo: gr.Blocks) -> gr.Blocks:
+    """The queue as the app serves it: two of each event at a time (long jobs: see LongJobs), a bounded queue."""
+    return demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX_SIZE)
+
+
+def housekeeping(studio: Studio):
+    """The served app's timer: timelines unused for an hour, and the folders gradio's delete_cache emptied."""
+    return every(SWEEP_EVERY_S, [studio.sweep, lambda: remove_empty_folders(get_upload_folder(), MAX_AGE_S)])
 
 
 def warming_up(studio: Studio, demo: gr.Blocks) -> None:
@@ -471,9 +397,10 @@ def main(argv=None, block: bool = True) -> gr.Blocks:
                         allowed_roots=app_allowed_roots(), max_file_mb=args.max_file_mb,
                         lsgmer_checkpoint=args.lsgmer_checkpoint, timeline_max_seconds=60 * args.max_timeline_minutes)
     threading.Thread(target=studio.warm_up, daemon=True, name="warm-up").start()
-    demo = build_app(studio).queue(default_concurrency_limit=2)
+    demo = queued(build_app(studio))
     demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_file_mb * 2**20),
-                prevent_thread_lock=not block, quiet=not block)
+                prevent_thread_lock=not block, quiet=not block, state_session_capacity=SESSIONS_KEPT,
+                app_kwargs={"lifespan": housekeeping(studio)})
     return demo
 
 

@@ -26,9 +26,9 @@ SAMPLE_RATE = 16000
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _no_network():
-    """Refuse any connection that is not to this machine (the app tests serve on loopback)."""
+def refuse_the_network():
+    """Refuse, in this process, any connection that is not to this machine; returns the function that undoes it.
+    (Also run by the app that tests/test_soak.py serves in a process of its own.)"""
     real_connect = socket.socket.connect
 
     def guarded(self, address):
@@ -38,8 +38,15 @@ def _no_network():
         raise RuntimeError(f"test tried to reach the network: {address!r}")
 
     socket.socket.connect = guarded
+    return lambda: setattr(socket.socket, "connect", real_connect)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """Refuse any connection that is not to this machine (the app tests serve on loopback)."""
+    undo = refuse_the_network()
     yield
-    socket.socket.connect = real_connect
+    undo()
 
 
 def tone(seconds: float, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
@@ -159,12 +166,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def served(tiny_ckpt, embeddings, tiny_lsgmer_ckpt):
     """The app as `python app.py` serves it: file access limited to uploads and assets."""
-    from app import app_allowed_roots, build_app
+    from app import app_allowed_roots, build_app, queued
 
     port = _free_port()
-    demo = build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots(),
-                            lsgmer_checkpoint=tiny_lsgmer_ckpt)).queue(
-        default_concurrency_limit=2)  # as app.py serves it
+    demo = queued(build_app(Studio(tiny_ckpt, embeddings, device="cpu", allowed_roots=app_allowed_roots(),
+                                   lsgmer_checkpoint=tiny_lsgmer_ckpt)))  # as app.py serves it
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()

@@ -217,8 +217,7 @@ def _plot(page, elem_id: str) -> dict:
 def _analyse_an_example(page, example_text: str):
     page.get_by_text(example_text).first.click()  # the example's button
     page.wait_for_function("t => [...document.querySelectorAll('textarea')].some(a => a.value === t)", arg=example_text)
-    page.wait_for_timeout(300)  # the example's clip-change handler (it clears old results) settles first
-    page.locator("#analyse").click()
+    page.locator("#analyse").click()  # at once: the example's change events may be handled after the result
     page.locator("#bars .js-plotly-plot").wait_for(timeout=60000)
     page.locator("#summary").get_by_text("Predicted:").wait_for(timeout=60000)
 
@@ -483,6 +482,37 @@ def test_live_controls_change_nothing_before_a_clip_is_loaded():
     with pytest.raises(AssertionError):  # with a clip, it is the analysis that runs
         live("/uploads/clip.mp4", "text")
     assert calls == ["/uploads/clip.mp4"]
+
+
+def test_a_late_change_event_keeps_the_result_of_the_very_input_it_shows(studio):
+    """The clip / transcript change handler, called (as on a cold app under load) after Analyse's result for that
+    same input: that result stays (gr.skip); another input, or another page's analysis, empties it."""
+    import gradio as gr
+
+    import app
+
+    demo = app.build_app(studio)
+    analyse = next(f for f in demo.fns.values() if f.api_name == "analyse")
+    changes = [f for f in demo.fns.values() if f.name == "stale"]
+    assert len(changes) == 2  # one for the clip, one for the transcript, covering every panel
+    clear = changes[0]
+    shown = [clear.outputs.index(o) for o in analyse.outputs]  # where Analyse's outputs are among the cleared
+
+    class Page:  # what gradio passes as gr.Request; only the session matters here
+        def __init__(self, session):
+            self.session_hash = session
+
+    text = "what a wonderful time"
+    result = analyse.fn(str(EXAMPLE), text, None, None, "emotion", "word", "", "Emotion", [], "mean", Page("a"))
+    assert "**Predicted:**" in result[1]
+    late = clear.fn(str(EXAMPLE), text, Page("a"))
+    assert len(late) == len(clear.outputs) and len(shown) == 5
+    assert [late[i] for i in shown] == [gr.skip()] * 5  # the very input analysed: its result stays
+    assert all(v is None for i, v in enumerate(late) if i not in shown)  # the other panels show nothing of it
+    assert set(clear.fn(str(EXAMPLE), "other words", Page("a"))) == {None}  # another transcript: cleared
+    assert set(clear.fn(str(EXAMPLE.with_name("neutral.mp4")), text, Page("a"))) == {None}  # another clip
+    assert set(clear.fn(str(EXAMPLE), text, Page("b"))) == {None}  # another page never analysed it
+    assert set(clear.fn(str(EXAMPLE), text, None)) == {None}
 
 
 def test_zero_shot_tab_says_why_clip_cannot_run_without_weights(studio, no_clip_weights):

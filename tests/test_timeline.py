@@ -223,6 +223,25 @@ def test_no_speech_is_said(tmp_path):
         tl.segment(w.close())
 
 
+def test_timeline_windows_leave_the_visitors_cached_clips(tmp_path, tiny_model, clips):
+    """A 50-window timeline keeps its windows in a cache of its own: a visitor's clip cached before it is still
+    cached after it (the predictor's 32-entry cache would otherwise be emptied by the windows), and the second task
+    re-uses each window's features instead of decoding and encoding it again."""
+    predictor = Predictor(tiny_model, device="cpu")  # an empty shared cache of its own
+    video = tmp_path / "talk.mp4"
+    write_long_clip(video, NAMES[:2], speech="synthetic")
+    visitor = predictor.predict(clips["2s"], "a visitor's clip")
+    shared = set(predictor._cache.snapshot())
+    step = probe(video).duration / 50
+    windows = [tl.Utterance(i * step, (i + 1) * step, f"window {i}") for i in range(50)]
+    timeline = tl.predict_timeline(predictor, video, windows)
+    assert len(timeline.rows) == 50 and set(predictor._cache.snapshot()) == shared
+    again = predictor.predict(clips["2s"], "a visitor's clip")
+    assert again.features_cached and again.probabilities == visitor.probabilities
+    assert not any(r.features_cached for r in timeline.results["emotion"])
+    assert all(r.features_cached for r in timeline.results["sentiment"])
+
+
 def test_no_audio_track_scores_frames_only(tmp_path, predictor):
     parts = write_long_clip(tmp_path / "mute.mp4", NAMES[:2], audio=False, speech="synthetic")
     seg = tl.segment(tmp_path / "mute.mp4")

@@ -186,8 +186,9 @@ class Predictor:
                          transcript_file=transcript_file)
         return self._encode_and_cache([(key, clip)])[0], False
 
-    def _encode_and_cache(self, keyed_clips: list) -> list[_CachedClip]:
-        """Run the towers once over a batch of decoded clips, then cache one entry per clip.
+    def _encode_and_cache(self, keyed_clips: list, cache: LockedLRU[_CachedClip] | None = None) -> list[_CachedClip]:
+        """Run the towers once over a batch of decoded clips, then cache one entry per clip (in `cache`, default the
+        shared one).
 
         Each clip's features are cut back to its own valid items, so a clip encoded in a batch caches the same
         shapes (and, up to float rounding, the same values) as when it is encoded alone. Masks and token ids are
@@ -225,16 +226,21 @@ class Predictor:
             }
             cached = _CachedClip(features=feats, items=items, present=clip.present, notes=notes, timings=timings,
                                  thumbnails=clip.thumbnails)
-            self._cache.put(key, cached)
+            (self._cache if cache is None else cache).put(key, cached)
             out.append(cached)
         return out
 
     @torch.inference_mode()
     def predict_batch(self, videos: Sequence, transcripts: Sequence, batch_size: int = 16,
                       audios: Sequence | None = None, labels: Sequence[str] | None = None, query_word=USE_CONFIG,
-                      task: str | None = None, drop_modalities: Sequence[str] = ()) -> list[PredictionResult]:
+                      task: str | None = None, drop_modalities: Sequence[str] = (),
+                      cache: LockedLRU[_CachedClip] | None = None) -> list[PredictionResult]:
         """Many clips, `batch_size` at a time: decode the uncached ones, run the towers over them together, then the
         label encoder + CMD once for the whole batch (padded keys are masked out).
+
+        `cache`: where the clips' features are looked up and kept, instead of the predictor's own cache (shared by
+        every user the app serves): a caller with many one-off clips (a timeline's windows) passes a small one of its
+        own, so that they do not evict everyone else's clips.
 
         Gives the same predictions as calling `predict` per clip (tests/test_predict.py checks it); works for any
         number of clips, whatever the cache size.
@@ -248,13 +254,14 @@ class Predictor:
             chunk = requests[start : start + batch_size]
             keys = [_clip_key(v, t, a, self.media_cfg) for v, t, a in chunk]
             entries: dict[str, _CachedClip] = {}
-            cached = {k: hit for k in keys if (hit := self._cache.get(k)) is not None}
+            store = self._cache if cache is None else cache
+            cached = {k: hit for k in keys if (hit := store.get(k)) is not None}
             pending = {}
             for key, (v, t, a) in zip(keys, chunk):
                 if key not in cached and key not in pending:
                     pending[key] = _load_request(v, t, self.media_cfg, self._mean, self._std, a)
             if pending:
-                entries.update(zip(pending, self._encode_and_cache(list(pending.items()))))
+                entries.update(zip(pending, self._encode_and_cache(list(pending.items()), store)))
             clips = [cached.get(k) or entries[k] for k in keys]
             for i, clip in enumerate(clips):
                 ensure_something_left(clip.present, drop_modalities, what=f"clip {start + i + 1}")

@@ -20,6 +20,7 @@ from ..shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER
 from .about import about_markdown, cmd_keys_description, example_rows
 from .analysis import Analysis, AnalysisPanel
 from .comparisons import ComparisonPanels
+from .jobs import BusyError, JobGate, LongJobs
 from .lsgmer import LSGMERPanel
 from .models import ModelCache
 from .projection import ProjectionPanel
@@ -38,8 +39,9 @@ from .timeline import TimelinePanel, TimelineView
 from .warm_up import WARMING_UP, warm_up
 from .zero_shot import ZeroShotPanel
 
-__all__ = ["Analysis", "DEFAULT_MAX_FILE_MB", "DEFAULT_MAX_SECONDS", "DEFAULT_TIMELINE_MINUTES", "EmptyLabelSetError",
-           "NO_WORD", "Studio", "StudioError", "TimelineView", "cmd_keys_description", "parse_labels", "public_message"]
+__all__ = ["Analysis", "BusyError", "DEFAULT_MAX_FILE_MB", "DEFAULT_MAX_SECONDS", "DEFAULT_TIMELINE_MINUTES",
+           "EmptyLabelSetError", "JobGate", "LongJobs", "NO_WORD", "Studio", "StudioError", "TimelineView",
+           "cmd_keys_description", "parse_labels", "public_message"]
 
 
 class Studio:
@@ -135,6 +137,11 @@ class Studio:
 
     def timeline_pick(self, token, choice, task="emotion"):
         return self._timeline.pick(token, choice, task)
+
+    def sweep(self) -> None:
+        """Let go of what no visitor has used for an hour (scored timelines and their downloads); the served app
+        also runs this on a timer."""
+        self._timeline.store.sweep()
 
     # -- page text and start-up ----------------------------------------------------------------------
     def about(self) -> str:

@@ -3,7 +3,8 @@ re-drawn for another task, or one utterance shown in the main panels, from the k
 
 Scored timelines stay server-side under a random token the page holds (the page keeps no gr.State, whose session
 heartbeat would hold a connection open for as long as the page is). Their CSV and JSON downloads live in one
-working folder per Studio, a folder per token, removed when the timeline leaves the kept ones and at exit.
+working folder per Studio, a folder per token, removed when the timeline leaves the kept ones, when it has not been
+used for an hour, and at exit.
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,6 @@ import plotly.graph_objects as go
 
 from ..arguments import check_choice
 from ..files import reason, write_text_atomic
-from ..memo import LockedLRU
 from ..serving import figures
 from ..serving.timeline import (
     Timeline,
@@ -34,6 +37,7 @@ from .panel import Panel
 from .requests import StudioError, md_text
 
 TIMELINES_KEPT = 4  # each holds its utterances' results, thumbnails included (~30 MB for 120 utterances x 12 frames)
+TIMELINE_MAX_AGE_S = 3600.0  # a timeline unused for an hour is let go (its visitor has most likely left)
 UTTERANCES_FROM = {"srt": "the .srt's cues", "vad": "voice activity detection (silero-vad)",
                    "windows": "fixed windows"}
 
@@ -98,12 +102,15 @@ def progress_callback(progress):
 
 class TimelineStore:
     """The last `kept` scored timelines (shared by all users) by token, each with its CSV and JSON in a folder named
-    by the token. The working folder is made on first use under the system temp folder (where gradio may read
-    returned files from) and removed at exit; a timeline's folder goes when the timeline leaves the kept ones."""
+    by the token. A timeline goes, with its folder, when it leaves the kept ones or when no one has used it for
+    `max_age_s` (checked on every use and by `sweep`, which the app also runs on a timer). The working folder is made
+    on first use under the system temp folder (where gradio may read returned files from) and removed at exit."""
 
-    def __init__(self, kept: int = TIMELINES_KEPT):
-        self._timelines: LockedLRU[Timeline] = LockedLRU(kept)
-        self._lock = threading.Lock()  # one writer at a time: adding, writing the files and pruning
+    def __init__(self, kept: int = TIMELINES_KEPT, max_age_s: float = TIMELINE_MAX_AGE_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.kept, self.max_age_s, self._clock = kept, max_age_s, clock
+        self._timelines: OrderedDict[str, tuple[Timeline, float]] = OrderedDict()  # token -> (timeline, last used)
+        self._lock = threading.Lock()  # one user of the timelines and their folders at a time
         self._workdir: tempfile.TemporaryDirectory | None = None
 
     def add(self, tl: Timeline) -> tuple[str, Path, Path]:
@@ -122,20 +129,37 @@ class TimelineStore:
                     shutil.rmtree(self.workdir / token, ignore_errors=True)
                 raise StudioError(f"could not write the timeline files (disk full or read-only: {reason(exc)}); "
                                   "the app still serves: score the clip again once there is room") from exc
-            self._timelines.put(token, tl)
-            for old in self.workdir.iterdir():
-                if old.name not in self._timelines:
-                    shutil.rmtree(old, ignore_errors=True)
+            self._timelines[token] = (tl, self._clock())
+            self._prune()
         return token, csv_path, json_path
 
     def get(self, token) -> Timeline:
-        """A timeline kept earlier; a Timeline object passes through."""
+        """A timeline kept earlier (now the most recently used); a Timeline object passes through."""
         if token is not None and not isinstance(token, str):
             return token
-        found = self._timelines.get(token) if token else None
+        with self._lock:
+            self._prune()
+            found = self._timelines.pop(token, None) if token else None
+            if found is not None:
+                self._timelines[token] = (found[0], self._clock())
         if found is None:
             raise StudioError("that timeline is no longer in memory: score the clip again")
-        return found
+        return found[0]
+
+    def sweep(self) -> None:
+        """Let go of the timelines no one has used for `max_age_s`, and of their files."""
+        with self._lock:
+            self._prune()
+
+    def _prune(self) -> None:
+        """(Under the lock.) Drop the timelines unused for `max_age_s` and the least recently used beyond `kept`,
+        each with its folder."""
+        now = self._clock()
+        fresh = [token for token, (_, used) in self._timelines.items() if now - used <= self.max_age_s]
+        gone = [token for token in self._timelines if token not in fresh] + fresh[:max(0, len(fresh) - self.kept)]
+        for token in gone:
+            del self._timelines[token]
+            shutil.rmtree(self.workdir / token, ignore_errors=True)
 
     @property
     def workdir(self) -> Path:

@@ -12,6 +12,7 @@ from ...arguments import ArgumentError, check_labels, check_tasks
 from ...config import DEFAULT_QUERY_WORD, MediaConfig
 from ...labels import label_set
 from ...media import FrameSampler, MediaInfo, file_identity
+from ...memo import LockedLRU
 from ..sources import DecodedSource
 from .base import (
     Progress,
@@ -108,8 +109,13 @@ def _score_windows(predictor, info: MediaInfo, wave: np.ndarray | None, utteranc
                    timings: dict[str, float],
                    transcribing: BackgroundWords | None = None) -> tuple[dict[str, list], list[str]]:
     """(task -> each utterance's PredictionResult, each utterance's words), the windows decoded in time order by one
-    decoder over the file."""
+    decoder over the file.
+
+    The windows' features live in a cache of this timeline's own, one batch long: the second task re-uses them, and
+    a long clip's hundreds of one-off windows never pass through (and empty) the predictor's cache of the clips its
+    users are analysing."""
     mean, std = predictor.image_norm
+    windows_cache = LockedLRU(batch_size)
     order = sorted(range(len(utterances)), key=lambda i: (utterances[i].start, utterances[i].end))
     key = file_identity(info.path)
     timings["decode_windows"] = timings["predict"] = 0.0
@@ -130,7 +136,7 @@ def _score_windows(predictor, info: MediaInfo, wave: np.ndarray | None, utteranc
             for task, labels in label_sets.items():
                 query = predictor.cfg.query_word if task == predictor.cfg.task else DEFAULT_QUERY_WORD[task]
                 out = predictor.predict_batch(windows, words, batch_size=len(windows), labels=labels, task=task,
-                                              query_word=query)
+                                              query_word=query, cache=windows_cache)
                 by_index[task].update(zip(chunk, out))
             texts.update(zip(chunk, words))
             timings["decode_windows"] += t2 - t1
