@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..files import atomic_write
 
 SUFFIXES = (".csv", ".jsonl", ".parquet")
 RESERVED = ("file_name", "predicted", "error")
@@ -41,13 +42,6 @@ def check_output(path: Path) -> None:
                             "or write .csv or .jsonl") from None
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
     """The rows (dicts keyed by `columns`; a probability is None on an error row) in the format of the suffix."""
     suffix = path.suffix.lower()
@@ -56,16 +50,16 @@ def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
         import pyarrow.parquet as pq
 
         schema = pa.schema([(c, pa.float64() if c not in RESERVED else pa.string()) for c in columns])
-        _atomic(path, lambda tmp: pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp))
+        atomic_write(path, lambda tmp: pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp))
     elif suffix == ".jsonl":
-        _atomic(path, lambda tmp: Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in rows)))
+        atomic_write(path, lambda tmp: Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in rows)))
     else:
         def write_csv(tmp):
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 writer = csv.DictWriter(f, fieldnames=columns)
                 writer.writeheader()
                 writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
-        _atomic(path, write_csv)
+        atomic_write(path, write_csv)
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict]]:
