@@ -120,6 +120,12 @@ class ModelConfig(FamilyConfig):
     # network on face crops (merclip/pretrained/face_vision.py) with a trainable projection, so a face is read
     # without CLIP weights; the audio tower stays a CLIP image tower.
     vision_backbone: VisionBackbone = "clip"
+    # This project's extension, not the paper's (the shipped demo's recipe, docs/design.md "The pooled skip"):
+    # fused = CMD(query, memory) + sum over m of g_m * pooled_m, one learnable gate g_m per modality, starting at 1
+    # for language and 0 for the others, with the CMD's output layer starting at zero. The untrained model then
+    # scores labels by the pretrained language tower's similarity alone (what the offline reference does), and
+    # training learns the corrections the other modalities and the CMD bring, instead of first unlearning it.
+    pooled_skip: bool = False
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.labels)
@@ -146,6 +152,8 @@ class ModelConfig(FamilyConfig):
         if not 0 < self.emotion_threshold < 1:  # at 0 or 1 every label, or none, would be predicted
             raise ValueError(f"emotion_threshold must be between 0 and 1 (both excluded), "
                              f"got {self.emotion_threshold!r}")
+        if self.pooled_skip and not self.use_cmd:
+            raise ValueError("pooled_skip adds the pooled modalities to the CMD's output: it needs use_cmd=True")
         if self.cmd_hidden % self.cmd_heads:
             raise ValueError(f"cmd_hidden ({self.cmd_hidden}) must be divisible by cmd_heads ({self.cmd_heads})")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
 
 from ..config import MediaConfig
 from ..model_configs.presets import train_config_for
@@ -21,6 +21,8 @@ from ..pretrained import clip_towers
 from .erc import iemocap_split, load_meld
 from .features import CachedClipDataset, Collate, build_cache
 from .folder import fit_model_to_folder, load_folder
+from .lexicon import text_corpus_dataset
+from .mismatch import MismatchedClips
 from .mosi_mosei import load as load_mosi_mosei
 
 
@@ -42,6 +44,8 @@ class DataConfig:
     valid_fraction: float | None = None  # folder: share of split-less rows held out (folder.splits_of)
     on_error: str = "stop"  # folder: a bad metadata row stops the run, or "skip" leaves it out, counted
     audio_segments: int | str = 12  # 2-s segments the audio tower reads: 12 regularly selected (sec. 4.3), or "all"
+    text_corpus: str | None = None  # "nrc": add the lexicon's words to the train split as text-only items (ours)
+    mismatched: float = 0.0  # add this share of train clips again, each with another clip's face and voice (ours)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -128,11 +132,37 @@ def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), 
     for split in splits:
         ds = CachedClipDataset([s for s in samples if s.split == split], cfg.cache_path, media_cfg, model.cfg.task,
                                pp["mean"], pp["std"], neutral_policy_for(split, cfg.neutral), labels=model.cfg.labels)
+        if split == "train" and (cfg.text_corpus or cfg.mismatched):
+            ds = ClipsAndExtras(ds, _extras(ds, cfg, model.cfg.labels))
         sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed) if distributed and split == "train" else None
         loaders[split] = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None and split == "train",
                                     sampler=sampler, collate_fn=Collate(model.tokenizer), **options)
     scores = {s.clip_id: s.sentiment for s in samples if isinstance(getattr(s, "sentiment", None), float)}
     return loaders, scores
+
+
+def _extras(clips: CachedClipDataset, cfg: DataConfig, labels: tuple[str, ...]) -> list:
+    """The demo recipe's extra training items (this project's): a text corpus's words, mismatched clips."""
+    extras = []
+    if cfg.text_corpus:
+        extras.append(text_corpus_dataset(cfg.text_corpus, labels, clips.mean, clips.std))
+    if cfg.mismatched:
+        extras.append(MismatchedClips(clips, cfg.mismatched))
+    return extras
+
+
+class ClipsAndExtras(ConcatDataset):
+    """A split's clips followed by extra items (text-only words, mismatched clips); it answers for the clips where
+    the loop and `to_device` ask the dataset (normalisation, skipped and cut clips)."""
+
+    def __init__(self, clips: CachedClipDataset, extras: list):
+        super().__init__([clips, *extras])
+        self.clips = clips
+        self.mean, self.std, self.uncached = clips.mean, clips.std, clips.uncached
+
+    @property
+    def cut(self) -> list[str]:
+        return self.clips.cut
 
 
 def _fill_cache(samples: list, cfg: DataConfig, media_cfg: MediaConfig) -> None:

@@ -91,6 +91,10 @@ class MERCLIP(nn.Module):
             )
             if not cfg.use_label_encoder:
                 self.learned_query = nn.Parameter(torch.randn(dim) * 0.02)
+            if cfg.pooled_skip:  # this project's extension (config.py): start as the language tower's own reading
+                self.skip_gates = nn.Parameter(torch.tensor([float(m == "L") for m in cfg.modality_order]))  # (M,)
+                nn.init.zeros_(self.cmd.out.weight)
+                nn.init.zeros_(self.cmd.out.bias)
         else:
             self.fusion = nn.Linear(len(cfg.modality_order) * dim, dim)
         if cfg.use_label_encoder:
@@ -168,7 +172,10 @@ class MERCLIP(nn.Module):
                       for m in self.cfg.modality_order}
         else:  # this project's extension: every token / frame / segment is a key
             memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}  # (B, T_m, D), (B, T_m)
-        return self.cmd(self.query_embedding(query_word), memory)
+        fused, attentions = self.cmd(self.query_embedding(query_word), memory)  # (B, D)
+        if self.cfg.pooled_skip:  # absent modalities have pooled zeros (encode_modality), so they add nothing
+            fused = fused + sum(g * feats.pooled[m] for g, m in zip(self.skip_gates, self.cfg.modality_order))
+        return fused, attentions
 
     def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):
         """(logits, cosine similarity or None) for `labels` (default: the trained label set)."""

@@ -274,6 +274,7 @@ def _validate_and_save(model: nn.Module, optimizer: torch.optim.Optimizer, loade
     ctx.hooks.during_save(epoch, "before-latest")
     atomic_write(out / "latest.json", lambda p: Path(p).write_text(json.dumps({"path": ckpt.name, "epoch": epoch})))
     ctx.hooks.during_save(epoch, "after-latest")
+    ctx.hooks.after_epoch(epoch, ckpt)
     for old in out.glob("ckpt-epoch*"):
         if old != ckpt:
             shutil.rmtree(old, ignore_errors=True)

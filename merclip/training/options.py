@@ -13,6 +13,7 @@ import argparse
 from ..arguments import modality_order, non_negative_float, non_negative_int, positive_float, positive_int
 from ..config import DEFAULT_QUERY_WORD, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
+from ..data.lexicon import TEXT_CORPORA
 from ..data.loading import DataConfig
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
 from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS, train_config_for
@@ -51,6 +52,12 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                    help="2-s audio segments the audio tower reads: 12 regularly selected ones, as the paper (sec. 4.3) "
                         "selects 12 for the visual and audio encoders (default), or 'all' (ceil(duration / 2))")
     g.add_argument("--limit", type=positive_int, help="use at most this many clips per split (quick runs)")
+    g.add_argument("--mismatched", type=float, default=0.0,
+                   help="add this share of the train clips again, each with another clip's frames and audio and its "
+                        "own words and labels (this project's recipe for the demo: teaches when to lean on the words)")
+    g.add_argument("--text-corpus", choices=TEXT_CORPORA,
+                   help="emotion: add a corpus's words to the train split as transcript-only items (this project's "
+                        "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only)")
     g.add_argument("--workers", type=non_negative_int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=non_negative_int,
                    help="DataLoader worker processes (default: min(8, cores) on a GPU, 0 on a CPU)")
@@ -65,7 +72,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-lse", action="store_true", help="LSGMER ablation: no label signal enhancement")
     g.add_argument("--no-apc", action="store_true", help="LSGMER ablation: no APC constraint")
     g.add_argument("--task", default="emotion", choices=["emotion", "sentiment"])
-    g.add_argument("--clip-model", default="ViT-B-32", help=f"open_clip architecture, or {TINY_CLIP_MODEL}")
+    g.add_argument("--clip-model", default="ViT-B-32", help=f"open_clip architecture, or {TINY_CLIP_MODEL} "
+                   f"(embedding width 64) / {TINY_CLIP_MODEL}-256 (width 256, the demo's): random-init tiny towers")
     g.add_argument("--clip-pretrained", default="openai", help="open_clip tag; 'none' for random init")
     g.add_argument("--clip-weights", help=f"local open_clip weights file (or set ${clip_towers.WEIGHTS_ENV_VAR})")
     g.add_argument("--modalities", type=modality_order, default="LVA", help="CMD order and subset, e.g. LVA, VL, A")
@@ -84,6 +92,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--vision-backbone", default="clip", choices=["clip", "fer"],
                    help="fer: the frozen FER2013 face network on face crops, instead of open_clip's image tower")
     g.add_argument("--num-frames", type=positive_int, default=12)
+    g.add_argument("--pooled-skip", action="store_true",
+                   help="this project's extension: add gated pooled modality embeddings to the CMD's output, starting "
+                        "as the language tower's own reading (docs/design.md)")
     g.add_argument("--cmd-hidden", type=positive_int,
                    help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
     g.add_argument("--cmd-heads", type=positive_int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
@@ -110,7 +121,7 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
                       neutral=args.neutral, limit=args.limit, workers=args.workers, loader_workers=args.loader_workers,
                       batch_size=args.batch_size, iemocap_setup=args.iemocap_setup, fold=args.fold,
                       valid_fraction=args.valid_fraction, on_error=args.on_error,
-                      audio_segments=args.audio_segments)
+                      audio_segments=args.audio_segments, text_corpus=args.text_corpus, mismatched=args.mismatched)
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -139,7 +150,7 @@ def _labels(args: argparse.Namespace) -> tuple[str, ...]:
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConfig:
     """The config of the model family `--model` names, from the model options (and the dataset's label set)."""
-    tiny = args.clip_model == TINY_CLIP_MODEL
+    tiny = args.clip_model.startswith(TINY_CLIP_MODEL)  # merclip-tiny and its wider merclip-tiny-256: random init
     pretrained = None if (args.clip_pretrained or "").lower() in ("", "none") or tiny else args.clip_pretrained
     if args.model == "lsgmer":
         labels = IEMOCAP_LABELS[args.iemocap_setup] if args.dataset == "iemocap" else MELD_LABELS
@@ -161,5 +172,6 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
         use_label_encoder=not args.no_le,
         text_backbone=args.text_backbone,
         vision_backbone=args.vision_backbone,
+        pooled_skip=args.pooled_skip,
         **{**(TINY_HEADS if tiny else {}), **_given(cmd_hidden=args.cmd_hidden, cmd_heads=args.cmd_heads)},
     )

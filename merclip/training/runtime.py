@@ -7,6 +7,7 @@ belongs to the process that passed it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 # The points of an epoch's save, in the order they are reached: the model written, the optimiser state written,
@@ -34,7 +35,10 @@ class TrainingHooks:
 
     after_step(step): after every optimiser step; `step` counts the run's steps from 1, across epochs.
     during_save(epoch, stage): at each of SAVE_STAGES of the 0-based epoch `epoch`'s checkpoint write.
+    after_epoch(epoch, checkpoint): once the 0-based epoch's checkpoint folder is complete, before the previous
+    epoch's is removed (the demo's recipe scores each epoch on the real-ish dev split here: scripts/train_demo.py).
     """
 
     after_step: Callable[[int], None] = _do_nothing
     during_save: Callable[[int, str], None] = _do_nothing
+    after_epoch: Callable[[int, Path], None] = _do_nothing

@@ -1,0 +1,99 @@
+"""Text-only training items with the breadth of real speech: the NRC emotion lexicon's words (this project's addition
+to the demo's recipe, not the paper's).
+
+Why: the generated clips say sentences from `merclip.data.phrasebook` (18 feeling words and 27 situations per
+emotion). A language path trained on those alone learns the phrasebook and forgets what the pretrained word
+embeddings knew about the rest of the language: on the real-ish set it fell below the untrained word-similarity
+reference. The NRC Word-Emotion Association Lexicon (Mohammad & Turney 2013) lists thousands of everyday words
+with the emotions people associate with them ("funeral": sadness, "spider": fear and disgust). Mixed into
+training as transcripts with no face and no voice, they keep the language path reading the whole vocabulary,
+and they are clips whose only evidence is the words, which is what a visitor's clip often is.
+
+Source and licence: the lexicon ships inside the `nrclex` wheel (4.1.0, MIT code; `nrclex/data/nrc_en.json`,
+6,468 words). The lexicon itself is (C) National Research Council Canada, **free for research use only**; anyone
+who uses it or a model trained with it cites Mohammad & Turney, "Crowdsourcing a Word-Emotion Association Lexicon",
+Computational Intelligence 29(3), 2013. The file is read straight from the installed package (nrclex's own import
+pulls in textblob, which it does not need for this).
+
+    items = lexicon_items(("happy", "sad", "angry", "surprise", "disgust", "fear"))
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from ..media.decoded import ClipInputs
+
+LEXICON_FILE = Path("data") / "nrc_en.json"
+# The NRC affect names the demo's emotion words stand for (its other affects, such as trust, have no label here).
+NRC_AFFECTS: dict[str, str] = {"happy": "joy", "sad": "sadness", "angry": "anger", "surprise": "surprise",
+                               "disgust": "disgust", "fear": "fear"}
+TEXT_CORPORA = ("nrc",)
+
+
+def lexicon_path() -> Path:
+    """Where the installed nrclex wheel keeps its lexicon (found without importing the package)."""
+    spec = importlib.util.find_spec("nrclex")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the NRC lexicon comes from the nrclex wheel: pip install nrclex==4.1.0 "
+                          "(requirements-dev.txt)")
+    path = Path(next(iter(spec.submodule_search_locations))) / LEXICON_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"nrclex is installed but its lexicon file {LEXICON_FILE} is missing")
+    return path
+
+
+@lru_cache(maxsize=1)
+def read_lexicon() -> dict[str, tuple[str, ...]]:
+    """word -> NRC affects (anger, fear, joy, sadness, ..., positive, negative)."""
+    return {w: tuple(a) for w, a in json.loads(lexicon_path().read_text()).items()}
+
+
+def lexicon_items(labels: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(word, its labels) for every lexicon word associated with at least one of `labels`, sorted by word.
+
+    Only labels with an NRC affect (NRC_AFFECTS) can be matched; a label set with none of them is refused, since
+    it would train on nothing."""
+    affects = {NRC_AFFECTS[l.lower()]: l for l in labels if l.lower() in NRC_AFFECTS}
+    if not affects:
+        raise ValueError(f"the NRC lexicon has none of the labels {list(labels)}: it knows "
+                         f"{sorted(NRC_AFFECTS)}")
+    items = []
+    for word, word_affects in sorted(read_lexicon().items()):
+        named = tuple(affects[a] for a in affects if a in word_affects)
+        if named:
+            items.append((word, tuple(sorted(named, key=list(labels).index))))
+    return items
+
+
+class TextOnlyDataset(Dataset):
+    """Transcript-only training items, (ClipInputs with no frames and no audio, multi-hot target (C,), id): the
+    collated batch masks vision and audio out for them, as for a clip with no face and no voice."""
+
+    def __init__(self, items: Sequence[tuple[str, tuple[str, ...]]], labels: Sequence[str], mean, std):
+        self.items = list(items)
+        self.labels = tuple(labels)
+        self.mean, self.std = mean, std  # to_device normalises the batch's images with the clip dataset's values
+        self.uncached: list[str] = []
+        self.cut: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        text, named = self.items[i]
+        target = torch.tensor([float(l in named) for l in self.labels])  # (C,)
+        return ClipInputs(frames=None, audio=None, transcript=text, duration=0.0), target, f"text:{text}"
+
+
+def text_corpus_dataset(name: str, labels: Sequence[str], mean, std) -> TextOnlyDataset:
+    """The text-only items of a named corpus (`TEXT_CORPORA`) for an emotion label set."""
+    if name not in TEXT_CORPORA:
+        raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
+    return TextOnlyDataset(lexicon_items(labels), labels, mean, std)
