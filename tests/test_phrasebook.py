@@ -36,6 +36,27 @@ def test_no_real_ish_sentence_or_situation_comes_out_of_the_phrasebook():
     assert len(clauses) > 30000 and not set(held_out) & clauses
 
 
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z']+", " ", text.lower()).split()
+
+
+def _five_grams(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+
+
+def test_no_real_ish_sentence_shares_five_words_in_a_row_with_the_phrasebook():
+    """Stricter than containing a whole phrase: a real-ish sentence may not even reuse five consecutive words of a
+    situation, a neutral phrase or a sentence form (the {feel} / {sit} slots break a form into pieces, since any
+    words may fill them). Single feeling words ("scared") are allowed: people say them."""
+    phrases = [s for e in phrasebook.SITUATIONS.values() for s in e] + list(phrasebook.NEUTRAL)
+    forms = phrasebook.FORMS + phrasebook.SITUATION_FORMS + phrasebook.NEUTRAL_FORMS
+    pieces = phrases + [p for f in forms for p in re.split(r"\{\w+\}", f)]
+    generator = set().union(*(_five_grams(_words(p)) for p in pieces))
+    assert ("and", "that's", "all", "i", "can") in generator  # the check sees the forms' own words
+    shared = [(s, sorted(_five_grams(_words(s)) & generator)) for s, _ in realish.SENTENCES]
+    assert not [x for x in shared if x[1]]
+
+
 def test_speech_style_segments_are_spoken_as_long_as_their_clip_and_seeded():
     a, b = synthetic.make_segments(3, seed=5, style="speech"), synthetic.make_segments(3, seed=5, style="speech")
     assert [s.text for s in a] == [s.text for s in b]

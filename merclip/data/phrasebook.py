@@ -8,8 +8,9 @@ feeling word: the situation alone carries the emotion), with hedges and fillers 
 so that thousands of distinct sentences come out. Clips with two emotions say both; clips with none say a
 neutral statement.
 
-The real-ish evaluation set (merclip.data.realish) was written before this phrasebook and independently of it;
-tests/test_phrasebook.py checks that none of its sentences can come out of here.
+The real-ish evaluation set's first 66 sentences (merclip.data.realish_sentences) were written before this
+phrasebook, the rest after it, all independently of it: tests/test_phrasebook.py checks that none of them can come
+out of here, contains one of its phrases, or shares five words in a row with a situation, neutral phrase or form.
 """
 from __future__ import annotations
 

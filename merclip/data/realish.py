@@ -3,111 +3,63 @@
 Why: the generated training clips (cartoon faces, synthetic voices, template sentences) say nothing about how a
 model does on the clips people bring. This set is built from material that is independent of the generator:
 
-* **words**: 66 sentences written for this set, 11 per emotion, 14 of them with a second intended emotion, in
-  everyday words that avoid the generator's vocabulary (`merclip.data.synthetic`'s POSITIVE / NEGATIVE / DISGUST /
-  FEAR phrases; tests/test_realish.py checks that no sentence contains one of them). The intended emotions
-  are the ground truth.
-* **faces**: the two real photographs that scikit-image ships (`astronaut`, Eileen Collins, smiling; `camera`, the
-  cameraman, neutral), each also mirrored, shown as a still with a slow zoom. Their expressions do not follow the
-  sentence (a still photo rarely does): the face is context here, as in many vlogs, not the label's source.
+* **words**: about 400 sentences written for this set (merclip.data.realish_sentences), every emotion in at least
+  60 of them, some with a second intended emotion, in everyday words that avoid the generator's vocabulary (the
+  tests check that none contains or shares a 5-word sequence with a phrase of merclip.data.phrasebook or
+  merclip.data.synthetic). The intended emotions are the ground truth.
+* **split**: every clip is "dev" or "test". The first 66 sentences are all dev (the shipped demo's recipe was tuned
+  on them, so they cannot be a fair test); the later ones alternate within each emotion, so the test split (about
+  170 clips) is balanced by emotion. The split is fixed in the data module, never drawn at run time.
+* **faces**: real photographs that ship inside scikit-image, so no download is needed:
+  - `astronaut` (Eileen Collins, smiling; NASA, public domain) and `camera` (the cameraman, in profile; CC0 by the
+    photographer, Lav Varshney), each also mirrored: sample images of scikit-image (BSD-3 licence);
+  - the 100 face images of `skimage.data.lfw_subset()` (`lfw-000` .. `lfw-099`): 25x25 grey crops from Labeled
+    Faces in the Wild (University of Massachusetts, Amherst; released for research use), upscaled with PIL bicubic
+    to half the frame on a plain grey ground of their own mean level, the rendering at which OpenCV's frontal
+    cascade finds the most of them (98 of 100 in the first frame, 97 after the zoom; measured on this set).
+  The first 66 clips keep the four scikit-image photos they always had, so their numbers stay comparable; the later
+  clips of each split go through the 100 LFW faces and then the four photos in turn, so a split sees ~100 faces.
+  A photo is shown as a still with a slow zoom. Its expression does not follow the sentence (a still photo rarely
+  does): the face is context here, as in many vlogs, not the label's source.
 * **voices**: espeak-ng (Debian package) in five English voices and three speaking rates; espeak-ng has no
   emotional prosody, so the voice carries no label either.
 
 So this set measures mostly how well a model reads the words, and whether vision and audio mislead it. The clips
-and a manifest (`realish.json`: id, file, transcript, intended emotions, photo, voice) are written to a folder;
-`merclip.serving.realish_eval` scores models on them.
+and a manifest (`realish.json`: id, file, transcript, intended emotions, photo, voice, split) are written to a
+folder; `merclip.serving.realish_eval` scores models on them.
 
-    python -m merclip.data.realish --out data/realish
+    python -m merclip.data.realish --out data/realish --workers 2               # every clip
+    python -m merclip.data.realish --out data/realish-test --split test       # only the test split
 """
 from __future__ import annotations
 
 import argparse
 import json
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import lru_cache
+from itertools import repeat
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from .realish_sentences import ORIGINAL, SENTENCES, SPLITS
 from .speech import SAMPLE_RATE, Prosody, speak, with_silence
 from .writer import write_video
 
 EMOTIONS = ("happy", "sad", "angry", "surprise", "disgust", "fear")  # the demo model's label words
+SPLIT_CHOICES = ("dev", "test", "all")
 FPS = 8
 SIZE = 224
 VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp")
 RATES = (150, 165, 180)  # words per minute
-PHOTOS = ("astronaut", "camera", "astronaut-mirrored", "camera-mirrored")
-
-# (sentence, intended emotions): written for this set, independently of the generator's phrases
-SENTENCES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("My sister just had her baby and everyone is doing well.", ("happy",)),
-    ("We finally moved into our own place and I can't stop smiling.", ("happy",)),
-    ("The kids made me breakfast this morning, it made my whole week.", ("happy",)),
-    ("I passed the exam, all those late nights paid off.", ("happy",)),
-    ("Honestly this is the best vacation we've had in years.", ("happy",)),
-    ("Our team won the final in the last minute.", ("happy",)),
-    ("It feels so good to see all my old friends again.", ("happy",)),
-    ("The garden is blooming and the weather is perfect.", ("happy",)),
-    ("She said yes when I asked her to marry me.", ("happy", "surprise")),
-    ("I got the job offer and the pay is better than I hoped.", ("happy", "surprise")),
-    ("Dinner with my parents tonight was really lovely.", ("happy",)),
-    ("My grandfather passed away last week and I still miss him.", ("sad",)),
-    ("Nobody came to my birthday party this year.", ("sad",)),
-    ("I had to give away my dog because we moved.", ("sad",)),
-    ("The house feels so empty since the kids left for college.", ("sad",)),
-    ("I tried my best but I still failed the course.", ("sad",)),
-    ("We broke up after six years together.", ("sad",)),
-    ("I haven't talked to anyone in days and I feel so alone.", ("sad",)),
-    ("My best friend is moving to another country next month.", ("sad",)),
-    ("I lost my job today and I don't know how to tell my family.", ("sad", "fear")),
-    ("Looking at old photos just makes me cry.", ("sad",)),
-    ("The doctor said there is nothing more they can do.", ("sad", "fear")),
-    ("They cancelled my flight again without any explanation.", ("angry",)),
-    ("I'm furious that he took credit for my work.", ("angry",)),
-    ("Stop interrupting me every time I try to speak!", ("angry",)),
-    ("The landlord ignored our complaints for three months.", ("angry",)),
-    ("How dare you read my private messages?", ("angry",)),
-    ("I waited two hours and they still got my order wrong.", ("angry",)),
-    ("This is the fourth time the printer broke today, I've had enough.", ("angry",)),
-    ("He lied to my face and expected me to just accept it.", ("angry",)),
-    ("Somebody scratched my car and just drove off.", ("angry",)),
-    ("The company charged me twice and refuses to give the money back.", ("angry",)),
-    ("I am so mad at myself for missing that deadline.", ("angry",)),
-    ("Wait, you're telling me she's been here the whole time?", ("surprise",)),
-    ("I opened the door and all my friends jumped out.", ("surprise", "happy")),
-    ("I never expected the results to come back so fast.", ("surprise",)),
-    ("Whoa, I had no idea you could play the piano.", ("surprise",)),
-    ("Out of nowhere a deer ran across the road.", ("surprise", "fear")),
-    ("They announced the merger this morning, nobody saw it coming.", ("surprise",)),
-    ("Really? The test was today? I thought it was next week.", ("surprise",)),
-    ("I can't believe it snowed in the middle of June.", ("surprise",)),
-    ("My old teacher recognised me after twenty years.", ("surprise", "happy")),
-    ("The quiet new guy turned out to be the band's singer.", ("surprise",)),
-    ("Suddenly the lights went out in the whole building.", ("surprise",)),
-    ("There was mold all over the bread in the fridge.", ("disgust",)),
-    ("He chewed with his mouth open the entire dinner.", ("disgust",)),
-    ("The bathroom at the station was filthy, I couldn't go in.", ("disgust",)),
-    ("Someone left old fish in the office microwave.", ("disgust",)),
-    ("I found a hair in my soup and lost my appetite.", ("disgust",)),
-    ("The way they treat their workers makes me sick.", ("disgust", "angry")),
-    ("The milk had gone sour and lumpy.", ("disgust",)),
-    ("There were cockroaches crawling under the sink.", ("disgust", "fear")),
-    ("He spat on the sidewalk right in front of us.", ("disgust",)),
-    ("The trash hadn't been collected for weeks and it stank.", ("disgust",)),
-    ("Watching that politician cheat and lie turns my stomach.", ("disgust", "angry")),
-    ("I heard footsteps downstairs in the middle of the night.", ("fear",)),
-    ("The plane started shaking and the lights flickered.", ("fear",)),
-    ("I'm afraid the test results will be bad.", ("fear",)),
-    ("My hands are trembling, I have to speak in front of a thousand people.", ("fear",)),
-    ("There's a huge spider on the wall next to my bed.", ("fear", "disgust")),
-    ("I'm worried something will happen to my kids on the trip.", ("fear",)),
-    ("The storm is getting closer and the power is out.", ("fear",)),
-    ("Someone has been following me home from work.", ("fear",)),
-    ("I panic every time I have to drive on the highway.", ("fear",)),
-    ("The ice cracked under my feet in the middle of the lake.", ("fear",)),
-    ("What if they find out and I lose everything?", ("fear",)),
-)
+PHOTOS = ("astronaut", "camera", "astronaut-mirrored", "camera-mirrored")  # scikit-image's sample photos
+LFW_FACES = 100  # lfw_subset(): the first 100 of its 200 images are faces, the rest background patches
+LFW_PHOTOS = tuple(f"lfw-{k:03d}" for k in range(LFW_FACES))
+NEW_PHOTOS = LFW_PHOTOS + PHOTOS  # the cycle of photos for the sentences after the first ORIGINAL
+LFW_FACE_FRACTION = 0.5  # the face's side over the frame's: the cascade finds the most faces at 0.4-0.6
 
 
 @dataclass(frozen=True)
@@ -118,19 +70,52 @@ class RealishClip:
     emotions: tuple[str, ...]  # intended, a subset of EMOTIONS
     photo: str
     voice: str
+    split: str = "dev"  # "dev" or "test"; manifests written before the split existed hold only dev sentences
 
 
-def photos() -> dict[str, np.ndarray]:
-    """The real photographs that scikit-image ships, as (H, W, 3) uint8 squares centred on the face, and mirrored."""
+def _skimage_data():
     try:
         from skimage import data
     except ImportError as exc:
         raise ImportError("the real-ish set's photos come from scikit-image: pip install -r requirements-dev.txt") from exc
+    return data
 
+
+@lru_cache(maxsize=1)
+def photos() -> dict[str, np.ndarray]:
+    """scikit-image's two real photographs as (300, 300, 3) uint8 squares centred on the person, and mirrored."""
+    data = _skimage_data()
     astronaut = data.astronaut()[0:300, 100:400]  # (300, 300, 3): the face and shoulders
     camera = np.repeat(data.camera()[40:340, 150:450, None], 3, axis=2)  # (300, 300, 3) from greyscale
     return {"astronaut": astronaut, "astronaut-mirrored": astronaut[:, ::-1].copy(),
             "camera": camera, "camera-mirrored": camera[:, ::-1].copy()}
+
+
+@lru_cache(maxsize=1)
+def lfw_faces() -> np.ndarray:
+    """(100, 25, 25) uint8: the face images of scikit-image's LFW subset (it ships in the package: no download)."""
+    return np.round(_skimage_data().lfw_subset()[:LFW_FACES] * 255).astype(np.uint8)
+
+
+def render_lfw(face: np.ndarray, size: int = SIZE, fraction: float = LFW_FACE_FRACTION) -> np.ndarray:
+    """(size, size, 3) uint8: a tight 25x25 grey face crop upscaled (PIL bicubic) to `fraction` of the frame, centred
+    on its own mean grey. Why a margin: the Haar cascade was trained on faces with some surroundings and misses
+    many that fill the frame edge to edge (83 of 100 found at full size, 98 at half)."""
+    from PIL import Image
+
+    side = round(size * fraction)
+    big = np.asarray(Image.fromarray(face).resize((side, side), Image.BICUBIC))
+    frame = np.full((size, size), round(float(face.mean())), np.uint8)
+    top = (size - side) // 2
+    frame[top:top + side, top:top + side] = big
+    return np.repeat(frame[..., None], 3, axis=2)
+
+
+def picture(name: str) -> np.ndarray:
+    """A square RGB uint8 photo by its manifest name: one of PHOTOS or `lfw-NNN`."""
+    if name.startswith("lfw-"):
+        return render_lfw(lfw_faces()[int(name[4:])])
+    return photos()[name]
 
 
 def still_with_zoom(photo: np.ndarray, n_frames: int, size: int = SIZE, zoom: float = 0.1) -> np.ndarray:
@@ -147,46 +132,81 @@ def still_with_zoom(photo: np.ndarray, n_frames: int, size: int = SIZE, zoom: fl
     return np.stack(frames)
 
 
-def plan(n: int | None = None) -> list[RealishClip]:
-    """Which photo and voice each sentence gets (fixed, round-robin), without writing anything."""
-    clips = []
-    for i, (text, emotions) in enumerate(SENTENCES[:n]):
-        voice = VOICES[i % len(VOICES)]
-        clips.append(RealishClip(f"realish_{i:02d}", f"realish_{i:02d}.mp4", text, emotions,
-                                 PHOTOS[(i // len(VOICES)) % len(PHOTOS)], f"{voice}@{RATES[i % len(RATES)]}"))
-    return clips
+def _photo_for(i: int, j: int) -> str:
+    """Sentence i's photo; j counts the sentences after the first ORIGINAL in i's split before it. The original
+    clips keep their old rule (their numbers stay comparable); later ones cycle through NEW_PHOTOS per split, so
+    each split sees every face rather than every other one."""
+    if i < ORIGINAL:
+        return PHOTOS[(i // len(VOICES)) % len(PHOTOS)]
+    return NEW_PHOTOS[j % len(NEW_PHOTOS)]
 
 
-def build(out: str | Path, n: int | None = None, progress: bool = True) -> Path:
-    """Write the set's clips and `realish.json` into `out`; returns the manifest's path."""
+def plan(n: int | None = None, split: str = "all") -> list[RealishClip]:
+    """Which photo and voice each sentence gets (fixed), without writing anything: the first `n` clips of `split`
+    ("dev", "test" or "all"), in the order of SENTENCES. A clip's id, photo and voice do not depend on n or split."""
+    if split not in SPLIT_CHOICES:
+        raise ValueError(f"split must be one of {SPLIT_CHOICES}; got {split!r}")
+    clips, later = [], {"dev": 0, "test": 0}
+    for i, ((text, emotions), part) in enumerate(zip(SENTENCES, SPLITS)):
+        photo_name = _photo_for(i, later[part])
+        later[part] += int(i >= ORIGINAL)
+        if split in ("all", part):
+            voice = f"{VOICES[i % len(VOICES)]}@{RATES[i % len(RATES)]}"
+            name = f"realish_{i:03d}"
+            clips.append(RealishClip(name, f"{name}.mp4", text, emotions, photo_name, voice, part))
+    return clips[:n]
+
+
+def write_clip(clip: RealishClip, out: Path) -> None:
+    """Speak the clip's sentence and write it over its photo to `out / clip.video` (one process-pool task)."""
+    voice, rate = clip.voice.split("@")
+    speech = speak(clip.transcript, Prosody(voice, rate=int(rate)))  # espeak's default pitch and loudness
+    audio = with_silence(speech)
+    n_frames = max(2, int(np.ceil(len(audio) / SAMPLE_RATE * FPS)))
+    write_video(out / clip.video, still_with_zoom(picture(clip.photo), n_frames), fps=FPS, audio=audio,
+                sample_rate=SAMPLE_RATE)
+
+
+def build(out: str | Path, n: int | None = None, progress: bool = True, split: str = "all",
+          workers: int = 1) -> Path:
+    """Write the clips of `plan(n, split)` and their `realish.json` (only those) into `out`; returns the manifest's
+    path. `workers` > 1 writes clips in that many processes: espeak-ng and the H.264 encoder each use one core."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    pictures = photos()
-    clips = plan(n)
-    for clip in tqdm(clips, desc="real-ish clips", disable=not progress):
-        voice, rate = clip.voice.split("@")
-        speech = speak(clip.transcript, Prosody(voice, rate=int(rate)))  # espeak's default pitch and loudness
-        audio = with_silence(speech)
-        n_frames = max(2, int(np.ceil(len(audio) / SAMPLE_RATE * FPS)))
-        write_video(out / clip.video, still_with_zoom(pictures[clip.photo], n_frames), fps=FPS, audio=audio,
-                    sample_rate=SAMPLE_RATE)
+    clips = plan(n, split)
+    bar = {"total": len(clips), "desc": "real-ish clips", "disable": not progress}
+    if workers <= 1:
+        for clip in tqdm(clips, **bar):
+            write_clip(clip, out)
+    else:  # spawn: a fresh interpreter per worker, safe whatever threads the caller (torch, a test) has started
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            list(tqdm(pool.map(write_clip, clips, repeat(out)), **bar))
     manifest = out / "realish.json"
     manifest.write_text(json.dumps([asdict(c) for c in clips], indent=1))
     return manifest
 
 
-def load(manifest: str | Path) -> list[RealishClip]:
-    data = json.loads(Path(manifest).read_text())
-    return [RealishClip(**{**d, "emotions": tuple(d["emotions"])}) for d in data]
+def load(manifest: str | Path, split: str | None = None) -> list[RealishClip]:
+    """The clips a manifest lists, or only those of `split` ("dev" / "test"; None or "all": every one). Manifests
+    written before the split existed read as dev."""
+    if split not in (None, *SPLIT_CHOICES):
+        raise ValueError(f"split must be one of {SPLIT_CHOICES} or None; got {split!r}")
+    clips = [RealishClip(**{**d, "emotions": tuple(d["emotions"])}) for d in json.loads(Path(manifest).read_text())]
+    return [c for c in clips if split in (None, "all", c.split)]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the real-ish evaluation set (real photos, espeak-ng voices, "
-                                                 "66 natural sentences with their intended emotions).")
+                                                 f"{len(SENTENCES)} natural sentences with their intended emotions, "
+                                                 "split into dev and test).")
     parser.add_argument("--out", required=True, help="folder for the clips and realish.json")
-    parser.add_argument("--limit", type=int, help="only the first N sentences (quick runs)")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="all", help="build only this split (default: all)")
+    parser.add_argument("--limit", type=int, help="only the first N clips of the split (quick runs)")
+    parser.add_argument("--workers", type=int, default=1, help="processes writing clips (default 1)")
     args = parser.parse_args(argv)
-    print(f"wrote {build(args.out, args.limit)}")
+    if args.workers < 1 or (args.limit is not None and args.limit < 1):
+        parser.error("--workers and --limit must be at least 1")
+    print(f"wrote {build(args.out, args.limit, split=args.split, workers=args.workers)}")
 
 
 if __name__ == "__main__":

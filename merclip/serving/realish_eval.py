@@ -1,7 +1,8 @@
 """Score models on the real-ish evaluation set (merclip.data.realish): micro-F1 and top-1 hit rate, with chance.
 
-    python -m merclip.data.realish --out data/realish
+    python -m merclip.data.realish --out data/realish --workers 2
     python -m merclip.eval_realish --set data/realish --checkpoint checkpoints/merclip-tiny-synthetic --zero-shot
+    python -m merclip.eval_realish --set data/realish --split test --zero-shot     # the held-out split only
 
 Metrics, over the set's clips:
 * **micro-F1**: TAILOR's micro-averaged F1 over the N x 6 decisions (merclip.training.metrics.emotion_metrics). MER-CLIP
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..data.realish import EMOTIONS, RealishClip, load
+from ..data.realish import EMOTIONS, SPLIT_CHOICES, RealishClip, load
 from ..training.metrics import emotion_metrics
 
 
@@ -85,27 +86,44 @@ def zero_shot_predict(part: str = "combined"):
     return predict
 
 
-def markdown(rows: dict[str, dict[str, float]], n: int) -> str:
-    lines = [f"| model ({n} real-ish clips) | micro-F1 | precision | recall | accuracy (Jaccard) | top-1 hit rate |",
-             "|---|---|---|---|---|---|"]
+def splits_present(clips: Sequence[RealishClip]) -> str:
+    """The splits that `clips` hold, "dev", "test" or "dev + test": a manifest may hold fewer than were asked for."""
+    return " + ".join(s for s in ("dev", "test") if any(c.split == s for c in clips))
+
+
+def markdown(rows: dict[str, dict[str, float]], n: int, split: str = "dev + test") -> str:
+    """The rows as a markdown table whose header names the split and its number of clips: a number without its
+    split cannot be compared with another."""
+    header = (f"| model ({n} real-ish clips, split: {split}) | micro-F1 | precision | recall | accuracy (Jaccard) "
+              "| top-1 hit rate |")
+    lines = [header, "|---|---|---|---|---|---|"]
     for name, m in rows.items():
         lines.append(f"| {name} | {100 * m['micro_f1']:.1f} | {100 * m['precision']:.1f} | {100 * m['recall']:.1f} "
                      f"| {100 * m['accuracy']:.1f} | {100 * m['top1_hit_rate']:.1f} |")
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Score MER-CLIP checkpoints and the offline zero-shot reference on "
                                                  "the real-ish evaluation set (micro-F1, top-1 hit rate, chance).")
     parser.add_argument("--set", required=True, help="folder written by python -m merclip.data.realish")
     parser.add_argument("--checkpoint", action="append", default=[], help="MER-CLIP checkpoint (repeatable)")
     parser.add_argument("--zero-shot", action="store_true", help="also the offline zero-shot reference "
                                                                  "(combined, language only, face only)")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="all",
+                        help="score only this split's clips (of those the manifest lists; default: all)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    folder = Path(args.set)
-    clips = load(folder / "realish.json")
+    args.clips = load(Path(args.set) / "realish.json", args.split)
+    if not args.clips:
+        parser.error(f"{args.set}/realish.json lists no clip of split '{args.split}'")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _arguments(argv)
+    folder, clips = Path(args.set), args.clips
     truth = truth_matrix(clips)
     rows = {"chance (every emotion / a random label)": chance(truth)}
     for ckpt in args.checkpoint:
@@ -114,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
         for part in ("combined", "language", "face"):
             scores, decisions = score_clips(clips, folder, zero_shot_predict(part), f"zero-shot {part}")
             rows[f"offline zero-shot reference, {part}"] = scores_summary(truth, scores, decisions)
-    print(markdown(rows, len(clips)))
+    print(markdown(rows, len(clips), splits_present(clips)))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
     return rows
