@@ -121,10 +121,11 @@ class ModelConfig(FamilyConfig):
     # without CLIP weights; the audio tower stays a CLIP image tower.
     vision_backbone: VisionBackbone = "clip"
     # This project's extension, not the paper's (the shipped demo's recipe, docs/design.md "The pooled skip"):
-    # fused = CMD(query, memory) + sum over m of g_m * pooled_m, one learnable gate g_m per modality, starting at 1
-    # for language and 0 for the others, with the CMD's output layer starting at zero. The untrained model then
-    # scores labels by the pretrained language tower's similarity alone (what the offline reference does), and
-    # training learns the corrections the other modalities and the CMD bring, instead of first unlearning it.
+    # fused = CMD(query, memory) + sum over m of g_m * pooled_m / |pooled_m|, one learnable gate g_m per modality,
+    # starting at 1 for language and 0 for the others, with the CMD's output layer starting at zero. The untrained
+    # model then scores labels by the pretrained language tower's similarity alone (what the offline reference
+    # does), and training learns the corrections the other modalities and the CMD bring, instead of first
+    # unlearning it.
     pooled_skip: bool = False
 
     def __post_init__(self) -> None:

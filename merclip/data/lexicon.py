@@ -6,7 +6,7 @@ emotion). A language path trained on those alone learns the phrasebook and forge
 embeddings knew about the rest of the language: on the real-ish set it fell below the untrained word-similarity
 reference. The NRC Word-Emotion Association Lexicon (Mohammad & Turney 2013) lists thousands of everyday words
 with the emotions people associate with them ("funeral": sadness, "spider": fear and disgust). Mixed into
-training as transcripts with no face and no voice, they keep the language path reading the whole vocabulary,
+training as transcripts with no face and no voice (four words of the same emotions to an item: `word_groups`), they keep the language path reading the whole vocabulary,
 and they are clips whose only evidence is the words, which is what a visitor's clip often is.
 
 Source and licence: the lexicon ships inside the `nrclex` wheel (4.1.0, MIT code; `nrclex/data/nrc_en.json`,
@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -35,6 +36,7 @@ LEXICON_FILE = Path("data") / "nrc_en.json"
 NRC_AFFECTS: dict[str, str] = {"happy": "joy", "sad": "sadness", "angry": "anger", "surprise": "surprise",
                                "disgust": "disgust", "fear": "fear"}
 TEXT_CORPORA = ("nrc",)
+WORDS_PER_ITEM = 4  # lexicon words said together in one transcript-only item (see word_groups)
 
 
 def lexicon_path() -> Path:
@@ -72,6 +74,24 @@ def lexicon_items(labels: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     return items
 
 
+def word_groups(items: Sequence[tuple[str, tuple[str, ...]]], size: int = WORDS_PER_ITEM,
+                seed: int = 0) -> list[tuple[str, tuple[str, ...]]]:
+    """Words with the same labels, `size` at a time, as one text ("funeral grief mourning tears"; sad).
+
+    Why groups, not single words: thousands of one-word items would outnumber the ~1000 clips of a training set
+    four to one, and since a batch's loss is a mean, each clip's gradient would shrink as much; a group is also
+    nearer to a sentence, the form the language path reads at inference. The grouping is fixed by `seed`."""
+    by_labels: dict[tuple[str, ...], list[str]] = {}
+    for word, named in items:
+        by_labels.setdefault(named, []).append(word)
+    rng = np.random.default_rng(seed)
+    groups = []
+    for named, words in sorted(by_labels.items()):
+        words = [words[i] for i in rng.permutation(len(words))]
+        groups += [(" ".join(words[i:i + size]), named) for i in range(0, len(words), size)]
+    return groups
+
+
 class TextOnlyDataset(Dataset):
     """Transcript-only training items, (ClipInputs with no frames and no audio, multi-hot target (C,), id): the
     collated batch masks vision and audio out for them, as for a clip with no face and no voice."""
@@ -96,4 +116,4 @@ def text_corpus_dataset(name: str, labels: Sequence[str], mean, std) -> TextOnly
     """The text-only items of a named corpus (`TEXT_CORPORA`) for an emotion label set."""
     if name not in TEXT_CORPORA:
         raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
-    return TextOnlyDataset(lexicon_items(labels), labels, mean, std)
+    return TextOnlyDataset(word_groups(lexicon_items(labels)), labels, mean, std)

@@ -46,6 +46,7 @@ class DataConfig:
     audio_segments: int | str = 12  # 2-s segments the audio tower reads: 12 regularly selected (sec. 4.3), or "all"
     text_corpus: str | None = None  # "nrc": add the lexicon's words to the train split as text-only items (ours)
     mismatched: float = 0.0  # add this share of train clips again, each with another clip's face and voice (ours)
+    mismatched_swap: str = "face+voice"  # what the mismatched clips take from the other clip: "face+voice" or "face"
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -147,7 +148,7 @@ def _extras(clips: CachedClipDataset, cfg: DataConfig, labels: tuple[str, ...]) 
     if cfg.text_corpus:
         extras.append(text_corpus_dataset(cfg.text_corpus, labels, clips.mean, clips.std))
     if cfg.mismatched:
-        extras.append(MismatchedClips(clips, cfg.mismatched))
+        extras.append(MismatchedClips(clips, cfg.mismatched, swap=cfg.mismatched_swap))
     return extras
 
 

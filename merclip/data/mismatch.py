@@ -7,7 +7,9 @@ words and labels with another clip's frames and audio gives training items where
 so the fused model learns when to lean on them (issue #25's "face/word disagreement" lever).
 
 The pairing is fixed by a seed: item k takes the media of clip `media[k]` and the transcript and target of clip
-`words[k]`, two different clips drawn without replacement from the split.
+`words[k]`, two different clips drawn without replacement from the split. `swap="face"` takes only the frames from
+the other clip and keeps the clip's own voice (generated voices follow the labels as words do; a face is the part
+that most often tells another story).
 """
 from __future__ import annotations
 
@@ -17,13 +19,18 @@ from torch.utils.data import Dataset
 from ..media.decoded import ClipInputs
 
 
-class MismatchedClips(Dataset):
-    """round(fraction x len(clips)) items of a CachedClipDataset, each one clip's media with another's words."""
+SWAPS = ("face+voice", "face")
 
-    def __init__(self, clips, fraction: float, seed: int = 0):
+
+class MismatchedClips(Dataset):
+    """round(fraction x len(clips)) items of a CachedClipDataset, each one clip's words with another's media."""
+
+    def __init__(self, clips, fraction: float, seed: int = 0, swap: str = "face+voice"):
         if not 0 < fraction <= 1:
             raise ValueError(f"the mismatched fraction must be in (0, 1], got {fraction!r}")
-        self.clips = clips
+        if swap not in SWAPS:
+            raise ValueError(f"swap must be one of {SWAPS}, got {swap!r}")
+        self.clips, self.swap = clips, swap
         n = len(clips)
         rng = np.random.default_rng(seed)
         count = min(n, round(fraction * n)) if n > 1 else 0
@@ -37,6 +44,6 @@ class MismatchedClips(Dataset):
     def __getitem__(self, k: int):
         media, _, media_id = self.clips[int(self.media[k])]
         words, target, words_id = self.clips[int(self.words[k])]
-        inputs = ClipInputs(frames=media.frames, audio=media.audio, transcript=words.transcript,
-                            duration=media.duration)
+        inputs = ClipInputs(frames=media.frames, audio=media.audio if self.swap == "face+voice" else words.audio,
+                            transcript=words.transcript, duration=media.duration)
         return inputs, target, f"{words_id}+media:{media_id}"

@@ -34,6 +34,7 @@ folder; `merclip.serving.realish_eval` scores models on them.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -183,7 +184,23 @@ def build(out: str | Path, n: int | None = None, progress: bool = True, split: s
             list(tqdm(pool.map(write_clip, clips, repeat(out)), **bar))
     manifest = out / "realish.json"
     manifest.write_text(json.dumps([asdict(c) for c in clips], indent=1))
+    write_folder_metadata(clips, out)
     return manifest
+
+
+FOLDER_SPLITS = {"dev": "valid", "test": "test"}  # the folder format's names (merclip.data.folder)
+
+
+def write_folder_metadata(clips: list[RealishClip], out: Path) -> Path:
+    """`metadata.csv` in the folder format beside the manifest, so the set is also a folder dataset: every command's
+    `--dataset folder --root DIR` reads it (export its embeddings for the Projection tab, evaluate a checkpoint)."""
+    path = out / "metadata.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file_name", "transcript", "emotions", "split"])
+        for c in clips:
+            writer.writerow([c.video, c.transcript, ";".join(c.emotions), FOLDER_SPLITS[c.split]])
+    return path
 
 
 def load(manifest: str | Path, split: str | None = None) -> list[RealishClip]:

@@ -173,8 +173,10 @@ class MERCLIP(nn.Module):
         else:  # this project's extension: every token / frame / segment is a key
             memory = {m: (feats.tokens[m], feats.masks[m]) for m in self.cfg.modality_order}  # (B, T_m, D), (B, T_m)
         fused, attentions = self.cmd(self.query_embedding(query_word), memory)  # (B, D)
-        if self.cfg.pooled_skip:  # absent modalities have pooled zeros (encode_modality), so they add nothing
-            fused = fused + sum(g * feats.pooled[m] for g, m in zip(self.skip_gates, self.cfg.modality_order))
+        if self.cfg.pooled_skip:  # unit vectors, so a gate weighs its modality against the CMD's output (whose
+            # scale its last layer learns); absent modalities have pooled zeros (encode_modality) and add nothing
+            fused = fused + sum(g * F.normalize(feats.pooled[m], dim=-1)
+                                for g, m in zip(self.skip_gates, self.cfg.modality_order))
         return fused, attentions
 
     def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):

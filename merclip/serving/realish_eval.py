@@ -53,20 +53,44 @@ def score_clips(clips: Sequence[RealishClip], folder: Path, predict: Callable[[P
     return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]).astype(np.int64)
 
 
-def merclip_predict(checkpoint: str | Path, device: str = "cpu"):
-    """A `predict` for score_clips from a MER-CLIP checkpoint whose labels are the six emotion words."""
+# The model with every modality, then each modality alone (the others dropped, as the app's toggles drop them):
+# the paper's Table 3 question, whether fusion adds to each single modality, asked on real-ish clips.
+MODALITY_ROWS: dict[str, tuple[str, ...]] = {"LVA": (), "L only": ("V", "A"), "V only": ("L", "A"),
+                                             "A only": ("L", "V")}
+
+
+def _predictor(checkpoint: str | Path, device: str):
     from .predictor import Predictor
 
     predictor = Predictor.from_checkpoint(checkpoint, device=device)
     if [l.lower() for l in predictor.cfg.labels] != list(EMOTIONS):
         raise ValueError(f"the real-ish set is labelled {list(EMOTIONS)}; checkpoint '{checkpoint}' predicts "
                          f"{list(predictor.cfg.labels)}")
+    return predictor
+
+
+def merclip_predict(checkpoint, device: str = "cpu", drop: tuple[str, ...] = ()):
+    """A `predict` for score_clips from a MER-CLIP checkpoint (a path, or a Predictor already built) whose labels
+    are the six emotion words; `drop` names modalities to leave out, as the app's toggles do."""
+    predictor = checkpoint if hasattr(checkpoint, "predict") else _predictor(checkpoint, device)
 
     def predict(video: Path, transcript: str):
-        r = predictor.predict(video, transcript)
+        r = predictor.predict(video, transcript, drop_modalities=drop)
         return (np.array([r.probabilities[l] for l in r.labels]), np.array([r.decisions[l] for l in r.labels]))
 
     return predict
+
+
+def merclip_rows(checkpoint: str | Path, clips: Sequence[RealishClip], folder: Path, device: str = "cpu",
+                 per_modality: bool = True) -> dict[str, dict[str, float]]:
+    """{"LVA" | "L only" | "V only" | "A only": metrics} of one checkpoint. One Predictor serves every row, so the
+    clips are decoded and encoded once (its feature cache) and a dropped modality re-runs only the CMD."""
+    predictor = _predictor(checkpoint, device)
+    truth = truth_matrix(clips)
+    wanted = MODALITY_ROWS if per_modality else {"LVA": ()}
+    return {name: scores_summary(truth, *score_clips(clips, folder, merclip_predict(predictor, drop=drop),
+                                                     f"{Path(checkpoint).name} {name}"))
+            for name, drop in wanted.items()}
 
 
 def zero_shot_predict(part: str = "combined"):
@@ -84,6 +108,26 @@ def zero_shot_predict(part: str = "combined"):
         return p, p > 1.0 / len(labels)
 
     return predict
+
+
+REFERENCE_PARTS = ("combined", "language", "face")
+
+
+def zero_shot_rows(clips: Sequence[RealishClip], folder: Path) -> dict[str, dict[str, float]]:
+    """{combined | language | face: metrics} of the offline reference, from one decode per clip: its face reading
+    does not depend on the words, so one `predict_media` call gives all three distributions."""
+    from ..pretrained.offline_zeroshot import OfflineZeroShot
+
+    reference = OfflineZeroShot.from_packages()
+    labels = list(EMOTIONS)
+    parts: dict[str, list[np.ndarray]] = {part: [] for part in REFERENCE_PARTS}
+    for clip in tqdm(clips, desc="zero-shot reference", leave=False):
+        r = reference.predict_media(folder / clip.video, clip.transcript, labels)
+        for part in REFERENCE_PARTS:
+            parts[part].append(np.array([getattr(r, part)[l] for l in labels]))
+    truth = truth_matrix(clips)
+    return {part: scores_summary(truth, np.stack(p), (np.stack(p) > 1.0 / len(labels)).astype(np.int64))
+            for part, p in parts.items()}
 
 
 def splits_present(clips: Sequence[RealishClip]) -> str:
@@ -110,6 +154,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", action="append", default=[], help="MER-CLIP checkpoint (repeatable)")
     parser.add_argument("--zero-shot", action="store_true", help="also the offline zero-shot reference "
                                                                  "(combined, language only, face only)")
+    parser.add_argument("--per-modality", action="store_true",
+                        help="also each checkpoint with one modality alone (L, V, A only: the others dropped)")
     parser.add_argument("--split", choices=SPLIT_CHOICES, default="all",
                         help="score only this split's clips (of those the manifest lists; default: all)")
     parser.add_argument("--device", default="cpu")
@@ -127,11 +173,11 @@ def main(argv: list[str] | None = None) -> dict:
     truth = truth_matrix(clips)
     rows = {"chance (every emotion / a random label)": chance(truth)}
     for ckpt in args.checkpoint:
-        rows[f"MER-CLIP `{Path(ckpt).name}`"] = scores_summary(truth, *score_clips(clips, folder, merclip_predict(ckpt, args.device), Path(ckpt).name))
+        for name, metrics in merclip_rows(ckpt, clips, folder, args.device, args.per_modality).items():
+            rows[f"MER-CLIP `{Path(ckpt).name}`" + ("" if name == "LVA" else f", {name}")] = metrics
     if args.zero_shot:
-        for part in ("combined", "language", "face"):
-            scores, decisions = score_clips(clips, folder, zero_shot_predict(part), f"zero-shot {part}")
-            rows[f"offline zero-shot reference, {part}"] = scores_summary(truth, scores, decisions)
+        for part, metrics in zero_shot_rows(clips, folder).items():
+            rows[f"offline zero-shot reference, {part}"] = metrics
     print(markdown(rows, len(clips), splits_present(clips)))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))

@@ -55,6 +55,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mismatched", type=float, default=0.0,
                    help="add this share of the train clips again, each with another clip's frames and audio and its "
                         "own words and labels (this project's recipe for the demo: teaches when to lean on the words)")
+    g.add_argument("--mismatched-swap", default="face+voice", choices=["face+voice", "face"],
+                   help="what a mismatched clip takes from the other clip: its frames and audio, or its frames only")
     g.add_argument("--text-corpus", choices=TEXT_CORPORA,
                    help="emotion: add a corpus's words to the train split as transcript-only items (this project's "
                         "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only)")
@@ -121,7 +123,8 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
                       neutral=args.neutral, limit=args.limit, workers=args.workers, loader_workers=args.loader_workers,
                       batch_size=args.batch_size, iemocap_setup=args.iemocap_setup, fold=args.fold,
                       valid_fraction=args.valid_fraction, on_error=args.on_error,
-                      audio_segments=args.audio_segments, text_corpus=args.text_corpus, mismatched=args.mismatched)
+                      audio_segments=args.audio_segments, text_corpus=args.text_corpus, mismatched=args.mismatched,
+                      mismatched_swap=args.mismatched_swap)
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:

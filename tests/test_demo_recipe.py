@@ -1,0 +1,170 @@
+"""The demo's recipe (issue #25), piece by piece: the pooled skip starts as the offline reference's reading, the
+lexicon items and mismatched clips are what they say, the generated test split renders alone, and the epoch is
+chosen on the real-ish dev split by the rule scripts/train_demo.py states."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from merclip.config import EMOTION_LABELS, ModelConfig
+from merclip.data import realish
+from merclip.data.lexicon import NRC_AFFECTS, TextOnlyDataset, lexicon_path, lexicon_items, word_groups
+from merclip.data.mismatch import MismatchedClips
+from merclip.media.decoded import ClipInputs
+from merclip.model_configs.presets import tiny_config
+from merclip.models.batch import collate_clips
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def skip_model():
+    from merclip.models.merclip import build_model
+
+    torch.manual_seed(0)
+    cfg = tiny_config(clip_model="merclip-tiny-256", text_backbone="wordllama", vision_backbone="fer", pooled_skip=True)
+    return build_model(cfg).eval()
+
+
+def test_the_untrained_pooled_skip_model_ranks_labels_as_the_offline_reference_does(skip_model):
+    """Before any training, with the words alone, the model's label similarities are wordllama's own (the offline
+    reference's language reading, computed independently by merclip.pretrained.offline_zeroshot)."""
+    from merclip.pretrained.offline_zeroshot import OfflineZeroShot
+
+    texts = [s for s, _ in realish.SENTENCES[:66]]
+    inputs = collate_clips([ClipInputs(None, None, t, 0.0) for t in texts], skip_model.tokenizer)
+    with torch.no_grad():
+        ours = skip_model(inputs).similarity.numpy()  # (66, 6)
+    reference = OfflineZeroShot.from_packages()
+    theirs = np.stack([[reference.predict([], t, EMOTION_LABELS).language[l] for l in EMOTION_LABELS] for t in texts])
+    assert (ours.argmax(1) == theirs.argmax(1)).all()
+    ranks = lambda a: np.argsort(np.argsort(a, axis=1), axis=1)  # noqa: E731
+    assert (ranks(ours) == ranks(theirs)).mean() > 0.95  # the label context vectors start near zero, not at it
+    assert skip_model.skip_gates.tolist() == [1.0, 0.0, 0.0]  # L, V, A
+    assert not skip_model.cmd.out.weight.any()
+
+
+def test_the_pooled_skip_needs_the_cmd_and_round_trips_through_a_checkpoint(skip_model, tmp_path):
+    from merclip.models.checkpoint import load_checkpoint, save_checkpoint
+
+    with pytest.raises(ValueError, match="pooled_skip .* needs use_cmd=True"):
+        ModelConfig(use_cmd=False, pooled_skip=True)
+    with torch.no_grad():
+        skip_model.skip_gates.copy_(torch.tensor([0.7, 0.2, -0.1]))
+    loaded = load_checkpoint(save_checkpoint(skip_model, tmp_path / "ckpt"))
+    assert loaded.cfg.pooled_skip and torch.allclose(loaded.skip_gates, torch.tensor([0.7, 0.2, -0.1]))
+    with torch.no_grad():
+        skip_model.skip_gates.copy_(torch.tensor([1.0, 0.0, 0.0]))
+
+
+def test_lexicon_items_are_the_nrc_files_associations_grouped_by_label():
+    raw = json.loads(lexicon_path().read_text())  # read here independently of merclip's reader
+    items = dict(lexicon_items(EMOTION_LABELS))
+    assert items["abandoned"] == ("sad", "angry", "fear")  # NRC: anger, fear, negative, sadness (label order)
+    expected = {w for w, affects in raw.items() if set(affects) & set(NRC_AFFECTS.values())}
+    assert set(items) == expected and len(items) > 3000
+    assert "abacus" not in items  # trust only: no label of the demo
+    groups = word_groups(list(items.items()))
+    words = [w for text, _ in groups for w in text.split(" ")]
+    assert sorted(words) == sorted(items) and all(len(t.split(" ")) <= 4 for t, _ in groups)
+    assert all(items[w] == named for text, named in groups for w in text.split(" "))
+    assert groups == word_groups(list(items.items()))  # fixed by the seed
+    with pytest.raises(ValueError, match="has none of the labels"):
+        lexicon_items(("positive", "negative"))
+
+
+def test_text_only_items_batch_with_clips_and_mask_face_and_voice_out(skip_model):
+    text = TextOnlyDataset([("funeral tears", ("sad",))], EMOTION_LABELS, mean=None, std=None)
+    inputs, target, clip_id = text[0]
+    assert target.tolist() == [0, 1, 0, 0, 0, 0] and clip_id == "text:funeral tears"
+    clip = ClipInputs(torch.rand(2, 3, 64, 64), torch.rand(3, 3, 224, 224), "we won", 1.0)
+    batch = collate_clips([clip, inputs], skip_model.tokenizer)
+    assert batch.frame_mask.tolist() == [[True, True], [False, False]]
+    assert batch.audio_mask[1].any().item() is False
+
+
+class _Clips:
+    """Four fake cached clips: frames hold the clip's index, the transcript names it."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        inputs = ClipInputs(torch.full((1, 3, 2, 2), float(i)), torch.full((1, 1, 2, 2), float(i)), f"words of {i}", 1.0)
+        return inputs, torch.tensor([i]), f"c{i}"
+
+
+def test_mismatched_clips_pair_one_clips_words_with_anothers_media():
+    items = MismatchedClips(_Clips(), fraction=1.0, seed=3)
+    assert len(items) == 4
+    for k in range(4):
+        inputs, target, name = items[k]
+        media = int(inputs.frames[0, 0, 0, 0])
+        words = int(target)
+        assert media != words and inputs.transcript == f"words of {words}" and name == f"c{words}+media:c{media}"
+        assert int(inputs.audio[0, 0, 0, 0]) == media  # face and voice from the other clip
+    face_only = MismatchedClips(_Clips(), fraction=1.0, seed=3, swap="face")
+    for k in range(4):
+        inputs, target, _ = face_only[k]
+        assert int(inputs.frames[0, 0, 0, 0]) != int(target) == int(inputs.audio[0, 0, 0, 0])  # its own voice
+    assert len(MismatchedClips(_Clips(), fraction=0.5)) == 2
+    with pytest.raises(ValueError, match="swap must be one of"):
+        MismatchedClips(_Clips(), fraction=0.5, swap="voice")
+    with pytest.raises(ValueError, match="mismatched fraction"):
+        MismatchedClips(_Clips(), fraction=0.0)
+
+
+def test_one_split_renders_alone_and_clip_for_clip_as_the_whole_set(tmp_path):
+    from merclip.data.synthetic import write_dataset
+
+    whole = write_dataset(tmp_path / "whole", 24, seed=4, progress=False)
+    test = write_dataset(tmp_path / "test", 24, seed=4, progress=False, splits=("test",))
+    folds = json.loads((test / "folds.json").read_text())
+    assert folds == json.loads((whole / "folds.json").read_text())
+    videos = sorted(p.name for p in (test / "Videos/Segmented/Combined").iterdir())
+    assert videos and {v.split("_")[0] for v in videos} <= set(folds["test"])
+    for name in videos:
+        assert (test / "Videos/Segmented/Combined" / name).read_bytes() == (
+            whole / "Videos/Segmented/Combined" / name).read_bytes()
+
+
+def _train_demo():
+    spec = importlib.util.spec_from_file_location("train_demo", ROOT / "scripts" / "train_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_epoch_selection_prefers_eligible_epochs_then_the_dev_score(tmp_path, monkeypatch):
+    demo = _train_demo()
+    row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
+    fused_wins = {"LVA": row(0.5, 0.5), "L only": row(0.4, 0.5), "V only": row(0.2, 0.2), "A only": row(0.2, 0.2)}
+    assert demo.fusion_adds(fused_wins) and demo.dev_score(fused_wins["LVA"]) == 0.5
+    assert not demo.fusion_adds({**fused_wins, "L only": row(0.4, 0.6)})
+
+    realish_dir = tmp_path / "realish"
+    realish_dir.mkdir()
+    (realish_dir / "realish.json").write_text(json.dumps([{
+        "clip_id": "r0", "video": "r0.mp4", "transcript": "x", "emotions": ["sad"], "photo": "camera", "voice": "en",
+        "split": "dev"}]))
+    epochs = [  # (rows, generated valid F1): the second is better on dev but drops the generated split too far
+        ({"LVA": row(0.5, 0.5), "L only": row(0.4, 0.4)}, 0.90),
+        ({"LVA": row(0.7, 0.7), "L only": row(0.4, 0.4)}, 0.80),
+        ({"LVA": row(0.6, 0.6), "L only": row(0.7, 0.4)}, 0.90),  # fusion below words alone
+    ]
+    monkeypatch.setattr(demo, "merclip_rows", lambda ckpt, clips, folder: epochs[int(ckpt.name)][0])
+    monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt: epochs[int(ckpt.name)][1])
+    select = demo.DevSelection(realish_dir, tmp_path, min_generated=0.858)
+    for epoch in range(3):
+        ckpt = tmp_path / str(epoch)
+        ckpt.mkdir()
+        for name in demo.CHECKPOINT_FILES:
+            (ckpt / name).write_text(f"epoch {epoch}")
+        select(epoch, ckpt)
+    assert json.loads((tmp_path / "dev-best" / "selected.json").read_text())["epoch"] == 1
+    assert (tmp_path / "dev-best" / "model.safetensors").read_text() == "epoch 0"
+    logged = [json.loads(line) for line in (tmp_path / "dev_selection.jsonl").read_text().splitlines()]
+    assert [r["eligible"] for r in logged] == [True, False, False]
