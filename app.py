@@ -161,13 +161,17 @@ def label_sets_tab(studio: Studio, main: Main) -> None:
 
 
 def projection_tab(studio: Studio, main: Main) -> None:
-    """The shipped test set's projection (`/projection`), and your own set's from an uploaded export .npz
-    (`/projection_upload`: a separate endpoint, so that `/projection` keeps its parameters)."""
+    """The shipped sets' projections: the generated test split (`/projection`) and the real-ish test split
+    (`/projection_realish`), and your own set's from an uploaded export .npz (`/projection_upload`); separate
+    endpoints, so that `/projection` keeps its parameters."""
     with gr.Tab("Projection") as tab:
         with gr.Row():
             space = gr.Radio(list(SPACES), value="fused", label="embedding")
             method = gr.Radio(list(METHODS), value="t-SNE", label="method")
-        button = gr.Button("Project test set (and this clip)", elem_id="run-projection")
+        with gr.Row():
+            button = gr.Button("Project test set (and this clip)", elem_id="run-projection")
+            realish_button = gr.Button("Project the real-ish test split (and this clip)",
+                                       elem_id="run-projection-realish")
         with gr.Accordion("your set: an embeddings .npz", open=False, elem_id="your-set"):
             embeddings_file = gr.File(label="your embeddings (.npz from python -m merclip.export, or "
                                       "python -m merclip.predict DIR --embeddings FILE.npz)", file_types=[".npz"],
@@ -184,6 +188,14 @@ def projection_tab(studio: Studio, main: Main) -> None:
         return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
 
     @friendly
+    @long_job(main.jobs.comparison)
+    @main.shown.records("projection")
+    @gpu_entry
+    def projection_realish(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
+        return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress,
+                                 shipped_set="realish")
+
+    @friendly
     @gpu_entry
     def projection_upload(video, transcript, transcript_file, audio, space, method, embeddings_file,
                           progress=gr.Progress()):
@@ -195,6 +207,8 @@ def projection_tab(studio: Studio, main: Main) -> None:
     named = main.inputs | dict(space=space, method=method, embeddings_file=embeddings_file)
     button.click(projection, named_inputs(projection, named), plot, api_name="projection", show_progress="full",
                  concurrency_limit=None)
+    realish_button.click(projection_realish, named_inputs(projection_realish, named), plot,
+                         api_name="projection_realish", show_progress="full", concurrency_limit=None)
     gr.on([embeddings_file.upload, own_button.click], projection_upload, named_inputs(projection_upload, named), plot,
           api_name="projection_upload", show_progress="full", concurrency_limit=None)  # an upload is projected at once
     embeddings_file.clear(stale_outputs(1), None, plot, api_visibility="private")

@@ -10,5 +10,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "merclip-tiny-synthetic"
 DEFAULT_EMBEDDINGS = REPO_ROOT / "assets" / "synthetic_test_embeddings.npz"
+# The demo's embeddings of the real-ish test split (merclip.data.realish): real photographs and natural sentences
+REALISH_EMBEDDINGS = REPO_ROOT / "assets" / "realish_test_embeddings.npz"
 DEFAULT_LSGMER = REPO_ROOT / "checkpoints" / "lsgmer-tiny-synthetic"
 EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Rebuild the shipped demo model from scratch (CPU, ~30 min on 2 cores; needs espeak-ng from apt and the dev
 # requirements): generated speech clips + the real-ish set -> training with the epoch chosen on the real-ish dev
-# split -> checkpoint (float16) + test-split embeddings for the app + the app's example clips + its reference
-# outputs, then its figures: the generated test split, and the real-ish test split beside the offline reference.
+# split -> checkpoint (float16) + the generated and real-ish test splits' embeddings for the app + the app's
+# example clips + its reference outputs, then its figures: the generated test split, and the real-ish test split
+# beside the offline reference (written next to the checkpoint, where the About tab reads them).
 #
 # The demo (issues #15 and #25): MER-CLIP with pretrained parts that ship inside pip wheels, frozen:
 #   --text-backbone wordllama   the language tower and the label encoder on wordllama's Llama-2-distilled word
@@ -38,11 +39,13 @@ selected = json.loads((runs / "dev-best" / "selected.json").read_text())
 model = load_checkpoint(runs / "dev-best")
 save_checkpoint(model, demo, dtype=torch.float16, extra={
     "trained_on": f"merclip.data.synthetic n=1000 seed=0 style=speech, the NRC lexicon's words, mismatched "
-                  f"face/voice clips ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split",
+                  f"faces ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split",
     "not_for_real_world_use": True})
 PY
 python -m merclip.export --checkpoint "$DEMO" --dataset synthetic --root "$DATA" --split test \
     --out assets/synthetic_test_embeddings.npz
+python -m merclip.export --checkpoint "$DEMO" --dataset folder --root "$REALISH" --split test \
+    --out assets/realish_test_embeddings.npz  # the real-ish set is also a folder dataset (its metadata.csv)
 python -m merclip.evaluate --checkpoint "$DEMO" --dataset synthetic --root "$DATA" --out "$RUNS/generated_test.json"
 python -m merclip.data.synthetic --examples --style speech --out assets/examples
 python scripts/make_reference_outputs.py

@@ -153,3 +153,19 @@ def test_the_fit_cache_tells_a_rewritten_file_from_the_first(studio, tmp_path):
     second = studio.projection(None, method="t-SNE", embeddings_file=str(path))
     assert set(_points(second)) == {"low", "high"} and sum(map(len, _points(second).values())) == 10
     assert _fit.cache_info().maxsize == 16  # bounded: many uploads cannot hold every map
+
+
+def test_the_real_ish_test_split_is_a_shipped_set_of_its_own(tiny_ckpt, embeddings, tmp_path):
+    """Issue #25: the Projection tab shows the real-ish test split's embeddings beside the generated split's."""
+    realish = save_embeddings(tmp_path / "realish.npz", export_arrays(["angry", "fear", "happy"], n=15))
+    studio = Studio(tiny_ckpt, embeddings, device="cpu", realish_embeddings=realish)
+    fig = studio.projection(None, space="fused", method="t-SNE", shipped_set="realish")
+    assert "the real-ish test split's fused embeddings (15 clips)" in fig.layout.title.text.replace("<br>", " ")
+    assert _points(fig) == _expected_points(realish)
+    generated = studio.projection(None, space="fused", method="t-SNE")
+    assert "the generated test split's" in generated.layout.title.text
+    with pytest.raises(StudioError, match="unknown set 'mosei'"):
+        studio.projection(None, shipped_set="mosei")
+    without = Studio(tiny_ckpt, embeddings, device="cpu", realish_embeddings=tmp_path / "missing.npz")
+    with pytest.raises(StudioError, match="no embeddings of the real-ish test split are loaded"):
+        without.projection(None, shipped_set="realish")

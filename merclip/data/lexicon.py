@@ -6,8 +6,9 @@ emotion). A language path trained on those alone learns the phrasebook and forge
 embeddings knew about the rest of the language: on the real-ish set it fell below the untrained word-similarity
 reference. The NRC Word-Emotion Association Lexicon (Mohammad & Turney 2013) lists thousands of everyday words
 with the emotions people associate with them ("funeral": sadness, "spider": fear and disgust). Mixed into
-training as transcripts with no face and no voice (four words of the same emotions to an item: `word_groups`), they keep the language path reading the whole vocabulary,
-and they are clips whose only evidence is the words, which is what a visitor's clip often is.
+training as transcripts with no face and no voice (four words of the same emotions to an item: `word_groups`),
+they keep the language path reading the whole vocabulary, and they are clips whose only evidence is the words,
+which is what a visitor's clip often is.
 
 Source and licence: the lexicon ships inside the `nrclex` wheel (4.1.0, MIT code; `nrclex/data/nrc_en.json`,
 6,468 words). The lexicon itself is (C) National Research Council Canada, **free for research use only**; anyone

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from ..config import MediaConfig
 from ..serving.predictor import PredictionResult, Predictor
-from ..shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER
+from ..shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, REALISH_EMBEDDINGS
 from .about import about_markdown, cmd_keys_description, example_rows
 from .analysis import Analysis, AnalysisPanel
 from .comparisons import ComparisonPanels
@@ -51,9 +51,10 @@ class Studio:
                  device: str | None = None, zero_shot_weights: str | None = None, zero_shot_arch: str = "ViT-B-32",
                  max_seconds: float = DEFAULT_MAX_SECONDS, allowed_roots: Sequence[str | Path] | None = None,
                  max_file_mb: float = DEFAULT_MAX_FILE_MB, lsgmer_checkpoint: str | Path | None = DEFAULT_LSGMER,
-                 timeline_max_seconds: float = 60 * DEFAULT_TIMELINE_MINUTES):
+                 timeline_max_seconds: float = 60 * DEFAULT_TIMELINE_MINUTES,
+                 realish_embeddings: str | Path | None = REALISH_EMBEDDINGS):
         """`allowed_roots`: the only folders a request's files may come from (None: any path, for library use).
-        A missing `embeddings` file or `lsgmer_checkpoint` folder leaves that panel saying so."""
+        A missing `embeddings` / `realish_embeddings` file or `lsgmer_checkpoint` folder leaves that panel saying so."""
         self.media_cfg = MediaConfig(max_seconds=max_seconds, max_file_mb=max_file_mb)
         self.models = ModelCache(checkpoint, self.media_cfg, device, lsgmer_checkpoint, zero_shot_weights,
                                  zero_shot_arch)  # reads the checkpoint's config: a bad one fails before serving
@@ -64,7 +65,8 @@ class Studio:
         self.guard = RequestGuard(self.config, self.media_cfg, allowed_roots)
         self._analysis = AnalysisPanel(self.models, self.guard)
         self._comparisons = ComparisonPanels(self.models, self.guard)
-        self._projection = ProjectionPanel(self.models, self.guard, self.embeddings)
+        realish = Path(realish_embeddings) if realish_embeddings and Path(realish_embeddings).is_file() else None
+        self._projection = ProjectionPanel(self.models, self.guard, self.embeddings, realish)
         self._lsgmer = LSGMERPanel(self.models, self.guard)
         self._zero_shot = ZeroShotPanel(self.models, self.guard)
         self._timeline = TimelinePanel(self.models, self.guard, timeline_max_seconds)
@@ -111,10 +113,11 @@ class Studio:
                                                    kind_b, custom_b, query_word)
 
     def projection(self, video, transcript=None, transcript_file=None, audio=None, space="fused", method="UMAP",
-                   progress=None, embeddings_file=None) -> go.Figure:
-        """`embeddings_file`: an uploaded export .npz to project instead of the shipped test set."""
+                   progress=None, embeddings_file=None, shipped_set="generated") -> go.Figure:
+        """`embeddings_file`: an uploaded export .npz to project instead of a shipped set; `shipped_set`: which one,
+        "generated" (the generated test split) or "realish" (the real-ish test split)."""
         return self._projection.projection(video, transcript, transcript_file, audio, space, method, progress,
-                                           embeddings_file)
+                                           embeddings_file, shipped_set)
 
     def lsgmer(self, video, transcript=None, transcript_file=None, audio=None) -> tuple[go.Figure, go.Figure, str]:
         return self._lsgmer.lsgmer(video, transcript, transcript_file, audio)

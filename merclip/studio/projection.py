@@ -1,5 +1,7 @@
 """The projection panel: a set's embeddings (t-SNE or UMAP) coloured by its own labels, a clip placed among them.
-The set is the shipped test set, or an uploaded embeddings file (the export .npz format), checked like any upload."""
+The set is a shipped one (the generated test split, or the real-ish test split: real photographs and natural
+sentences, whose layout says what the model separates in clips it was not trained on), or an uploaded embeddings
+file (the export .npz format), checked like any upload."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,18 +22,22 @@ from .requests import StudioError
 UNPACKED_PER_UPLOADED = 4
 
 
+SHIPPED_SETS = {"generated": "the generated test split", "realish": "the real-ish test split"}
+
+
 @dataclass
 class ProjectionPanel(Panel):
-    embeddings: Path | None = None  # the test-set embeddings .npz, None when none are loaded
+    embeddings: Path | None = None  # the generated test split's embeddings .npz, None when none are loaded
+    realish_embeddings: Path | None = None  # the real-ish test split's, None when none are loaded
 
     def projection(self, video, transcript=None, transcript_file=None, audio=None, space="fused", method="UMAP",
-                   progress=None, embeddings_file=None) -> go.Figure:
+                   progress=None, embeddings_file=None, shipped_set="generated") -> go.Figure:
         """A set's embeddings in 2-D, coloured by the set's labels, with this clip (when given) placed by the
         method's own transform. The set: `embeddings_file` (an uploaded export .npz) when given, else the shipped
-        test set."""
+        set `shipped_set` names (SHIPPED_SETS)."""
         from ..serving.projection import fit
 
-        path, name, max_bytes = self._source(embeddings_file)
+        path, name, max_bytes = self._source(embeddings_file, shipped_set)
         if progress:
             progress(0.2, desc=f"fitting {method} on {name}")
         try:
@@ -42,17 +48,20 @@ class ProjectionPanel(Panel):
         title = f"{method} of {name} {space} embeddings ({len(proj.groups)} clips)"
         return figures.projection_scatter(proj.coords, proj.groups, clip_xy, title, note)
 
-    def _source(self, embeddings_file) -> tuple[str, str, int | None]:
+    def _source(self, embeddings_file, shipped_set: str) -> tuple[str, str, int | None]:
         """The file to project, its name for the title, and the most its arrays may take unpacked (None: no limit,
-        for the app's own file)."""
+        for the app's own files)."""
         if embeddings_file:
             path = self.guard.embeddings_file(embeddings_file)
             limit = int(UNPACKED_PER_UPLOADED * self.guard.media_cfg.max_file_mb * 2**20)
             return path, f"'{Path(path).name}'", limit
-        if self.embeddings is None:
-            raise StudioError("no test-set embeddings are loaded (start the app with --embeddings FILE.npz, or "
-                              "upload an embeddings file)")
-        return str(self.embeddings), "the shipped test-set", None
+        if shipped_set not in SHIPPED_SETS:
+            raise StudioError(f"unknown set {shipped_set!r}: choose one of {', '.join(SHIPPED_SETS)}")
+        path = self.embeddings if shipped_set == "generated" else self.realish_embeddings
+        if path is None:
+            raise StudioError(f"no embeddings of {SHIPPED_SETS[shipped_set]} are loaded (start the app with "
+                              "--embeddings FILE.npz, or upload an embeddings file)")
+        return str(path), SHIPPED_SETS[shipped_set] + "'s", None
 
     def _place(self, proj, space: str, video, transcript, transcript_file, audio) -> tuple[np.ndarray | None, str]:
         """The clip's 2-D position among the set's points and how it was placed; unplaced, and the note says why,
