@@ -160,6 +160,18 @@ def label_sets_tab(studio: Studio, main: Main) -> None:
     main.shown.panel("label_sets", [plot])
 
 
+def shipped_projection(studio: Studio, main: Main, shipped_set: str):
+    """The handler that projects one of the shipped sets (merclip.studio.projection.SHIPPED_SETS)."""
+    @friendly
+    @long_job(main.jobs.comparison)
+    @main.shown.records("projection")
+    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
+    def projection(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
+        return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress,
+                                 shipped_set=shipped_set)
+    return projection
+
+
 def projection_tab(studio: Studio, main: Main) -> None:
     """The shipped sets' projections: the generated test split (`/projection`) and the real-ish test split
     (`/projection_realish`), and your own set's from an uploaded export .npz (`/projection_upload`); separate
@@ -180,20 +192,8 @@ def projection_tab(studio: Studio, main: Main) -> None:
         plot = gr.Plot(label="projection", elem_id="projection-plot")
     tab.select(None, js=RESIZE_PLOTS)
 
-    @friendly
-    @long_job(main.jobs.comparison)
-    @main.shown.records("projection")
-    @gpu_entry  # a GPU is attached for this call on a ZeroGPU Space; nothing elsewhere
-    def projection(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
-        return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress)
-
-    @friendly
-    @long_job(main.jobs.comparison)
-    @main.shown.records("projection")
-    @gpu_entry
-    def projection_realish(video, transcript, transcript_file, audio, space, method, progress=gr.Progress()):
-        return studio.projection(video, transcript, transcript_file, audio, space, method, progress=progress,
-                                 shipped_set="realish")
+    projection = shipped_projection(studio, main, "generated")
+    projection_realish = shipped_projection(studio, main, "realish")
 
     @friendly
     @gpu_entry
@@ -313,8 +313,10 @@ def build_app(studio: Studio, jobs: LongJobs | None = None) -> gr.Blocks:
         gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
                     "short talking clip, give its transcript, and see what each modality contributes.")
         if studio.config.clip_model == "merclip-tiny":
-            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices; pretrained word "
-                        "and face parts): not a real-world emotion detector. See *About*.", elem_id="demo-warning")
+            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices) and an emotion "
+                        "lexicon, with pretrained word and face parts: not a real-world emotion detector. On real-ish "
+                        "clips it reads about as well as the *Zero-shot* tab's word reference. See *About*.",
+                        elem_id="demo-warning")
         warming_up(studio, demo)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):

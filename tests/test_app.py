@@ -125,7 +125,7 @@ def test_cmd_description_names_the_paper_cmd_and_the_extension():
 
 def test_shipped_demo_checkpoints_and_examples_load():
     s = Studio()  # the defaults: shipped checkpoints + shipped embeddings
-    assert s.config.clip_model == "merclip-tiny" and s.embeddings is not None
+    assert s.config.clip_model == "merclip-tiny-256" and s.embeddings is not None
     assert len(s.examples()) >= 3
     examples = {Path(v).stem: (v, t) for v, t in s.examples()}
     r = s.analyse(*examples["happy_surprised"]).result
@@ -603,6 +603,7 @@ API = {
     "/label_sets": CLIP + [("task", "Radio"), ("kind_a", "Radio"), ("custom_a", "Textbox"), ("kind_b", "Radio"),
                            ("custom_b", "Textbox"), ("query_word", "Dropdown")],
     "/projection": CLIP + [("space", "Radio"), ("method", "Radio")],
+    "/projection_realish": CLIP + [("space", "Radio"), ("method", "Radio")],
     "/projection_upload": CLIP + [("space", "Radio"), ("method", "Radio"), ("embeddings_file", "File")],
     "/lsgmer": CLIP,
     "/zero_shot": CLIP[:3] + [("task", "Radio"), ("label_kind", "Radio"), ("custom_labels", "Textbox")],

@@ -25,7 +25,7 @@ MEASURES = ("micro_f1", "top1_hit_rate")
 @pytest.fixture(scope="module")
 def test_split(tmp_path_factory):
     folder = tmp_path_factory.mktemp("realish-test")
-    clips = realish.load(realish.build(folder, split="test", progress=False))
+    clips = realish.load(realish.build(folder, split="test", progress=False, workers=2))
     return clips, folder
 
 
