@@ -79,3 +79,19 @@ def test_the_generated_test_split_is_read_well_above_chance(tmp_path):
     assert len(result.ids) == 200 and result.skipped == 0
     chance_f1 = emotion_metrics(result.targets, np.ones_like(result.targets))["micro_f1"]
     assert result.metrics["micro_f1"] >= chance_f1 + 0.25, (result.metrics, chance_f1)
+
+
+def test_the_about_tab_states_the_shipped_comparison_from_the_file_beside_the_checkpoint():
+    """The About tab's numbers are the ones make_demo_model.sh measured (realish_test.json), not a copy in the code."""
+    import json as _json
+
+    from merclip.studio.about import REALISH_RESULTS, realish_line
+
+    rows = _json.loads((DEFAULT_CHECKPOINT / REALISH_RESULTS).read_text())
+    line = realish_line(DEFAULT_CHECKPOINT)
+    demo = rows["MER-CLIP `merclip-tiny-synthetic`"]
+    words = rows["MER-CLIP `merclip-tiny-synthetic`, L only"]
+    language = rows["offline zero-shot reference, language"]
+    for m in (demo, words, language):
+        assert f"{100 * m['micro_f1']:.1f} micro-F1, {100 * m['top1_hit_rate']:.1f} % top-1" in line
+    assert "in its best mode (language)" in line and "its words alone" in line

@@ -61,11 +61,12 @@ def realish_line(checkpoint: Path) -> str | None:
     chance = next(m for name, m in rows.items() if name.startswith("chance"))
     best = max(reference, key=lambda part: reference[part]["micro_f1"])
     pct = lambda m: f"{100 * m['micro_f1']:.1f} micro-F1, {100 * m['top1_hit_rate']:.1f} % top-1"  # noqa: E731
+    words = next((m for name, m in rows.items() if name.startswith("MER-CLIP") and name.endswith(", L only")), None)
     return ("**Against the reference:** on the real-ish test split (natural sentences written apart from the "
-            "generator, real "
-            f"photographs, espeak-ng voices; read once for this checkpoint) this model scores {pct(ours)}; the "
-            f"offline word-similarity reference of the *Zero-shot* tab, in its best mode ({best}), {pct(reference[best])};"
-            f" chance {pct(chance)} (docs/results.md).")
+            "generator, real photographs, espeak-ng voices; read once for this checkpoint) this model scores "
+            f"{pct(ours)}" + (f" (its words alone: {pct(words)})" if words else "") + "; the offline word-similarity "
+            f"reference of the *Zero-shot* tab, in its best mode ({best}), {pct(reference[best])}; chance "
+            f"{pct(chance)} (docs/results.md).")
 
 
 def about_markdown(checkpoint: Path, cfg, device_name: str) -> str:
