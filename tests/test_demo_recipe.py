@@ -168,3 +168,13 @@ def test_epoch_selection_prefers_eligible_epochs_then_the_dev_score(tmp_path, mo
     assert (tmp_path / "dev-best" / "model.safetensors").read_text() == "epoch 0"
     logged = [json.loads(line) for line in (tmp_path / "dev_selection.jsonl").read_text().splitlines()]
     assert [r["eligible"] for r in logged] == [True, False, False]
+
+
+def test_train_demo_has_help_naming_its_own_options():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_demo.py"), "--help"], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0 and "--realish" in out.stdout and "--min-generated" in out.stdout
+    assert "--pooled-skip" in out.stdout and "--text-corpus" in out.stdout and "--mismatched-swap" in out.stdout
