@@ -77,7 +77,7 @@ def test_lexicon_items_are_the_nrc_files_associations_grouped_by_label():
 
 
 def test_text_only_items_batch_with_clips_and_mask_face_and_voice_out(skip_model):
-    text = TextOnlyDataset([("funeral tears", ("sad",))], EMOTION_LABELS, mean=None, std=None)
+    text = TextOnlyDataset([("funeral tears", ("sad",))], EMOTION_LABELS)
     inputs, target, clip_id = text[0]
     assert target.tolist() == [0, 1, 0, 0, 0, 0] and clip_id == "text:funeral tears"
     clip = ClipInputs(torch.rand(2, 3, 64, 64), torch.rand(3, 3, 224, 224), "we won", 1.0)

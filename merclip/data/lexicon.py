@@ -97,12 +97,9 @@ class TextOnlyDataset(Dataset):
     """Transcript-only training items, (ClipInputs with no frames and no audio, multi-hot target (C,), id): the
     collated batch masks vision and audio out for them, as for a clip with no face and no voice."""
 
-    def __init__(self, items: Sequence[tuple[str, tuple[str, ...]]], labels: Sequence[str], mean, std):
+    def __init__(self, items: Sequence[tuple[str, tuple[str, ...]]], labels: Sequence[str]):
         self.items = list(items)
         self.labels = tuple(labels)
-        self.mean, self.std = mean, std  # to_device normalises the batch's images with the clip dataset's values
-        self.uncached: list[str] = []
-        self.cut: list[str] = []
 
     def __len__(self) -> int:
         return len(self.items)
@@ -113,8 +110,8 @@ class TextOnlyDataset(Dataset):
         return ClipInputs(frames=None, audio=None, transcript=text, duration=0.0), target, f"text:{text}"
 
 
-def text_corpus_dataset(name: str, labels: Sequence[str], mean, std) -> TextOnlyDataset:
+def text_corpus_dataset(name: str, labels: Sequence[str]) -> TextOnlyDataset:
     """The text-only items of a named corpus (`TEXT_CORPORA`) for an emotion label set."""
     if name not in TEXT_CORPORA:
         raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
-    return TextOnlyDataset(word_groups(lexicon_items(labels)), labels, mean, std)
+    return TextOnlyDataset(word_groups(lexicon_items(labels)), labels)

@@ -146,7 +146,7 @@ def _extras(clips: CachedClipDataset, cfg: DataConfig, labels: tuple[str, ...]) 
     """The demo recipe's extra training items (this project's): a text corpus's words, mismatched clips."""
     extras = []
     if cfg.text_corpus:
-        extras.append(text_corpus_dataset(cfg.text_corpus, labels, clips.mean, clips.std))
+        extras.append(text_corpus_dataset(cfg.text_corpus, labels))
     if cfg.mismatched:
         extras.append(MismatchedClips(clips, cfg.mismatched, swap=cfg.mismatched_swap))
     return extras

@@ -69,11 +69,9 @@ def _predictor(checkpoint: str | Path, device: str):
     return predictor
 
 
-def merclip_predict(checkpoint, device: str = "cpu", drop: tuple[str, ...] = ()):
-    """A `predict` for score_clips from a MER-CLIP checkpoint (a path, or a Predictor already built) whose labels
-    are the six emotion words; `drop` names modalities to leave out, as the app's toggles do."""
-    predictor = checkpoint if hasattr(checkpoint, "predict") else _predictor(checkpoint, device)
-
+def merclip_predict(predictor, drop: tuple[str, ...] = ()):
+    """A `predict` for score_clips from a Predictor of a checkpoint whose labels are the six emotion words (built
+    by `_predictor`); `drop` names modalities to leave out, as the app's toggles do."""
     def predict(video: Path, transcript: str):
         r = predictor.predict(video, transcript, drop_modalities=drop)
         return (np.array([r.probabilities[l] for l in r.labels]), np.array([r.decisions[l] for l in r.labels]))
@@ -88,7 +86,7 @@ def merclip_rows(checkpoint: str | Path, clips: Sequence[RealishClip], folder: P
     predictor = _predictor(checkpoint, device)
     truth = truth_matrix(clips)
     wanted = MODALITY_ROWS if per_modality else {"LVA": ()}
-    return {name: scores_summary(truth, *score_clips(clips, folder, merclip_predict(predictor, drop=drop),
+    return {name: scores_summary(truth, *score_clips(clips, folder, merclip_predict(predictor, drop),
                                                      f"{Path(checkpoint).name} {name}"))
             for name, drop in wanted.items()}
 
@@ -103,11 +101,23 @@ def zero_shot_predict(part: str = "combined"):
     def predict(video: Path, transcript: str):
         r = reference.predict_media(video, transcript if part != "face" else "", labels) if part != "language" \
             else reference.predict([], transcript, labels)
-        dist = {"combined": r.combined, "language": r.language, "face": r.face}[part]
-        p = np.array([dist[l] for l in labels])
-        return p, p > 1.0 / len(labels)
+        p = reference_distribution(r, part, labels)
+        return p, reference_decisions(p)
 
     return predict
+
+
+def reference_distribution(result, part: str, labels: Sequence[str]) -> np.ndarray:
+    """(C,) the offline reference's probabilities of one part (combined, language or face) of an
+    OfflineZeroShotResult."""
+    dist = getattr(result, part)
+    return np.array([dist[l] for l in labels])
+
+
+def reference_decisions(probabilities: np.ndarray) -> np.ndarray:
+    """The reference "predicts" a label whose probability is above the uniform 1/C (this project's choice: it has
+    no threshold of its own)."""
+    return probabilities > 1.0 / probabilities.shape[-1]
 
 
 REFERENCE_PARTS = ("combined", "language", "face")
@@ -124,9 +134,9 @@ def zero_shot_rows(clips: Sequence[RealishClip], folder: Path) -> dict[str, dict
     for clip in tqdm(clips, desc="zero-shot reference", leave=False):
         r = reference.predict_media(folder / clip.video, clip.transcript, labels)
         for part in REFERENCE_PARTS:
-            parts[part].append(np.array([getattr(r, part)[l] for l in labels]))
+            parts[part].append(reference_distribution(r, part, labels))
     truth = truth_matrix(clips)
-    return {part: scores_summary(truth, np.stack(p), (np.stack(p) > 1.0 / len(labels)).astype(np.int64))
+    return {part: scores_summary(truth, np.stack(p), reference_decisions(np.stack(p)).astype(np.int64))
             for part, p in parts.items()}
 
 
