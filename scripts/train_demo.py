@@ -9,8 +9,9 @@ its test split is read once per shipped model (`python -m merclip.eval_realish -
 Takes every option of `python -m merclip.train`, plus `--realish DIR`. After each epoch the checkpoint is scored
 on the dev clips (micro-F1 with the paper's decision rule, and the top-1 hit rate), with every modality and with
 each alone. An epoch is eligible when the full model is at least as good as each single modality (fusion adds, the
-paper's Table 3 question) and its generated validation micro-F1 stays at or above `--min-generated`; the eligible
-epoch with the best mean of the two dev measures (or, if none is eligible, the best epoch) is copied to
+paper's Table 3 question) and its generated validation micro-F1 stays at or above `--min-generated`. Epochs rank by
+eligibility, then by whether fusion adds (so that, when no epoch reaches the generated floor, one where fusion adds
+still beats one where it does not), then by the mean of the two dev measures; the first is copied to
 `<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`.
 
     python scripts/train_demo.py --realish data/realish --dataset synthetic --root data/speech --out runs/demo ...
@@ -63,15 +64,16 @@ class DevSelection:
             raise ValueError(f"the real-ish set in {realish} has no {split!r} clips: build it with "
                              f"python -m merclip.data.realish --out {realish}")
         self.min_generated = min_generated
-        self.best = (False, -1.0)  # (eligible, score): an eligible epoch beats any that is not
+        self.best = (False, False, -1.0)  # (eligible, fusion adds, dev score), compared in that order
 
     def __call__(self, epoch: int, checkpoint: Path) -> None:
         rows = merclip_rows(checkpoint, self.clips, self.folder)
         generated = generated_valid_f1(checkpoint)
-        eligible = fusion_adds(rows) and generated >= self.min_generated
-        rank = (eligible, dev_score(rows["LVA"]))
+        adds = fusion_adds(rows)
+        eligible = adds and generated >= self.min_generated
+        rank = (eligible, adds, dev_score(rows["LVA"]))
         with open(self.out / "dev_selection.jsonl", "a") as log:
-            log.write(json.dumps({"epoch": epoch + 1, "score": rank[1], "fusion_adds": fusion_adds(rows),
+            log.write(json.dumps({"epoch": epoch + 1, "score": rank[2], "fusion_adds": adds,
                                   "generated_valid_micro_f1": generated, "eligible": eligible, **rows}) + "\n")
         print(f"epoch {epoch + 1}: generated valid F1 {100 * generated:.1f}; real-ish dev " + ", ".join(
             f"{name} F1 {100 * m['micro_f1']:.1f} top-1 {100 * m['top1_hit_rate']:.1f}" for name, m in rows.items())
@@ -87,7 +89,7 @@ class DevSelection:
         for name in CHECKPOINT_FILES:
             shutil.copy2(checkpoint / name, tmp / name)
         (tmp / "selected.json").write_text(json.dumps({"epoch": epoch + 1, "eligible": self.best[0],
-                                                       "dev_score": self.best[1]}))
+                                                       "fusion_adds": self.best[1], "dev_score": self.best[2]}))
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
 
@@ -107,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         (out / "dev_selection.jsonl").unlink(missing_ok=True)
         train(model_config_from_args(args), train_config_from_args(args), data_config_from_args(args), out,
               run=run_config_from_args(args), hooks=TrainingHooks(after_epoch=select))
-    print(f"dev-best: {out / 'dev-best'} (dev score {select.best[1]:.3f}, eligible: {select.best[0]})")
+    print(f"dev-best: {out / 'dev-best'} (dev score {select.best[2]:.3f}, eligible: {select.best[0]}, "
+          f"fusion adds: {select.best[1]})")
 
 
 if __name__ == "__main__":

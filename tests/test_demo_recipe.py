@@ -117,6 +117,48 @@ def test_mismatched_clips_pair_one_clips_words_with_anothers_media():
         MismatchedClips(_Clips(), fraction=0.0)
 
 
+def test_photo_swap_keeps_the_clips_own_words_voice_and_label_and_shows_a_training_photo(monkeypatch):
+    from merclip.data import training_photos
+
+    pool = torch.arange(5, dtype=torch.uint8).view(5, 1, 1, 1, 1).expand(5, 1, 1, 2, 2)  # (P, T, 1, S, S): photo p is p
+    monkeypatch.setattr(training_photos, "photo_frames", lambda n_frames, size: pool)
+    monkeypatch.setattr(training_photos, "variants", lambda: [None] * 5)
+    items = MismatchedClips(_Clips(), fraction=1.0, seed=3, swap="photo")
+    shown = []
+    for k in range(4):
+        inputs, target, name = items[k]
+        i = int(target)
+        assert inputs.transcript == f"words of {i}" and int(inputs.audio[0, 0, 0, 0]) == i  # its own words, voice
+        assert inputs.frames.shape == (1, 3, 2, 2)  # the clip's frame shape, three channels
+        shown.append(int(inputs.frames[0, 0, 0, 0]))
+        assert name == f"c{i}+photo:{shown[-1]}"
+    assert sorted(int(items[k][1]) for k in range(4)) == [0, 1, 2, 3]  # every clip once
+    again = MismatchedClips(_Clips(), fraction=1.0, seed=3, swap="photo")
+    assert [int(again[k][0].frames[0, 0, 0, 0]) for k in range(4)] == shown  # the seed fixes the photos
+
+
+def test_training_photos_are_faces_the_real_ish_set_never_shows_cropped_as_the_pipeline_crops():
+    """The photos a model trains on are kept out of the set it is chosen and scored on; each is the face crop the
+    media pipeline would make of the rendered still (the same function), so training sees what inference sees."""
+    from PIL import Image
+
+    from merclip.data import training_photos
+    from merclip.media.faces import centre_square, crop_face_images, detect_faces, to_grey
+
+    shown = {c.photo for c in realish.plan()}
+    assert not shown & {f"lfw-{k:03d}" for k in realish.TRAINING_LFW} and len(realish.TRAINING_LFW) == 30
+    assert {f"lfw-{k:03d}" for k in range(100)} - {f"lfw-{k:03d}" for k in realish.TRAINING_LFW} <= shown
+    pool = training_photos.photo_frames(2, 48)
+    assert pool.shape == (180, 2, 1, 48, 48) and pool.dtype == torch.uint8
+    k, mirrored, fraction = training_photos.variants()[7]
+    face = realish.lfw_faces()[k][:, ::-1] if mirrored else realish.lfw_faces()[k]
+    still = realish.render_lfw(np.ascontiguousarray(face), 224, fraction)
+    crop, _ = crop_face_images([Image.fromarray(still)], 48)
+    assert torch.equal(pool[7, 0, 0], torch.from_numpy(np.array(crop[0].convert("L"))))
+    assert detect_faces(to_grey(still))  # a face was found, so the crop is not the centre-square fallback
+    assert not np.array_equal(np.asarray(crop[0].convert("L")), centre_square(to_grey(still), 48))
+
+
 def test_one_split_renders_alone_and_clip_for_clip_as_the_whole_set(tmp_path):
     from merclip.data.synthetic import write_dataset
 
@@ -138,7 +180,7 @@ def _train_demo():
     return module
 
 
-def test_epoch_selection_prefers_eligible_epochs_then_the_dev_score(tmp_path, monkeypatch):
+def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_the_dev_score(tmp_path, monkeypatch):
     demo = _train_demo()
     row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
     fused_wins = {"LVA": row(0.5, 0.5), "L only": row(0.4, 0.5), "V only": row(0.2, 0.2), "A only": row(0.2, 0.2)}
@@ -154,20 +196,30 @@ def test_epoch_selection_prefers_eligible_epochs_then_the_dev_score(tmp_path, mo
         ({"LVA": row(0.5, 0.5), "L only": row(0.4, 0.4)}, 0.90),
         ({"LVA": row(0.7, 0.7), "L only": row(0.4, 0.4)}, 0.80),
         ({"LVA": row(0.6, 0.6), "L only": row(0.7, 0.4)}, 0.90),  # fusion below words alone
+        ({"LVA": row(0.8, 0.8), "L only": row(0.9, 0.4)}, 0.80),  # the best dev score, fusion below words alone
     ]
     monkeypatch.setattr(demo, "merclip_rows", lambda ckpt, clips, folder: epochs[int(ckpt.name)][0])
     monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt: epochs[int(ckpt.name)][1])
-    select = demo.DevSelection(realish_dir, tmp_path, min_generated=0.858)
-    for epoch in range(3):
-        ckpt = tmp_path / str(epoch)
-        ckpt.mkdir()
-        for name in demo.CHECKPOINT_FILES:
-            (ckpt / name).write_text(f"epoch {epoch}")
-        select(epoch, ckpt)
-    assert json.loads((tmp_path / "dev-best" / "selected.json").read_text())["epoch"] == 1
-    assert (tmp_path / "dev-best" / "model.safetensors").read_text() == "epoch 0"
-    logged = [json.loads(line) for line in (tmp_path / "dev_selection.jsonl").read_text().splitlines()]
+
+    def chosen(order: list[int], out: Path) -> int:
+        out.mkdir()
+        select = demo.DevSelection(realish_dir, out, min_generated=0.858)
+        for epoch in order:
+            ckpt = out / str(epoch)
+            ckpt.mkdir()
+            for name in demo.CHECKPOINT_FILES:
+                (ckpt / name).write_text(f"epoch {epoch}")
+            select(epoch, ckpt)
+        assert (out / "dev-best" / "model.safetensors").read_text() == f"epoch {select_epoch(out) - 1}"
+        return select_epoch(out)
+
+    select_epoch = lambda out: json.loads((out / "dev-best" / "selected.json").read_text())["epoch"]  # noqa: E731
+    assert chosen([0, 1, 2], tmp_path / "all") == 1  # the eligible one, though the others score higher on dev
+    logged = [json.loads(line) for line in (tmp_path / "all" / "dev_selection.jsonl").read_text().splitlines()]
     assert [r["eligible"] for r in logged] == [True, False, False]
+    # none eligible: an epoch where fusion adds (the second, below the generated floor) beats a better-scoring one
+    # where the words alone do better (the fourth)
+    assert chosen([3, 1], tmp_path / "none-eligible") == 2
 
 
 def test_train_demo_has_help_naming_its_own_options():

@@ -46,7 +46,7 @@ class DataConfig:
     audio_segments: int | str = 12  # 2-s segments the audio tower reads: 12 regularly selected (sec. 4.3), or "all"
     text_corpus: str | None = None  # "nrc": add the lexicon's words to the train split as text-only items (ours)
     mismatched: float = 0.0  # add this share of train clips again, each with another clip's face and voice (ours)
-    mismatched_swap: str = "face+voice"  # what the mismatched clips take from the other clip: "face+voice" or "face"
+    mismatched_swap: str = "face+voice"  # what they take from elsewhere: "face+voice", "face" or "photo" (a real face)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)

@@ -9,7 +9,9 @@ so the fused model learns when to lean on them (issue #25's "face/word disagreem
 The pairing is fixed by a seed: item k takes the media of clip `media[k]` and the transcript and target of clip
 `words[k]`, two different clips drawn without replacement from the split. `swap="face"` takes only the frames from
 the other clip and keeps the clip's own voice (generated voices follow the labels as words do; a face is the part
-that most often tells another story).
+that most often tells another story). `swap="photo"` keeps the clip's own words, voice and labels and shows one of
+the training photographs instead of its frames (merclip.data.training_photos): a real face that says nothing about
+the label, where a swapped cartoon's face still speaks for another clip's emotion.
 """
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..media.decoded import ClipInputs
+from . import training_photos
 
 
-SWAPS = ("face+voice", "face")
+SWAPS = ("face+voice", "face", "photo")
 
 
 class MismatchedClips(Dataset):
@@ -37,6 +40,9 @@ class MismatchedClips(Dataset):
         self.media = rng.permutation(n)[:count]
         shift = rng.integers(1, n, size=count) if count else np.zeros(0, dtype=int)  # never the clip itself
         self.words = (self.media + shift) % n
+        if swap == "photo":  # the clip keeps its own words and voice; only its frames become a photograph
+            self.words = self.media.copy()
+            self.photo = rng.integers(0, len(training_photos.variants()), size=count)
 
     def __len__(self) -> int:
         return len(self.media)
@@ -44,6 +50,12 @@ class MismatchedClips(Dataset):
     def __getitem__(self, k: int):
         media, _, media_id = self.clips[int(self.media[k])]
         words, target, words_id = self.clips[int(self.words[k])]
+        if self.swap == "photo":
+            frames = media.frames  # (T, 3, S, S) uint8: the cached clip's face crops give the pool's shape
+            pool = training_photos.photo_frames(frames.shape[0], frames.shape[-1])  # (P, T, 1, S, S)
+            inputs = ClipInputs(frames=pool[int(self.photo[k])].expand_as(frames), audio=words.audio, transcript=words.transcript,
+                                duration=words.duration)
+            return inputs, target, f"{words_id}+photo:{self.photo[k]}"
         inputs = ClipInputs(frames=media.frames, audio=media.audio if self.swap == "face+voice" else words.audio,
                             transcript=words.transcript, duration=media.duration)
         return inputs, target, f"{words_id}+media:{media_id}"

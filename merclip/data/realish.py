@@ -13,12 +13,13 @@ model does on the clips people bring. This set is built from material that is in
 * **faces**: real photographs that ship inside scikit-image, so no download is needed:
   - `astronaut` (Eileen Collins, smiling; NASA, public domain) and `camera` (the cameraman, in profile; CC0 by the
     photographer, Lav Varshney), each also mirrored: sample images of scikit-image (BSD-3 licence);
-  - the 100 face images of `skimage.data.lfw_subset()` (`lfw-000` .. `lfw-099`): 25x25 grey crops from Labeled
+  - 70 of the 100 face images of `skimage.data.lfw_subset()` (`lfw-000` .. `lfw-069`): 25x25 grey crops from Labeled
     Faces in the Wild (University of Massachusetts, Amherst; released for research use), upscaled with PIL bicubic
     to half the frame on a plain grey ground of their own mean level, the rendering at which OpenCV's frontal
-    cascade finds the most of them (98 of 100 in the first frame, 97 after the zoom; measured on this set).
+    cascade finds the most of them (98 of 100 in the first frame, 97 after the zoom; measured on this set). The
+    other 30 (`TRAINING_LFW`) are the demo's training photos, so no face of this set is seen in training.
   The first 66 clips keep the four scikit-image photos they always had, so their numbers stay comparable; the later
-  clips of each split go through the 100 LFW faces and then the four photos in turn, so a split sees ~100 faces.
+  clips of each split go through the 70 LFW faces and then the four photos in turn, so a split sees ~74 faces.
   A photo is shown as a still with a slow zoom. Its expression does not follow the sentence (a still photo rarely
   does): the face is context here, as in many vlogs, not the label's source.
 * **voices**: espeak-ng (Debian package) in five English voices and three speaking rates; espeak-ng has no
@@ -58,7 +59,8 @@ VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp")
 RATES = (150, 165, 180)  # words per minute
 PHOTOS = ("astronaut", "camera", "astronaut-mirrored", "camera-mirrored")  # scikit-image's sample photos
 LFW_FACES = 100  # lfw_subset(): the first 100 of its 200 images are faces, the rest background patches
-LFW_PHOTOS = tuple(f"lfw-{k:03d}" for k in range(LFW_FACES))
+TRAINING_LFW = tuple(range(70, LFW_FACES))  # kept out of this set: training photos (merclip.data.training_photos)
+LFW_PHOTOS = tuple(f"lfw-{k:03d}" for k in range(LFW_FACES) if k not in TRAINING_LFW)
 NEW_PHOTOS = LFW_PHOTOS + PHOTOS  # the cycle of photos for the sentences after the first ORIGINAL
 LFW_FACE_FRACTION = 0.5  # the face's side over the frame's: the cascade finds the most faces at 0.4-0.6
 

@@ -55,8 +55,9 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mismatched", type=float, default=0.0,
                    help="add this share of the train clips again, each with another clip's frames and audio and its "
                         "own words and labels (this project's recipe for the demo: teaches when to lean on the words)")
-    g.add_argument("--mismatched-swap", default="face+voice", choices=["face+voice", "face"],
-                   help="what a mismatched clip takes from the other clip: its frames and audio, or its frames only")
+    g.add_argument("--mismatched-swap", default="face+voice", choices=["face+voice", "face", "photo"],
+                   help="what a mismatched clip takes from elsewhere: another clip's frames and audio, its frames only, "
+                        "or (photo) a real face photograph no real-ish clip shows, keeping its own voice and words")
     g.add_argument("--text-corpus", choices=TEXT_CORPORA,
                    help="emotion: add a corpus's words to the train split as transcript-only items (this project's "
                         "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only)")
