@@ -313,9 +313,10 @@ def build_app(studio: Studio, jobs: LongJobs | None = None) -> gr.Blocks:
         gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
                     "short talking clip, give its transcript, and see what each modality contributes.")
         if studio.config.clip_model == "merclip-tiny":
-            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices) and an emotion "
-                        "lexicon, with pretrained word and face parts: not a real-world emotion detector. On real-ish "
-                        "clips it reads about as well as the *Zero-shot* tab's word reference. See *About*.",
+            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices), an emotion "
+                        "lexicon and a few real face photos, with pretrained word and face parts: not a real-world "
+                        "emotion detector. On real-ish clips it reads a little better than the *Zero-shot* tab's word "
+                        "reference. See *About*.",
                         elem_id="demo-warning")
         warming_up(studio, demo)
         with gr.Row(equal_height=False):

@@ -12,7 +12,8 @@ each alone. An epoch is eligible when the full model is at least as good as each
 paper's Table 3 question) and its generated validation micro-F1 stays at or above `--min-generated`. Epochs rank by
 eligibility, then by whether fusion adds (so that, when no epoch reaches the generated floor, one where fusion adds
 still beats one where it does not), then by the mean of the two dev measures; the first is copied to
-`<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`.
+`<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`. `--resume` (with a larger `--epochs`)
+continues a run after its last complete epoch, ranking the new epochs against those already in the log.
 
     python scripts/train_demo.py --realish data/realish --dataset synthetic --root data/speech --out runs/demo ...
 """
@@ -57,7 +58,7 @@ def generated_valid_f1(checkpoint: Path) -> float:
 class DevSelection:
     """The `after_epoch` hook: score the epoch's checkpoint on the dev clips, keep the best one in `<out>/dev-best`."""
 
-    def __init__(self, realish: Path, out: Path, min_generated: float, split: str = "dev"):
+    def __init__(self, realish: Path, out: Path, min_generated: float, split: str = "dev", resume: bool = False):
         self.folder, self.out = realish, out
         self.clips = load(realish / "realish.json", split)
         if not self.clips:
@@ -65,6 +66,12 @@ class DevSelection:
                              f"python -m merclip.data.realish --out {realish}")
         self.min_generated = min_generated
         self.best = (False, False, -1.0)  # (eligible, fusion adds, dev score), compared in that order
+        log = out / "dev_selection.jsonl"
+        if resume and log.is_file():  # a resumed run ranks its new epochs against the ones already logged
+            logged = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            self.best = max([self.best] + [(r["eligible"], r["fusion_adds"], r["score"]) for r in logged])
+        else:
+            log.unlink(missing_ok=True)
 
     def __call__(self, epoch: int, checkpoint: Path) -> None:
         rows = merclip_rows(checkpoint, self.clips, self.folder)
@@ -104,11 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out)
     with user_errors_exit(parser.prog):
-        select = DevSelection(Path(args.realish), out, args.min_generated)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "dev_selection.jsonl").unlink(missing_ok=True)
+        select = DevSelection(Path(args.realish), out, args.min_generated, resume=args.resume)
         train(model_config_from_args(args), train_config_from_args(args), data_config_from_args(args), out,
-              run=run_config_from_args(args), hooks=TrainingHooks(after_epoch=select))
+              run=run_config_from_args(args), resume=args.resume, hooks=TrainingHooks(after_epoch=select))
     print(f"dev-best: {out / 'dev-best'} (dev score {select.best[2]:.3f}, eligible: {select.best[0]}, "
           f"fusion adds: {select.best[1]})")
 

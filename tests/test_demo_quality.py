@@ -1,10 +1,12 @@
 """Issue #25: the shipped demo reads real-ish clips at least as well as the offline reference beside it, its fusion
-reads them better than its face or its voice alone, and it stays well above chance on the generated test split.
+reads them better than its face or its voice alone, and on the generated test split it does at least as well as the
+first issue-25 demo.
 
 Two of the issue's targets are not met by this checkpoint, and these tests do not pretend otherwise: with the words
-alone it scores 1.0 micro-F1 and 2.4 top-1 points above the full model on the real-ish test split, and on the
-generated test split it scores 77.8 micro-F1 against the earlier demo's 87.8 (docs/results.md says why: that 87.8
-came from trusting the generator's cartoon faces, the reading that misleads it on real photographs).
+alone it scores 3.5 micro-F1 and 1.8 top-1 points above the full model on the real-ish test split (on dev, where the
+epoch was chosen, the full model was 0.4 / 3.1 above them), and on the generated test split it scores 80.2 micro-F1
+against the earlier demo's 87.8 (docs/results.md says why: that 87.8 came from trusting the generator's cartoon
+faces, the reading that misleads it on real photographs).
 
 The real-ish test split (`merclip.data.realish`, 168 sentences written independently of the generator, real
 photographs, espeak-ng voices) is read here once per shipped model; every choice of the recipe was made on the dev
@@ -20,6 +22,7 @@ from merclip.shipped import DEFAULT_CHECKPOINT
 
 pytestmark = pytest.mark.slow
 MEASURES = ("micro_f1", "top1_hit_rate")
+FIRST_ISSUE_25_DEMO_GENERATED_F1 = 0.778  # docs/results.md: the checkpoint this one replaced, on the same split
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +58,17 @@ def test_the_shipped_demo_reads_the_test_split_at_least_as_well_as_the_reference
 
 def test_fusion_reads_the_test_split_better_than_the_face_or_the_voice_alone(demo_rows):
     """The paper's Table 3 question on real-ish clips, for the modalities the fusion holds to: the full model against
-    itself with vision or audio alone (measured 47.9 / 53.0 against 25.8 / 20.2 and 24.6 / 17.9)."""
+    itself with vision or audio alone (measured 49.4 / 57.7 against 25.8 / 20.2 and 24.5 / 16.7)."""
     full = demo_rows["LVA"]
     for single in ("V only", "A only"):
         for measure in MEASURES:
             assert full[measure] >= demo_rows[single][measure] + 0.1, (single, measure, full, demo_rows[single])
 
 
-def test_the_generated_test_split_is_read_well_above_chance(tmp_path):
+def test_the_generated_test_split_is_read_well_above_chance_and_no_worse_than_by_the_first_issue_25_demo(tmp_path):
     """The split `scripts/make_demo_model.sh` trains beside, rendered here clip for clip (seed 0, 1000 clips, speech
-    style, test split only). Measured: 77.8 micro-F1; predicting every emotion gets the chance figure below."""
+    style, test split only). Measured: 80.2 micro-F1, where the first issue-25 demo (trained with other clips'
+    cartoon faces rather than photographs) scored 77.8; predicting every emotion gets the chance figure below."""
     import torch
 
     from merclip.data.loading import DataConfig, build_loaders
@@ -79,6 +83,7 @@ def test_the_generated_test_split_is_read_well_above_chance(tmp_path):
     assert len(result.ids) == 200 and result.skipped == 0
     chance_f1 = emotion_metrics(result.targets, np.ones_like(result.targets))["micro_f1"]
     assert result.metrics["micro_f1"] >= chance_f1 + 0.25, (result.metrics, chance_f1)
+    assert result.metrics["micro_f1"] >= FIRST_ISSUE_25_DEMO_GENERATED_F1, result.metrics
 
 
 def test_the_about_tab_states_the_shipped_comparison_from_the_file_beside_the_checkpoint():

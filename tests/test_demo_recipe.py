@@ -217,6 +217,14 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_th
     assert chosen([0, 1, 2], tmp_path / "all") == 1  # the eligible one, though the others score higher on dev
     logged = [json.loads(line) for line in (tmp_path / "all" / "dev_selection.jsonl").read_text().splitlines()]
     assert [r["eligible"] for r in logged] == [True, False, False]
+    resumed = demo.DevSelection(realish_dir, tmp_path / "all", min_generated=0.858, resume=True)
+    assert resumed.best == (True, True, 0.5)  # ranked against the logged epochs, not from scratch
+    (tmp_path / "all" / "3").mkdir()
+    for name in demo.CHECKPOINT_FILES:
+        (tmp_path / "all" / "3" / name).write_text("epoch 3")
+    resumed(3, tmp_path / "all" / "3")
+    assert select_epoch(tmp_path / "all") == 1
+    assert len((tmp_path / "all" / "dev_selection.jsonl").read_text().splitlines()) == 4
     # none eligible: an epoch where fusion adds (the second, below the generated floor) beats a better-scoring one
     # where the words alone do better (the fourth)
     assert chosen([3, 1], tmp_path / "none-eligible") == 2

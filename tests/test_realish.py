@@ -47,7 +47,8 @@ def test_the_split_is_fixed_the_original_sentences_are_dev_and_both_splits_cover
     assert max(primary.values()) - min(primary.values()) <= 1, primary
     # a clip is the same whichever split or limit asked for it; the test split sees many different faces
     assert realish.plan(3, split="test") == test[:3] == [c for c in clips if c.split == "test"][:3]
-    assert len({c.photo for c in test}) >= 100 and sum(c.photo.startswith("lfw-") for c in test) >= 150
+    assert set(realish.NEW_PHOTOS) <= {c.photo for c in test} and sum(c.photo.startswith("lfw-") for c in test) >= 140
+    assert len(realish.NEW_PHOTOS) == 74  # 70 LFW faces and the four photos: the other 30 are training's
 
 
 def test_load_selects_a_split_and_reads_manifests_written_before_the_split(tmp_path):

@@ -11,8 +11,9 @@ DEMO_WARNING = ("> ⚠️ **Demo model.** This checkpoint was trained by this pr
                 "clips (cartoon faces; sentences spoken by espeak-ng) and an emotion lexicon's words. Its word and face "
                 "parts are pretrained (wordllama, FER2013) and its fusion starts from the word-similarity reading of "
                 "the *Zero-shot* tab, so it reads plain sentences well above chance, but it is **not** a real-world "
-                "emotion detector: it has never seen a real person's face or voice. Load a model trained on CMU-MOSEI "
-                "with `--checkpoint` for real use.")
+                "emotion detector: it never learned an emotion from a real person's face or voice (the only real faces "
+                "in its training, 30 still photographs, stood in for generated clips' cartoons to teach it that such a "
+                "face does not tell the emotion). Load a model trained on CMU-MOSEI with `--checkpoint` for real use.")
 # The demo's scores on the real-ish test split beside the offline reference's, written next to the checkpoint by
 # scripts/make_demo_model.sh (python -m merclip.eval_realish --out): the About tab shows the file, not a copy.
 REALISH_RESULTS = "realish_test.json"
