@@ -127,6 +127,10 @@ class ModelConfig(FamilyConfig):
     # does), and training learns the corrections the other modalities and the CMD bring, instead of first
     # unlearning it.
     pooled_skip: bool = False
+    # The pooled skip's starting gate for vision and audio (language starts at 1). At 0 their skip vectors get no
+    # gradient until the gate moves, and the gate none that is not noise until they mean something, so they stay
+    # near 0 and a face reaches the fused vector only through the CMD; a small start lets both learn together.
+    skip_gate_init: float = 0.0
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.labels)
@@ -153,6 +157,10 @@ class ModelConfig(FamilyConfig):
         if not 0 < self.emotion_threshold < 1:  # at 0 or 1 every label, or none, would be predicted
             raise ValueError(f"emotion_threshold must be between 0 and 1 (both excluded), "
                              f"got {self.emotion_threshold!r}")
+        if not (isinstance(self.skip_gate_init, (int, float)) and 0 <= self.skip_gate_init <= 1):
+            raise ValueError(f"skip_gate_init must be a number in [0, 1], got {self.skip_gate_init!r}")
+        if self.skip_gate_init and not self.pooled_skip:
+            raise ValueError("skip_gate_init is the pooled skip's starting gate: it needs pooled_skip=True")
         if self.pooled_skip and not self.use_cmd:
             raise ValueError("pooled_skip adds the pooled modalities to the CMD's output: it needs use_cmd=True")
         if self.cmd_hidden % self.cmd_heads:

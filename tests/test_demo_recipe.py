@@ -60,6 +60,19 @@ def test_the_pooled_skip_needs_the_cmd_and_round_trips_through_a_checkpoint(skip
         skip_model.skip_gates.copy_(torch.tensor([1.0, 0.0, 0.0]))
 
 
+def test_the_skip_gates_of_vision_and_audio_start_where_the_config_says():
+    from merclip.models.merclip import build_model
+
+    cfg = tiny_config(clip_model="merclip-tiny-256", text_backbone="wordllama", vision_backbone="fer",
+                      pooled_skip=True, skip_gate_init=0.25)
+    model = build_model(cfg)
+    assert model.skip_gates.tolist() == [1.0 if m == "L" else 0.25 for m in cfg.modality_order]
+    with pytest.raises(ValueError, match="skip_gate_init .* needs pooled_skip=True"):
+        ModelConfig(skip_gate_init=0.25)
+    with pytest.raises(ValueError, match=r"skip_gate_init must be a number in \[0, 1\], got nan"):
+        ModelConfig(pooled_skip=True, skip_gate_init=float("nan"))
+
+
 def test_lexicon_items_are_the_nrc_files_associations_grouped_by_label():
     raw = json.loads(lexicon_path().read_text())  # read here independently of merclip's reader
     items = dict(lexicon_items(EMOTION_LABELS))

@@ -92,7 +92,8 @@ class MERCLIP(nn.Module):
             if not cfg.use_label_encoder:
                 self.learned_query = nn.Parameter(torch.randn(dim) * 0.02)
             if cfg.pooled_skip:  # this project's extension (config.py): start as the language tower's own reading
-                self.skip_gates = nn.Parameter(torch.tensor([float(m == "L") for m in cfg.modality_order]))  # (M,)
+                self.skip_gates = nn.Parameter(torch.tensor(  # (M,): 1 for language, skip_gate_init for the others
+                    [1.0 if m == "L" else cfg.skip_gate_init for m in cfg.modality_order]))
                 nn.init.zeros_(self.cmd.out.weight)
                 nn.init.zeros_(self.cmd.out.bias)
         else:

@@ -98,6 +98,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pooled-skip", action="store_true",
                    help="this project's extension: add gated pooled modality embeddings to the CMD's output, starting "
                         "as the language tower's own reading (docs/design.md)")
+    g.add_argument("--skip-gate-init", type=float, default=0.0,
+                   help="with --pooled-skip: the starting gate of vision and audio (default 0; language starts at 1)")
     g.add_argument("--cmd-hidden", type=positive_int,
                    help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
     g.add_argument("--cmd-heads", type=positive_int, help=f"default 8 ({TINY_HEADS['cmd_heads']} for {TINY_CLIP_MODEL})")
@@ -176,6 +178,6 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
         use_label_encoder=not args.no_le,
         text_backbone=args.text_backbone,
         vision_backbone=args.vision_backbone,
-        pooled_skip=args.pooled_skip,
+        pooled_skip=args.pooled_skip, skip_gate_init=args.skip_gate_init,
         **{**(TINY_HEADS if tiny else {}), **_given(cmd_hidden=args.cmd_hidden, cmd_heads=args.cmd_heads)},
     )
