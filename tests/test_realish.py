@@ -149,3 +149,19 @@ def test_cli_scores_a_checkpoint_and_the_reference_beside_chance(tmp_path, tiny_
     with pytest.raises(SystemExit):  # the manifest holds no test clip: say so rather than score nothing
         main(["--set", str(tmp_path / "set"), "--split", "test"])
     assert "lists no clip of split 'test'" in capsys.readouterr().err
+
+
+def test_scoring_every_row_decodes_each_clip_once_even_past_the_apps_cache_size(tmp_path, tiny_ckpt, monkeypatch):
+    """merclip_rows scores the clips once per modality row with one Predictor: its feature cache must hold them all
+    (the app's default holds 32), or every row decodes every clip again (the dev selection runs it each epoch)."""
+    from merclip.serving import predictor as predictor_module
+    from merclip.serving.realish_eval import merclip_rows
+
+    clips = realish.load(realish.build(tmp_path / "set", n=34, progress=False))
+    decoded = []
+    real_load_clip = predictor_module.load_clip
+    monkeypatch.setattr(predictor_module, "load_clip", lambda video, *a, **k: decoded.append(video) or
+                        real_load_clip(video, *a, **k))
+    rows = merclip_rows(tiny_ckpt, clips, tmp_path / "set")
+    assert set(rows) == {"LVA", "L only", "V only", "A only"}
+    assert len(decoded) == len(set(decoded)) == 34

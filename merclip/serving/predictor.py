@@ -137,10 +137,10 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device=None, media_cfg: MediaConfig | None = None,
-                        speed: SpeedConfig | None = None) -> "Predictor":
+                        speed: SpeedConfig | None = None, cache_size: int = 32) -> "Predictor":
         device = select_device(device)
         return cls(load_checkpoint(path, device=device, family=ModelConfig.family), media_cfg=media_cfg, device=device,
-                   speed=speed)
+                   speed=speed, cache_size=cache_size)
 
     @property
     def cfg(self):

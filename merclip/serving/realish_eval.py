@@ -59,10 +59,12 @@ MODALITY_ROWS: dict[str, tuple[str, ...]] = {"LVA": (), "L only": ("V", "A"), "V
                                              "A only": ("L", "V")}
 
 
-def _predictor(checkpoint: str | Path, device: str):
+def _predictor(checkpoint: str | Path, device: str, clips: int = 0):
+    """A Predictor whose feature cache holds `clips` clips (a clip's entry is its towers' outputs, ~40 KB), so that
+    scoring every clip once per row decodes each clip only once."""
     from .predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(checkpoint, device=device)
+    predictor = Predictor.from_checkpoint(checkpoint, device=device, cache_size=max(32, clips))
     if [l.lower() for l in predictor.cfg.labels] != list(EMOTIONS):
         raise ValueError(f"the real-ish set is labelled {list(EMOTIONS)}; checkpoint '{checkpoint}' predicts "
                          f"{list(predictor.cfg.labels)}")
@@ -83,7 +85,7 @@ def merclip_rows(checkpoint: str | Path, clips: Sequence[RealishClip], folder: P
                  per_modality: bool = True) -> dict[str, dict[str, float]]:
     """{"LVA" | "L only" | "V only" | "A only": metrics} of one checkpoint. One Predictor serves every row, so the
     clips are decoded and encoded once (its feature cache) and a dropped modality re-runs only the CMD."""
-    predictor = _predictor(checkpoint, device)
+    predictor = _predictor(checkpoint, device, len(clips))
     truth = truth_matrix(clips)
     wanted = MODALITY_ROWS if per_modality else {"LVA": ()}
     return {name: scores_summary(truth, *score_clips(clips, folder, merclip_predict(predictor, drop),
