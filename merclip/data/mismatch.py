@@ -26,7 +26,8 @@ SWAPS = ("face+voice", "face", "photo")
 
 
 class MismatchedClips(Dataset):
-    """round(fraction x len(clips)) items of a CachedClipDataset, each one clip's words with another's media."""
+    """round(fraction x len(clips)) items of a CachedClipDataset, each one clip's words with another's media (or, for
+    `swap="photo"`, with a training photograph)."""
 
     def __init__(self, clips, fraction: float, seed: int = 0, swap: str = "face+voice"):
         if not 0 < fraction <= 1:
@@ -41,21 +42,26 @@ class MismatchedClips(Dataset):
         shift = rng.integers(1, n, size=count) if count else np.zeros(0, dtype=int)  # never the clip itself
         self.words = (self.media + shift) % n
         if swap == "photo":  # the clip keeps its own words and voice; only its frames become a photograph
-            self.words = self.media.copy()
             self.photo = rng.integers(0, len(training_photos.variants()), size=count)
 
     def __len__(self) -> int:
         return len(self.media)
 
     def __getitem__(self, k: int):
+        if self.swap == "photo":
+            return self._with_photo(k)
         media, _, media_id = self.clips[int(self.media[k])]
         words, target, words_id = self.clips[int(self.words[k])]
-        if self.swap == "photo":
-            frames = media.frames  # (T, 3, S, S) uint8: the cached clip's face crops give the pool's shape
-            pool = training_photos.photo_frames(frames.shape[0], frames.shape[-1])  # (P, T, 1, S, S)
-            inputs = ClipInputs(frames=pool[int(self.photo[k])].expand_as(frames), audio=words.audio, transcript=words.transcript,
-                                duration=words.duration)
-            return inputs, target, f"{words_id}+photo:{self.photo[k]}"
         inputs = ClipInputs(frames=media.frames, audio=media.audio if self.swap == "face+voice" else words.audio,
                             transcript=words.transcript, duration=media.duration)
         return inputs, target, f"{words_id}+media:{media_id}"
+
+    def _with_photo(self, k: int):
+        """Clip `media[k]` with a training photograph for its frames (a clip without frames stays as it is)."""
+        clip, target, clip_id = self.clips[int(self.media[k])]
+        frames = clip.frames  # (T, 3, S, S) uint8: the cached clip's face crops give the photographs' shape
+        if frames is not None:
+            pool = training_photos.photo_frames(frames.shape[0], frames.shape[-1])  # (P, T, 1, S, S)
+            frames = pool[int(self.photo[k])].expand_as(frames)
+        inputs = ClipInputs(frames=frames, audio=clip.audio, transcript=clip.transcript, duration=clip.duration)
+        return inputs, target, f"{clip_id}+photo:{self.photo[k]}"
