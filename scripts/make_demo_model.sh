@@ -28,7 +28,7 @@ DEMO=checkpoints/merclip-tiny-synthetic
 COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny-256 --num-frames 4 --batch-size 16 --lr 1e-3
         --epochs 12 --cmd-mode sequence --text-backbone wordllama --vision-backbone fer
         --pooled-skip --text-corpus nrc --mismatched 0.5 --mismatched-swap photo)
-[ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0 --style speech
+[ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0 --style speech --workers 2
 [ -f "$REALISH/realish.json" ] || python -m merclip.data.realish --out "$REALISH" --workers 2
 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" --out "$RUNS"
 python - "$RUNS" "$DEMO" <<'PY'

@@ -76,7 +76,7 @@ def test_the_generated_test_split_is_read_well_above_chance_and_no_worse_than_by
     from merclip.training.evaluate import evaluate_model
     from merclip.training.metrics import emotion_metrics
 
-    write_dataset(tmp_path / "speech", 1000, seed=0, progress=False, style="speech", splits=("test",))
+    write_dataset(tmp_path / "speech", 1000, seed=0, progress=False, style="speech", splits=("test",), workers=2)
     model = load_checkpoint(DEFAULT_CHECKPOINT)
     loaders, _ = build_loaders(model, DataConfig(root=tmp_path / "speech", workers=1), splits=("test",), shuffle=False)
     result = evaluate_model(model, loaders["test"], torch.device("cpu"))

@@ -150,7 +150,7 @@ def test_photo_swap_keeps_the_clips_own_words_voice_and_label_and_shows_a_traini
     assert [int(again[k][0].frames[0, 0, 0, 0]) for k in range(4)] == shown  # the seed fixes the photos
 
 
-def test_training_photos_are_faces_the_real_ish_set_never_shows_cropped_as_the_pipeline_crops():
+def test_training_photos_are_faces_the_real_ish_set_never_shows_cropped_as_the_pipeline_crops(monkeypatch):
     """The photos a model trains on are kept out of the set it is chosen and scored on; each is the face crop the
     media pipeline would make of the rendered still (the same function), so training sees what inference sees."""
     from PIL import Image
@@ -161,22 +161,27 @@ def test_training_photos_are_faces_the_real_ish_set_never_shows_cropped_as_the_p
     shown = {c.photo for c in realish.plan()}
     assert not shown & {f"lfw-{k:03d}" for k in realish.TRAINING_LFW} and len(realish.TRAINING_LFW) == 30
     assert {f"lfw-{k:03d}" for k in range(100)} - {f"lfw-{k:03d}" for k in realish.TRAINING_LFW} <= shown
-    pool = training_photos.photo_frames(2, 48)
-    assert pool.shape == (180, 2, 1, 48, 48) and pool.dtype == torch.uint8
-    k, mirrored, fraction = training_photos.variants()[7]
+    variants = training_photos.variants()
+    assert len(variants) == 180 and {k for k, _, _ in variants} == set(realish.TRAINING_LFW)
+    some = [variants[0], variants[7], variants[-1]]  # rendering all 180 takes seconds: three show the rule
+    monkeypatch.setattr(training_photos, "variants", lambda: some)
+    pool = training_photos.photo_frames(2, 40)
+    assert pool.shape == (3, 2, 1, 40, 40) and pool.dtype == torch.uint8
+    k, mirrored, fraction = some[1]
     face = realish.lfw_faces()[k][:, ::-1] if mirrored else realish.lfw_faces()[k]
     still = realish.render_lfw(np.ascontiguousarray(face), 224, fraction)
-    crop, _ = crop_face_images([Image.fromarray(still)], 48)
-    assert torch.equal(pool[7, 0, 0], torch.from_numpy(np.array(crop[0].convert("L"))))
+    crop, _ = crop_face_images([Image.fromarray(still)], 40)
+    assert torch.equal(pool[1, 0, 0], torch.from_numpy(np.array(crop[0].convert("L"))))
     assert detect_faces(to_grey(still))  # a face was found, so the crop is not the centre-square fallback
-    assert not np.array_equal(np.asarray(crop[0].convert("L")), centre_square(to_grey(still), 48))
+    assert not np.array_equal(np.asarray(crop[0].convert("L")), centre_square(to_grey(still), 40))
+    training_photos.photo_frames.cache_clear()  # the pool of three must not outlive the patch
 
 
-def test_one_split_renders_alone_and_clip_for_clip_as_the_whole_set(tmp_path):
+def test_one_split_renders_alone_and_in_processes_clip_for_clip_as_the_whole_set(tmp_path):
     from merclip.data.synthetic import write_dataset
 
     whole = write_dataset(tmp_path / "whole", 24, seed=4, progress=False)
-    test = write_dataset(tmp_path / "test", 24, seed=4, progress=False, splits=("test",))
+    test = write_dataset(tmp_path / "test", 24, seed=4, progress=False, splits=("test",), workers=2)  # same bytes
     folds = json.loads((test / "folds.json").read_text())
     assert folds == json.loads((whole / "folds.json").read_text())
     videos = sorted(p.name for p in (test / "Videos/Segmented/Combined").iterdir())

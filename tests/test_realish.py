@@ -157,7 +157,7 @@ def test_scoring_every_row_decodes_each_clip_once_even_past_the_apps_cache_size(
     from merclip.serving import predictor as predictor_module
     from merclip.serving.realish_eval import merclip_rows
 
-    clips = realish.load(realish.build(tmp_path / "set", n=34, progress=False))
+    clips = realish.load(realish.build(tmp_path / "set", n=34, progress=False, workers=2))
     decoded = []
     real_load_clip = predictor_module.load_clip
     monkeypatch.setattr(predictor_module, "load_clip", lambda video, *a, **k: decoded.append(video) or

@@ -21,7 +21,6 @@ from torch.utils.data import Dataset
 from ..media.decoded import ClipInputs
 from . import training_photos
 
-
 SWAPS = ("face+voice", "face", "photo")
 
 

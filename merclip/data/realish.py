@@ -37,19 +37,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from itertools import repeat
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .realish_sentences import ORIGINAL, SENTENCES, SPLITS
 from .speech import SAMPLE_RATE, Prosody, speak, with_silence
-from .writer import write_video
+from .writer import write_in_processes, write_video
 
 EMOTIONS = ("happy", "sad", "angry", "surprise", "disgust", "fear")  # the demo model's label words
 SPLIT_CHOICES = ("dev", "test", "all")
@@ -177,13 +173,7 @@ def build(out: str | Path, n: int | None = None, progress: bool = True, split: s
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clips = plan(n, split)
-    bar = {"total": len(clips), "desc": "real-ish clips", "disable": not progress}
-    if workers <= 1:
-        for clip in tqdm(clips, **bar):
-            write_clip(clip, out)
-    else:  # spawn: a fresh interpreter per worker, safe whatever threads the caller (torch, a test) has started
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            list(tqdm(pool.map(write_clip, clips, repeat(out)), **bar))
+    write_in_processes(write_clip, clips, out, workers=workers, desc="real-ish clips", progress=progress)
     manifest = out / "realish.json"
     manifest.write_text(json.dumps([asdict(c) for c in clips], indent=1))
     write_folder_metadata(clips, out)

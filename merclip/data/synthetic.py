@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from ..labels import MELD_LABELS
 from .erc import MELD_SPLITS
-from .writer import write_video, write_wav
+from .writer import write_in_processes, write_video, write_wav
 
 EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")  # MOSEI column names
 PRIORS = (0.45, 0.3, 0.25, 0.2, 0.2, 0.15)
@@ -171,47 +171,52 @@ def present_emotions(labels: np.ndarray) -> list[str]:
     return [SPOKEN_NAMES.get(e, e) for e, v in zip(EMOTIONS, labels[1:]) if v > 0]
 
 
-def spoken_segment(labels: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray]:
-    """Style "speech": a varied sentence from the phrasebook, spoken by espeak-ng in one of
-    many voices with emotion-dependent prosody, padded with a quarter second of silence on each side."""
+def speech_plan(labels: np.ndarray, rng: np.random.Generator):
+    """Style "speech": a phrasebook sentence and its `speech.Prosody` (one of many voices, emotion-dependent). Only
+    drawing uses `rng`, so a dataset's sentences are drawn in order and then spoken in parallel (`speech.speak_all`)."""
     from .phrasebook import sentence
-    from .speech import TRAINING_VOICES, Prosody, speak, with_silence
+    from .speech import TRAINING_VOICES, Prosody
 
     emotions = present_emotions(labels)
     text = sentence(emotions, rng)
     voice = TRAINING_VOICES[rng.integers(len(TRAINING_VOICES))]
-    speech = speak(text, Prosody.for_emotions(emotions, voice, rng))
-    return text, np.clip(with_silence(speech), -1.0, 1.0)  # loudness as espeak-ng's -a made it
+    return text, Prosody.for_emotions(emotions, voice, rng)
 
 
 def make_segments(n: int, seed: int, style: str = "tones") -> list[Segment]:
     """n labelled segments grouped into videos of 1-3 segments (folds are video-level, as in MOSEI).
 
     style "tones" (the shipped demo's data): template phrases and harmonic-tone voices, 2-4 s clips;
-    "speech": phrasebook sentences spoken by espeak-ng with emotion-dependent prosody, clips as long as the speech.
-    """
+    "speech": phrasebook sentences spoken by espeak-ng with emotion-dependent prosody, clips as long as the speech
+    (drawn first, in one order, then spoken in threads: the same waves)."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; styles: {', '.join(STYLES)}")
     rng = np.random.default_rng(seed)
-    segments: list[Segment] = []
+    planned = []  # (video id, index, labels, text, prosody or the tones' length)
     video = 0
-    while len(segments) < n:
-        vid = f"synth{video:05d}"
-        start = 0.0
+    while len(planned) < n:
         for index in range(int(rng.integers(1, 4))):
-            if len(segments) == n:
+            if len(planned) == n:
                 break
             labels = sample_labels(rng)
             if style == "speech":
-                text, speech = spoken_segment(labels, rng)
-                length = float(np.round(len(speech) / SAMPLE_RATE, 2))
-                speech = speech[: int(round(length * SAMPLE_RATE))]
+                text, how = speech_plan(labels, rng)
             else:
-                length = float(np.round(rng.uniform(2.0, 4.0), 2))
-                text, speech = transcript(labels, rng), None
-            segments.append(Segment(vid, index, start, start + length, text, labels, speech))
-            start += length + 0.5
+                how = float(np.round(rng.uniform(2.0, 4.0), 2))
+                text = transcript(labels, rng)
+            planned.append((f"synth{video:05d}", index, labels, text, how))
         video += 1
+    from .speech import speak_all
+
+    speeches = speak_all([(text, how) for *_, text, how in planned]) if style == "speech" else [None] * n
+    segments: list[Segment] = []
+    start = 0.0
+    for (vid, index, labels, text, how), speech in zip(planned, speeches):
+        start = 0.0 if index == 0 else start
+        length = how if speech is None else float(np.round(len(speech) / SAMPLE_RATE, 2))  # clips as long as speech
+        speech = None if speech is None else speech[: int(round(length * SAMPLE_RATE))]
+        segments.append(Segment(vid, index, start, start + length, text, labels, speech))
+        start += length + 0.5
     return segments
 
 
@@ -276,12 +281,20 @@ def write_folder(out: str | Path, n: int, seed: int = 0, kind: str = "csv", nest
     return out
 
 
+def _write_clip(s: Segment, seed: int, videos: Path, wavs: Path) -> None:
+    """Render one segment and write its video and WAV (one task of `write_in_processes`)."""
+    frames, voice = _render(s, seed)
+    write_video(videos / f"{s.clip_id}.mp4", frames, fps=FPS, audio=voice, sample_rate=SAMPLE_RATE)
+    write_wav(wavs / f"{s.clip_id}.wav", voice, SAMPLE_RATE)
+
+
 def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True, style: str = "tones",
-                  splits: tuple[str, ...] | None = None) -> Path:
+                  splits: tuple[str, ...] | None = None, workers: int = 1) -> Path:
     """Write n clips under `out` in the CMU-MOSEI raw layout and return `out` (style: see make_segments).
 
     `splits` (e.g. ("test",)) renders only those splits' clips, the same clips a full write gives them (labels,
-    transcripts and folds still cover all n): a test can read the demo's generated test split without the rest."""
+    transcripts and folds still cover all n): a test can read the demo's generated test split without the rest.
+    `workers` > 1 renders clips in that many processes; the files are the same."""
     out = Path(out)
     segments = make_segments(n, seed, style)
     folds = split_videos(list(dict.fromkeys(s.video_id for s in segments)), seed)
@@ -290,10 +303,8 @@ def write_dataset(out: str | Path, n: int, seed: int = 0, progress: bool = True,
     transcripts = out / "Transcript" / "Segmented" / "Combined"
     transcripts.mkdir(parents=True, exist_ok=True)
     wanted = {v for split in (splits or folds) for v in folds[split]}
-    for s in tqdm([s for s in segments if s.video_id in wanted], desc="writing clips", disable=not progress):
-        frames, voice = _render(s, seed)
-        write_video(videos / f"{s.clip_id}.mp4", frames, fps=FPS, audio=voice, sample_rate=SAMPLE_RATE)
-        write_wav(wavs / f"{s.clip_id}.wav", voice, SAMPLE_RATE)
+    write_in_processes(_write_clip, [s for s in segments if s.video_id in wanted], seed, videos, wavs,
+                       workers=workers, progress=progress)
     by_video: dict[str, list[Segment]] = {}
     for s in segments:
         by_video.setdefault(s.video_id, []).append(s)
@@ -410,6 +421,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splits", help="render only these splits' clips, e.g. test (labels and folds cover all)")
+    parser.add_argument("--workers", type=int, default=1, help="processes rendering clips (default 1)")
     parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
     parser.add_argument("--style", default="tones", choices=list(STYLES),
                         help="tones: template phrases and tone voices (the first demo's data); speech: varied "
@@ -427,8 +439,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.examples:
         print(f"wrote {len(write_examples(args.out, args.seed, args.style))} example clips to {args.out}")
         return
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     path = write_dataset(args.out, args.n, args.seed, style=args.style,
-                         splits=tuple(args.splits.split(",")) if args.splits else None)
+                         splits=tuple(args.splits.split(",")) if args.splits else None, workers=args.workers)
     print(f"wrote {args.n} clips to {path}")
 
 

@@ -89,3 +89,26 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = 16000, sam
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_in_processes(write_one, items: list, *shared, workers: int = 1, desc: str = "writing clips",
+                       progress: bool = True) -> None:
+    """`write_one(item, *shared)` for every item, in `workers` processes when more than one (espeak-ng and the H.264
+    encoder each use one core), with a progress bar. `write_one` must be a module-level function (it is pickled).
+
+    spawn, not fork: a fresh interpreter per worker is safe whatever threads the caller (torch, a test) has started.
+    Each item is rendered from its own data and seed alone, so the files do not depend on `workers`.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import repeat
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    bar = {"total": len(items), "desc": desc, "disable": not progress}
+    if workers <= 1:
+        for item in tqdm(items, **bar):
+            write_one(item, *shared)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        list(tqdm(pool.map(write_one, items, *(repeat(x) for x in shared)), **bar))
