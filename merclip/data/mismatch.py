@@ -39,7 +39,7 @@ class MismatchedClips(Dataset):
         count = min(n, round(fraction * n)) if n > 1 else 0
         self.media = rng.permutation(n)[:count]
         shift = rng.integers(1, n, size=count) if count else np.zeros(0, dtype=int)  # never the clip itself
-        self.words = (self.media + shift) % n
+        self.words = (self.media + shift) % n  # unused by "photo", but drawn for it too: the photos' draws follow
         if swap == "photo":  # the clip keeps its own words and voice; only its frames become a photograph
             self.photo = rng.integers(0, len(training_photos.variants()), size=count)
 

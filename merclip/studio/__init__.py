@@ -44,6 +44,12 @@ __all__ = ["Analysis", "BusyError", "DEFAULT_MAX_FILE_MB", "DEFAULT_MAX_SECONDS"
            "cmd_keys_description", "parse_labels", "public_message"]
 
 
+def _file_or_none(path: str | Path | None) -> Path | None:
+    """A shipped file the Studio can do without (an embeddings .npz): its path when it exists, else None, and the
+    panel that needs it says so when asked."""
+    return Path(path) if path and Path(path).is_file() else None
+
+
 class Studio:
     """Every panel of the app as one method, over one model cache and one request guard."""
 
@@ -60,13 +66,12 @@ class Studio:
                                  zero_shot_arch)  # reads the checkpoint's config: a bad one fails before serving
         self.config = self.models.config
         self.zero_shot_arch = zero_shot_arch
-        self.embeddings = Path(embeddings) if embeddings and Path(embeddings).is_file() else None
+        self.embeddings = _file_or_none(embeddings)
         self.timeline_max_seconds = timeline_max_seconds
         self.guard = RequestGuard(self.config, self.media_cfg, allowed_roots)
         self._analysis = AnalysisPanel(self.models, self.guard)
         self._comparisons = ComparisonPanels(self.models, self.guard)
-        realish = Path(realish_embeddings) if realish_embeddings and Path(realish_embeddings).is_file() else None
-        self._projection = ProjectionPanel(self.models, self.guard, self.embeddings, realish)
+        self._projection = ProjectionPanel(self.models, self.guard, self.embeddings, _file_or_none(realish_embeddings))
         self._lsgmer = LSGMERPanel(self.models, self.guard)
         self._zero_shot = ZeroShotPanel(self.models, self.guard)
         self._timeline = TimelinePanel(self.models, self.guard, timeline_max_seconds)
