@@ -197,6 +197,16 @@ threshold_float = _argparse_type(float, check_threshold, "a number between 0 and
                                  "threshold_float")
 
 
+
+def _unit_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 <= value <= 1.0:
+        raise ArgumentError(f"{name} must be a number between 0 and 1; got {_shown(value)}")
+    return float(value)
+
+
+unit_float = _argparse_type(float, _unit_number, "a number between 0 and 1 (both included)", "unit_float")
+
+
 def modality_order(text: str) -> str:
     """`--modalities LVA`: distinct letters from L, V, A (any case), in the CMD's order."""
     letters = text.strip().upper()

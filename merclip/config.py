@@ -220,6 +220,15 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA only
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
     init: str | None = None  # fine-tuning: the checkpoint whose weights the run starts from (None: the model's own)
+    # This project's options (merclip/training/optim.py); the defaults are the paper's one fixed rate for everything.
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    language_lr_scale: float = 1.0  # the language tower's and the label encoder's rate, as a share of `lr`
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if not 0.0 <= self.language_lr_scale <= 1.0:
+            raise ValueError(f"language_lr_scale must be in [0, 1], got {self.language_lr_scale!r}")
 
 
 __all__ = [

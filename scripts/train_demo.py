@@ -11,7 +11,9 @@ on the dev clips (micro-F1 with the paper's decision rule, and the top-1 hit rat
 each alone. An epoch is eligible when the full model is at least as good as each single modality (fusion adds, the
 paper's Table 3 question) and its generated validation micro-F1 stays at or above `--min-generated`. Epochs rank by
 eligibility, then by whether fusion adds (so that, when no epoch reaches the generated floor, one where fusion adds
-still beats one where it does not), then by the mean of the two dev measures; the first is copied to
+still beats one where it does not), then by the mean of the dev score (itself the mean of the two dev measures) and
+the generated validation micro-F1: issue #25 asks for both, and a dev score alone took early epochs that had not
+yet learned the generated clips (docs/design.md); the first is copied to
 `<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`. `--resume` (with a larger `--epochs`)
 continues a run after its last complete epoch, ranking the new epochs against those already in the log.
 
@@ -50,6 +52,11 @@ def fusion_adds(rows: dict[str, dict[str, float]]) -> bool:
     return all(full[k] >= rows[name][k] for name in rows if name != "LVA" for k in ("micro_f1", "top1_hit_rate"))
 
 
+def rank_score(dev: float, generated: float) -> float:
+    """The third key of an epoch's rank: the dev score and the generated validation micro-F1, equally weighted."""
+    return (dev + generated) / 2
+
+
 def generated_valid_f1(checkpoint: Path) -> float:
     """The epoch's micro-F1 on the generated validation split, from the trainer state written beside it."""
     return float(json.loads((checkpoint / "trainer.json").read_text())["history"][-1]["valid_micro_f1"])
@@ -65,11 +72,12 @@ class DevSelection:
             raise ValueError(f"the real-ish set in {realish} has no {split!r} clips: build it with "
                              f"python -m merclip.data.realish --out {realish}")
         self.min_generated = min_generated
-        self.best = (False, False, -1.0)  # (eligible, fusion adds, dev score), compared in that order
+        self.best = (False, False, -1.0)  # (eligible, fusion adds, rank_score), compared in that order
         log = out / "dev_selection.jsonl"
         if resume and log.is_file():  # a resumed run ranks its new epochs against the ones already logged
             logged = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-            self.best = max([self.best] + [(r["eligible"], r["fusion_adds"], r["score"]) for r in logged])
+            self.best = max([self.best] + [(r["eligible"], r["fusion_adds"],
+                                            rank_score(r["score"], r["generated_valid_micro_f1"])) for r in logged])
         else:
             log.unlink(missing_ok=True)
 
@@ -78,9 +86,10 @@ class DevSelection:
         generated = generated_valid_f1(checkpoint)
         adds = fusion_adds(rows)
         eligible = adds and generated >= self.min_generated
-        rank = (eligible, adds, dev_score(rows["LVA"]))
+        score = dev_score(rows["LVA"])
+        rank = (eligible, adds, rank_score(score, generated))
         with open(self.out / "dev_selection.jsonl", "a") as log:
-            log.write(json.dumps({"epoch": epoch + 1, "score": rank[2], "fusion_adds": adds,
+            log.write(json.dumps({"epoch": epoch + 1, "score": score, "rank_score": rank[2], "fusion_adds": adds,
                                   "generated_valid_micro_f1": generated, "eligible": eligible, **rows}) + "\n")
         print(f"epoch {epoch + 1}: generated valid F1 {100 * generated:.1f}; real-ish dev " + ", ".join(
             f"{name} F1 {100 * m['micro_f1']:.1f} top-1 {100 * m['top1_hit_rate']:.1f}" for name, m in rows.items())
@@ -96,7 +105,7 @@ class DevSelection:
         for name in CHECKPOINT_FILES:
             shutil.copy2(checkpoint / name, tmp / name)
         (tmp / "selected.json").write_text(json.dumps({"epoch": epoch + 1, "eligible": self.best[0],
-                                                       "fusion_adds": self.best[1], "dev_score": self.best[2]}))
+                                                       "fusion_adds": self.best[1], "rank_score": self.best[2]}))
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
 
@@ -115,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         select = DevSelection(Path(args.realish), out, args.min_generated, resume=args.resume)
         train(model_config_from_args(args), train_config_from_args(args), data_config_from_args(args), out,
               run=run_config_from_args(args), resume=args.resume, hooks=TrainingHooks(after_epoch=select))
-    print(f"dev-best: {out / 'dev-best'} (dev score {select.best[2]:.3f}, eligible: {select.best[0]}, "
+    print(f"dev-best: {out / 'dev-best'} (rank score {select.best[2]:.3f}, eligible: {select.best[0]}, "
           f"fusion adds: {select.best[1]})")
 
 

@@ -198,7 +198,7 @@ def _train_demo():
     return module
 
 
-def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_the_dev_score(tmp_path, monkeypatch):
+def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_dev_and_generated(tmp_path, monkeypatch):
     demo = _train_demo()
     row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
     fused_wins = {"LVA": row(0.5, 0.5), "L only": row(0.4, 0.5), "V only": row(0.2, 0.2), "A only": row(0.2, 0.2)}
@@ -215,6 +215,8 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_th
         ({"LVA": row(0.7, 0.7), "L only": row(0.4, 0.4)}, 0.80),
         ({"LVA": row(0.6, 0.6), "L only": row(0.7, 0.4)}, 0.90),  # fusion below words alone
         ({"LVA": row(0.8, 0.8), "L only": row(0.9, 0.4)}, 0.80),  # the best dev score, fusion below words alone
+        ({"LVA": row(0.62, 0.62), "L only": row(0.4, 0.4)}, 0.85),  # fusion adds, a lower dev score than the next
+        ({"LVA": row(0.66, 0.66), "L only": row(0.4, 0.4)}, 0.70),  # ... whose generated split lags far behind
     ]
     monkeypatch.setattr(demo, "merclip_rows", lambda ckpt, clips, folder: epochs[int(ckpt.name)][0])
     monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt: epochs[int(ckpt.name)][1])
@@ -236,7 +238,7 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_th
     logged = [json.loads(line) for line in (tmp_path / "all" / "dev_selection.jsonl").read_text().splitlines()]
     assert [r["eligible"] for r in logged] == [True, False, False]
     resumed = demo.DevSelection(realish_dir, tmp_path / "all", min_generated=0.858, resume=True)
-    assert resumed.best == (True, True, 0.5)  # ranked against the logged epochs, not from scratch
+    assert resumed.best == (True, True, pytest.approx(0.7))  # ranked against the logged epochs, not from scratch
     (tmp_path / "all" / "3").mkdir()
     for name in demo.CHECKPOINT_FILES:
         (tmp_path / "all" / "3" / name).write_text("epoch 3")
@@ -246,6 +248,9 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_th
     # none eligible: an epoch where fusion adds (the second, below the generated floor) beats a better-scoring one
     # where the words alone do better (the fourth)
     assert chosen([3, 1], tmp_path / "none-eligible") == 2
+    # none eligible, fusion adds in both: the dev score and the generated split weigh equally (0.735 against 0.68),
+    # where the dev score alone would take the sixth
+    assert chosen([5, 4], tmp_path / "both-count") == 5
 
 
 def test_train_demo_has_help_naming_its_own_options():

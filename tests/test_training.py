@@ -73,8 +73,11 @@ def test_two_epoch_run_lowers_loss_and_beats_chance(gen_root, tmp_path):
     assert type(data)(**saved_data) == data  # the run's data config reads back whole
 
 
+# with the cosine schedule and the language parts' own rate (this project's options), so that resuming is checked
+# to continue the rate of every parameter group exactly as well
 RESUME_ARGS = ["--dataset", "synthetic", "--clip-model", "merclip-tiny", "--num-frames", "4", "--limit", "24",
-               "--epochs", "3", "--lr", "1e-3", "--batch-size", "8", "--workers", "1"]
+               "--epochs", "3", "--lr", "1e-3", "--batch-size", "8", "--workers", "1", "--lr-schedule", "cosine",
+               "--language-lr-scale", "0.5"]
 
 
 @pytest.fixture(scope="module")

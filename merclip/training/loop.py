@@ -40,6 +40,7 @@ from ..models.registry import AnyConfig
 from ..models.speed import SpeedConfig, apply_speed
 from .evaluate import evaluate_model
 from .init_weights import init_from_checkpoint
+from .optim import build_optimizer, lr_factor, set_lr
 from .options import (add_data_args, add_model_args, add_training_args, data_config_from_args, model_config_from_args,
                       run_config_from_args, train_config_from_args)
 from .runtime import RunConfig, TrainingHooks
@@ -106,7 +107,8 @@ class _Process:
 
 @dataclass
 class _Run:
-    """What every epoch of one run shares: its folder, processes, length, precision, output and the caller's hooks."""
+    """What every epoch of one run shares: its folder, processes, length, precision, output, the caller's hooks and
+    the learning-rate schedule."""
 
     out: Path
     proc: _Process
@@ -114,6 +116,8 @@ class _Run:
     amp: bool  # bf16 autocast (GPU only)
     progress: bool  # progress bar and a printed row per epoch
     hooks: TrainingHooks
+    lr_schedule: str = "constant"  # optim.lr_factor's schedule over the run's optimiser steps
+    total_steps: int = 1
 
 
 @dataclass
@@ -140,9 +144,9 @@ def train(model_cfg: AnyConfig, train_cfg: TrainConfig, data_cfg: DataConfig, ou
     loaders, scores = build_loaders(model, data_cfg, ("train", "valid"), shuffle=True, distributed=proc.distributed,
                                     seed=train_cfg.seed, batch_size=train_cfg.batch_size)
     # fused: one kernel for the whole parameter update on a GPU instead of several per parameter tensor
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=train_cfg.lr,
-                                  weight_decay=train_cfg.weight_decay, fused=proc.device.type == "cuda")
-    ctx = _Run(Path(out_dir), proc, train_cfg.epochs, train_cfg.amp and proc.device.type == "cuda", progress, hooks)
+    optimizer = build_optimizer(model, train_cfg, fused=proc.device.type == "cuda")
+    ctx = _Run(Path(out_dir), proc, train_cfg.epochs, train_cfg.amp and proc.device.type == "cuda", progress, hooks,
+               train_cfg.lr_schedule, len(loaders["train"]) * train_cfg.epochs)
     state = _start_or_resume(ctx.out, model, optimizer, resume, proc)
     if proc.rank == 0:
         _save_configs(ctx.out, model_cfg, train_cfg, data_cfg)
@@ -236,6 +240,7 @@ def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: DataL
             loss = net(to_device(inputs, loader, device), target.to(device, non_blocking=True)).float()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        set_lr(optimizer, lr_factor(ctx.lr_schedule, steps, ctx.total_steps))
         optimizer.step()
         steps += 1
         total += loss.detach() * len(ids)  # summed on the device: no host sync per step

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..arguments import modality_order, non_negative_float, non_negative_int, positive_float, positive_int
+from ..arguments import (modality_order, non_negative_float, non_negative_int, positive_float, positive_int,
+                         unit_float)
 from ..config import DEFAULT_QUERY_WORD, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
@@ -98,7 +99,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pooled-skip", action="store_true",
                    help="this project's extension: add gated pooled modality embeddings to the CMD's output, starting "
                         "as the language tower's own reading (docs/design.md)")
-    g.add_argument("--skip-gate-init", type=float, default=0.0,
+    g.add_argument("--skip-gate-init", type=unit_float, default=0.0,
                    help="with --pooled-skip: the starting gate of vision and audio (default 0; language starts at 1)")
     g.add_argument("--cmd-hidden", type=positive_int,
                    help=f"default 512 ({TINY_HEADS['cmd_hidden']} for {TINY_CLIP_MODEL})")
@@ -112,6 +113,12 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=positive_float)
     g.add_argument("--weight-decay", type=non_negative_float)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--lr-schedule", choices=("constant", "cosine"),
+                   help="constant: the paper's one fixed rate (default); cosine: this project's option, the rate falls "
+                        "to 0 along a half cosine over the run")
+    g.add_argument("--language-lr-scale", type=unit_float,
+                   help="this project's option: the language tower and label encoder learn at this share of --lr "
+                        "(default 1; 0 freezes them)")
     g.add_argument("--grad-checkpointing", action="store_true")
     g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on GPU")
     g.add_argument("--compile", action="store_true", help="torch.compile the image and text towers")
@@ -134,7 +141,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The dataset's preset recipe with the training options (`add_training_args`) that were given."""
     return train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
                             batch_size=args.batch_size, seed=args.seed, grad_checkpointing=args.grad_checkpointing,
-                            amp=not args.no_amp, compile=args.compile, init=args.init)
+                            amp=not args.no_amp, compile=args.compile, init=args.init,
+                            lr_schedule=args.lr_schedule, language_lr_scale=args.language_lr_scale)
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
