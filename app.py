@@ -38,6 +38,7 @@ from merclip.serving.projection import METHODS, SPACES
 from merclip.shipped import DEFAULT_CHECKPOINT, DEFAULT_EMBEDDINGS, DEFAULT_LSGMER, REPO_ROOT
 from merclip.spaces_support import gpu_entry, startup_device
 from merclip.studio import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_SECONDS, DEFAULT_TIMELINE_MINUTES, NO_WORD, LongJobs, Studio
+from merclip.studio.about import DEMO_BANNER, is_demo_model
 from merclip.studio.housekeeping import MAX_AGE_S, SWEEP_EVERY_S, every, remove_empty_folders
 
 QUERY_CHOICES = [w or NO_WORD for w in QUERY_WORDS]
@@ -312,12 +313,8 @@ def build_app(studio: Studio, jobs: LongJobs | None = None) -> gr.Blocks:
     with gr.Blocks(title="MER-CLIP Studio", delete_cache=(SWEEP_EVERY_S, MAX_AGE_S)) as demo:
         gr.Markdown("# MER-CLIP Studio\nMultimodal emotion recognition with a CLIP label encoder: upload or record a "
                     "short talking clip, give its transcript, and see what each modality contributes.")
-        if studio.config.clip_model == "merclip-tiny":
-            gr.Markdown("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices), an emotion "
-                        "lexicon and a few real face photos, with pretrained word and face parts: not a real-world "
-                        "emotion detector. On real-ish clips it reads a little better than the *Zero-shot* tab's word "
-                        "reference. See *About*.",
-                        elem_id="demo-warning")
+        if is_demo_model(studio.config):
+            gr.Markdown(DEMO_BANNER, elem_id="demo-warning")
         warming_up(studio, demo)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):

@@ -434,6 +434,9 @@ def test_python_app_py_starts_on_the_shipped_defaults(clips):
         assert set(out[2]) == {"happy", "sad", "angry", "surprise", "disgust", "fear"}
         ls = client.predict(handle_file(str(example)), "it was terrifying", None, None, api_name="/lsgmer")
         assert "LSGMER predicts" in ls[2]
+        # the shipped model (merclip-tiny-256) is a demo, and the page says so above the tabs
+        banner = [b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "demo-warning"]
+        assert len(banner) == 1 and "not a real-world emotion detector" in banner[0], banner
     finally:
         demo.close()
 

@@ -7,6 +7,19 @@ from pathlib import Path
 from ..models.checkpoint import read_metadata
 from ..shipped import EXAMPLES_DIR, REPO_ROOT
 
+# The page's one-line banner above the tabs; DEMO_WARNING below is the About tab's longer version.
+DEMO_BANNER = ("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices), an emotion lexicon and "
+               "a few real face photos, with pretrained word and face parts: not a real-world emotion detector. On "
+               "real-ish clips it reads better than the *Zero-shot* tab's word reference, and its fusion better than "
+               "its words alone. See *About*.")
+
+
+def is_demo_model(cfg) -> bool:
+    """Whether a checkpoint is built on the tiny towers (merclip-tiny, merclip-tiny-256) that only the demo uses: such
+    a model never learned from real recordings, and the page says so."""
+    return cfg.clip_model.startswith("merclip-tiny")
+
+
 DEMO_WARNING = ("> ⚠️ **Demo model.** This checkpoint was trained by this project's own code on its own *generated* "
                 "clips (cartoon faces; sentences spoken by espeak-ng) and an emotion lexicon's words. Its word and face "
                 "parts are pretrained (wordllama, FER2013) and its fusion starts from the word-similarity reading of "
@@ -84,7 +97,7 @@ def about_markdown(checkpoint: Path, cfg, device_name: str) -> str:
         lines.append(f"**Trained on:** {extra['trained_on']}")
     if compared := realish_line(checkpoint):
         lines.append(compared)
-    if cfg.clip_model.startswith("merclip-tiny"):  # merclip-tiny and merclip-tiny-256: random-init tiny towers
+    if is_demo_model(cfg):
         lines.insert(0, DEMO_WARNING)
     if card := _model_card_line(checkpoint):
         lines.append(card)
