@@ -74,6 +74,12 @@ def test_language_scale_sets_the_groups_rates_and_the_schedule_scales_both(model
     assert not any(_one_step(model, TrainConfig(lr=1e-3), factor=0.0).values())
 
 
+def test_language_scale_on_a_model_without_language_parts_is_refused():
+    with pytest.raises(ValueError, match=r"needs trainable parameters named language\.\* or label_encoder\.\*"):
+        build_optimizer(torch.nn.Linear(2, 2), TrainConfig(language_lr_scale=0.5))
+    assert len(build_optimizer(torch.nn.Linear(2, 2), TrainConfig()).param_groups) == 1  # the default needs none
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(lr_schedule="linear"), "lr_schedule must be 'constant' or 'cosine', got 'linear'"),
     (dict(language_lr_scale=1.5), r"language_lr_scale must be in \[0, 1\], got 1.5"),

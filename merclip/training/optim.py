@@ -44,6 +44,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, *, fused: bool = False) 
     else:
         language = [p for name, p in named if name.startswith(LANGUAGE_PREFIXES)]
         rest = [p for name, p in named if not name.startswith(LANGUAGE_PREFIXES)]
+        if not language:  # a model family without these parts: say so rather than train at one rate silently
+            raise ValueError(f"language_lr_scale={cfg.language_lr_scale} needs trainable parameters named "
+                             f"{' or '.join(p + '*' for p in LANGUAGE_PREFIXES)}; this model has none")
         groups = [{"params": rest, "base_lr": cfg.lr},
                   {"params": language, "base_lr": cfg.lr * cfg.language_lr_scale}]
     groups = [dict(g, lr=g["base_lr"]) for g in groups if g["params"]]
