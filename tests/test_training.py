@@ -1,6 +1,7 @@
 """Training, resume, DDP, evaluation, ablation and export on a generated dataset (tiny backbone, CPU)."""
 import argparse
 import json
+import math
 import os
 import socket
 import subprocess
@@ -136,6 +137,16 @@ def test_kill_and_resume_gives_the_same_weights(gen_root, straight_run, tmp_path
     a_opt = load_file(str(straight_run / "ckpt-epoch003" / "optimizer.safetensors"))
     b_opt = load_file(str(out / "ckpt-epoch003" / "optimizer.safetensors"))
     assert all(torch.equal(a_opt[k], b_opt[k]) for k in a_opt)
+
+
+def test_each_epochs_row_logs_the_rate_of_its_last_step(straight_run):
+    """The straight run above: 24 clips in batches of 8 make 3 steps an epoch, 9 in all, on the cosine schedule;
+    the language group runs at half the logged (first group's) rate."""
+    from merclip.training.optim import lr_factor
+
+    rows = json.loads((straight_run / "metrics.json").read_text())
+    assert [r["lr"] for r in rows] == pytest.approx([1e-3 * lr_factor("cosine", 3 * e + 2, 9) for e in range(3)])
+    assert rows[-1]["lr"] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 8 / 9)))
 
 
 def _free_port() -> int:

@@ -250,7 +250,8 @@ def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: DataL
         ctx.hooks.after_step(steps)
     epoch_loss = total.item() / max(1, count)  # the epoch's one host sync, before the clock stops
     train_time = time.perf_counter() - t0
-    row = {"epoch": epoch + 1, "train_loss": epoch_loss, "train_seconds": train_time,
+    row = {"epoch": epoch + 1, "train_loss": epoch_loss, "lr": optimizer.param_groups[0]["lr"],  # at its last step
+           "train_seconds": train_time,
            "clips_per_second": count / train_time * ctx.proc.world_size,
            "train_skipped_clips": len(getattr(loader.dataset, "uncached", ()))}
     return row, steps, seen
