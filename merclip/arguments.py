@@ -197,7 +197,6 @@ threshold_float = _argparse_type(float, check_threshold, "a number between 0 and
                                  "threshold_float")
 
 
-
 def _unit_number(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 <= value <= 1.0:
         raise ArgumentError(f"{name} must be a number between 0 and 1; got {_shown(value)}")

@@ -206,6 +206,9 @@ class MediaConfig:
             raise ValueError(f"audio_segments must be a positive number of segments or 'all', got {self.audio_segments!r}")
 
 
+LR_SCHEDULES = ("constant", "cosine")  # merclip/training/optim.py: the paper's fixed rate, and this project's option
+
+
 @dataclass
 class TrainConfig:
     """Optimisation hyperparameters; defaults are the paper's (CMU-MOSEI)."""
@@ -221,11 +224,11 @@ class TrainConfig:
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
     init: str | None = None  # fine-tuning: the checkpoint whose weights the run starts from (None: the model's own)
     # This project's options (merclip/training/optim.py); the defaults are the paper's one fixed rate for everything.
-    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # one of LR_SCHEDULES
     language_lr_scale: float = 1.0  # the language tower's and the label encoder's rate, as a share of `lr`
 
     def __post_init__(self) -> None:
-        if self.lr_schedule not in ("constant", "cosine"):
+        if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not 0.0 <= self.language_lr_scale <= 1.0:
             raise ValueError(f"language_lr_scale must be in [0, 1], got {self.language_lr_scale!r}")
@@ -233,5 +236,5 @@ class TrainConfig:
 
 __all__ = [
     "FamilyConfig", "ModelConfig", "MediaConfig", "TrainConfig",
-    "EMOTION_LABELS", "SENTIMENT_LABELS", "MODALITIES", "MODALITY_NAMES", "DEFAULT_QUERY_WORD",
+    "EMOTION_LABELS", "SENTIMENT_LABELS", "MODALITIES", "MODALITY_NAMES", "DEFAULT_QUERY_WORD", "LR_SCHEDULES",
 ]

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arguments import positive_int
 from .realish_sentences import ORIGINAL, SENTENCES, SPLITS
 from .speech import SAMPLE_RATE, Prosody, speak, with_silence
 from .writer import write_in_processes, write_video
@@ -210,11 +211,9 @@ def main(argv: list[str] | None = None) -> None:
                                                  "split into dev and test).")
     parser.add_argument("--out", required=True, help="folder for the clips and realish.json")
     parser.add_argument("--split", choices=SPLIT_CHOICES, default="all", help="build only this split (default: all)")
-    parser.add_argument("--limit", type=int, help="only the first N clips of the split (quick runs)")
-    parser.add_argument("--workers", type=int, default=1, help="processes writing clips (default 1)")
+    parser.add_argument("--limit", type=positive_int, help="only the first N clips of the split (quick runs)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes writing clips (default 1)")
     args = parser.parse_args(argv)
-    if args.workers < 1 or (args.limit is not None and args.limit < 1):
-        parser.error("--workers and --limit must be at least 1")
     print(f"wrote {build(args.out, args.limit, split=args.split, workers=args.workers)}")
 
 

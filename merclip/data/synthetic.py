@@ -43,6 +43,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from ..arguments import positive_int
 from ..labels import MELD_LABELS
 from .erc import MELD_SPLITS
 from .writer import write_in_processes, write_video, write_wav
@@ -421,7 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splits", help="render only these splits' clips, e.g. test (labels and folds cover all)")
-    parser.add_argument("--workers", type=int, default=1, help="processes rendering clips (default 1)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes rendering clips (default 1)")
     parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
     parser.add_argument("--style", default="tones", choices=list(STYLES),
                         help="tones: template phrases and tone voices (the first demo's data); speech: varied "
@@ -439,8 +440,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.examples:
         print(f"wrote {len(write_examples(args.out, args.seed, args.style))} example clips to {args.out}")
         return
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
     path = write_dataset(args.out, args.n, args.seed, style=args.style,
                          splits=tuple(args.splits.split(",")) if args.splits else None, workers=args.workers)
     print(f"wrote {args.n} clips to {path}")

@@ -12,7 +12,7 @@ import argparse
 
 from ..arguments import (modality_order, non_negative_float, non_negative_int, positive_float, positive_int,
                          unit_float)
-from ..config import DEFAULT_QUERY_WORD, ModelConfig, TrainConfig
+from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
 from ..data.loading import DataConfig
@@ -113,7 +113,7 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=positive_float)
     g.add_argument("--weight-decay", type=non_negative_float)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--lr-schedule", choices=("constant", "cosine"),
+    g.add_argument("--lr-schedule", choices=LR_SCHEDULES,
                    help="constant: the paper's one fixed rate (default); cosine: this project's option, the rate falls "
                         "to 0 along a half cosine over the run")
     g.add_argument("--language-lr-scale", type=unit_float,
