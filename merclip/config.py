@@ -206,7 +206,7 @@ class MediaConfig:
             raise ValueError(f"audio_segments must be a positive number of segments or 'all', got {self.audio_segments!r}")
 
 
-LR_SCHEDULES = ("constant", "cosine")  # merclip/training/optim.py: the paper's fixed rate, and this project's option
+LR_SCHEDULES = ("constant", "cosine")  # merclip/training/optim.py: constant (the paper gives one rate, no schedule); cosine (ours)
 
 
 @dataclass
@@ -223,7 +223,8 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA only
     compile: bool = False  # torch.compile the towers (GPU: see bench/throughput.py for what it buys)
     init: str | None = None  # fine-tuning: the checkpoint whose weights the run starts from (None: the model's own)
-    # This project's options (merclip/training/optim.py); the defaults are the paper's one fixed rate for everything.
+    # This project's options (merclip/training/optim.py). The defaults keep one rate for every parameter throughout:
+    # the paper (sec. 4.3) gives AdamW one learning rate and names no schedule.
     lr_schedule: Literal["constant", "cosine"] = "constant"  # one of LR_SCHEDULES
     language_lr_scale: float = 1.0  # the language tower's and the label encoder's rate, as a share of `lr`
 

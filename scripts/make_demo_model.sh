@@ -19,7 +19,7 @@
 #                               the real-ish set never shows) instead of the cartoon: a photographed face's
 #                               expression says nothing about the label, a cartoon's does;
 #   --lr 2e-3 --lr-schedule cosine  the rate falls from 2e-3 to 0 along a half cosine over the 12 epochs (the paper
-#                               keeps one fixed rate).
+#                               gives one rate and names no schedule).
 # The epoch is chosen by scripts/train_demo.py on the real-ish dev split and the generated validation split; the
 # real-ish test split is read once, at the end.
 set -euo pipefail

@@ -1,6 +1,7 @@
 """The optimiser and its learning rate over the run.
 
-The paper (sec. 4.3) names AdamW with one fixed learning rate, and that is the default here. Two options are this
+The paper (sec. 4.3) gives AdamW one learning rate (8e-6 on CMU-MOSEI) and names no schedule; a constant rate,
+this project's reading of that, is the default here. Two options are this
 project's, for the demo's small CPU runs (docs/design.md, "Learning-rate options"):
   - `lr_schedule="cosine"`: the rate falls from `lr` to 0 along a half cosine over the run's optimiser steps, so the
     last epochs settle instead of jumping between minima at the full rate;

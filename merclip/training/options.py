@@ -114,7 +114,8 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weight-decay", type=non_negative_float)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--lr-schedule", choices=LR_SCHEDULES,
-                   help="constant: the paper's one fixed rate (default); cosine: this project's option, the rate falls "
+                   help="constant (default): one rate throughout, as the paper gives one rate and no schedule; cosine: this "
+                        "project's option, the rate falls "
                         "to 0 along a half cosine over the run")
     g.add_argument("--language-lr-scale", type=unit_float,
                    help="this project's option: the language tower and label encoder learn at this share of --lr "
