@@ -34,7 +34,7 @@ from merclip.data.realish import load  # noqa: E402
 from merclip.serving.realish_eval import merclip_rows  # noqa: E402
 from merclip.training.loop import build_parser, train  # noqa: E402
 from merclip.training.options import (  # noqa: E402 
-    data_config_from_args, model_config_from_args, run_config_from_args, train_config_from_args)
+    data_config_from_args, model_config_from_args, option_checks, run_config_from_args, train_config_from_args)
 from merclip.training.runtime import TrainingHooks  # noqa: E402
 
 CHECKPOINT_FILES = ("model.safetensors", "config.json")
@@ -120,10 +120,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out)
     with user_errors_exit(parser.prog):
+        with option_checks(parser):
+            model_cfg, train_cfg, data_cfg = (model_config_from_args(args), train_config_from_args(args),
+                                              data_config_from_args(args))
         out.mkdir(parents=True, exist_ok=True)
         select = DevSelection(Path(args.realish), out, args.min_generated, resume=args.resume)
-        train(model_config_from_args(args), train_config_from_args(args), data_config_from_args(args), out,
-              run=run_config_from_args(args), resume=args.resume, hooks=TrainingHooks(after_epoch=select))
+        train(model_cfg, train_cfg, data_cfg, out, run=run_config_from_args(args), resume=args.resume,
+              hooks=TrainingHooks(after_epoch=select))
     print(f"dev-best: {out / 'dev-best'} (rank score {select.best[2]:.3f}, eligible: {select.best[0]}, "
           f"fusion adds: {select.best[1]})")
 

@@ -261,3 +261,23 @@ def test_train_demo_has_help_naming_its_own_options():
                          text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0 and "--realish" in out.stdout and "--min-generated" in out.stdout
     assert "--pooled-skip" in out.stdout and "--text-corpus" in out.stdout and "--mismatched-swap" in out.stdout
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--skip-gate-init", "0.25"], "skip_gate_init is the pooled skip's starting gate: it needs pooled_skip=True"),
+    (["--pooled-skip", "--no-cmd"], "pooled_skip adds the pooled modalities to the CMD's output: it needs use_cmd=True"),
+])
+def test_training_commands_refuse_options_that_do_not_combine_before_any_work(tmp_path, capsys, options, message):
+    """A config's own check of how options combine ends train, train_demo and ablate as argparse ends a bad option:
+    exit 2 with the message, no traceback, no run folder."""
+    from merclip.training import ablate, loop
+
+    common = ["--dataset", "synthetic", "--root", str(tmp_path / "data"), "--out", str(tmp_path / "run"), *options]
+    for main, extra in ((loop.main, []), (_train_demo().main, ["--realish", str(tmp_path / "realish")]),
+                        (ablate.main, ["--grid", "components"])):
+        with pytest.raises(SystemExit) as stop:
+            main(common + extra)
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert f"error: {message}" in err and "Traceback" not in err
+        assert not (tmp_path / "run").exists()

@@ -32,7 +32,8 @@ from ..models.registry import AnyConfig
 from .evaluate import columns_for, evaluate_model
 from .loop import train
 from .metrics import markdown_table
-from .options import add_data_args, add_model_args, data_config_from_args, model_config_from_args, run_config_from_args
+from .options import (add_data_args, add_model_args, data_config_from_args, model_config_from_args, option_checks,
+                      run_config_from_args)
 from .runtime import RunConfig
 
 
@@ -163,8 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     with user_errors_exit(parser.prog):
         train_cfg = train_config_for(args.dataset, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                                      seed=args.seed)
-        setup = AblationSetup(model_config_from_args(args), train_cfg, data_config_from_args(args), Path(args.out),
-                              run_config_from_args(args))
+        with option_checks(parser):
+            model_cfg, data_cfg = model_config_from_args(args), data_config_from_args(args)
+        setup = AblationSetup(model_cfg, train_cfg, data_cfg, Path(args.out), run_config_from_args(args))
         cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
         for grid in args.grid:
             print(run_grid(grid, setup, cells))

@@ -42,7 +42,7 @@ from .evaluate import evaluate_model
 from .init_weights import init_from_checkpoint
 from .optim import build_optimizer, lr_factor, set_lr
 from .options import (add_data_args, add_model_args, add_training_args, data_config_from_args, model_config_from_args,
-                      run_config_from_args, train_config_from_args)
+                      option_checks, run_config_from_args, train_config_from_args)
 from .runtime import RunConfig, TrainingHooks
 from .state import load_training_state, save_training_state
 
@@ -321,9 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     with user_errors_exit(parser.prog):
-        model_cfg = model_config_from_args(args)
-        result = train(model_cfg, train_config_from_args(args), data_config_from_args(args), args.out,
-                       run=run_config_from_args(args), resume=args.resume)
+        with option_checks(parser):
+            model_cfg, train_cfg, data_cfg = (model_config_from_args(args), train_config_from_args(args),
+                                              data_config_from_args(args))
+        result = train(model_cfg, train_cfg, data_cfg, args.out, run=run_config_from_args(args), resume=args.resume)
     if result["history"]:
         print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")
 

@@ -9,12 +9,15 @@ collects the process's device and local CLIP weights.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..arguments import (modality_order, non_negative_float, non_negative_int, positive_float, positive_int,
                          unit_float)
 from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
+from ..errors import UserError
 from ..data.loading import DataConfig
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
 from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS, train_config_for
@@ -126,6 +129,20 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true", help="continue after the last complete epoch in --out")
     g.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; with the label encoder the labels "
                                   "may differ, e.g. a folder dataset's own); the other model options must match it")
+
+
+@contextmanager
+def option_checks(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """Around building the configs from parsed options. A config checks how its options combine (`__post_init__`:
+    --pooled-skip needs the CMD, --skip-gate-init needs --pooled-skip, ...); a ValueError from such a
+    check ends the command as argparse ends it for one bad option: exit 2 with the message, no traceback, before any
+    run folder is written. A `UserError` (a missing dataset folder) passes on to `user_errors_exit`."""
+    try:
+        yield
+    except UserError:
+        raise
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
