@@ -131,6 +131,11 @@ class ModelConfig(FamilyConfig):
     # gradient until the gate moves, and the gate none that is not noise until they mean something, so they stay
     # near 0 and a face reaches the fused vector only through the CMD; a small start lets both learn together.
     skip_gate_init: float = 0.0
+    # This project's extension of the pooled skip: vision's and audio's gates become per clip, g_m x 2 sigmoid(w_m .
+    # pooled_m / |pooled_m| + b_m), with w_m, b_m starting at 0 (so the factor starts at 1). Why: one gate per modality
+    # must be as small for a cartoon, whose expression follows the label, as for a photograph, whose expression says
+    # nothing about it; a gate read off the face's own embedding can open for one and close for the other.
+    trust_gates: bool = False
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.labels)
@@ -161,6 +166,8 @@ class ModelConfig(FamilyConfig):
             raise ValueError(f"skip_gate_init must be a number in [0, 1], got {self.skip_gate_init!r}")
         if self.skip_gate_init and not self.pooled_skip:
             raise ValueError("skip_gate_init is the pooled skip's starting gate: it needs pooled_skip=True")
+        if self.trust_gates and not self.pooled_skip:
+            raise ValueError("trust_gates make the pooled skip's gates per clip: they need pooled_skip=True")
         if self.pooled_skip and not self.use_cmd:
             raise ValueError("pooled_skip adds the pooled modalities to the CMD's output: it needs use_cmd=True")
         if self.cmd_hidden % self.cmd_heads:

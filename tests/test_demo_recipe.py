@@ -73,6 +73,36 @@ def test_the_skip_gates_of_vision_and_audio_start_where_the_config_says():
         ModelConfig(pooled_skip=True, skip_gate_init=float("nan"))
 
 
+def test_trust_gates_start_as_the_plain_skip_and_make_the_face_gate_per_clip(tmp_path):
+    """With trust gates the untrained model equals the same model without them (factor 1); once the trust layer
+    reads the face's embedding, two clips get different factors, and the gates round-trip through a checkpoint."""
+    from merclip.models.checkpoint import load_checkpoint, save_checkpoint
+    from merclip.models.merclip import build_model
+
+    base = dict(clip_model="merclip-tiny-256", text_backbone="wordllama", vision_backbone="fer", pooled_skip=True,
+                skip_gate_init=0.25)
+    torch.manual_seed(0)
+    trusting = build_model(tiny_config(**base, trust_gates=True)).eval()
+    plain = build_model(tiny_config(**base)).eval()
+    plain.load_state_dict({k: v for k, v in trusting.state_dict().items() if not k.startswith("trust.")})
+    clips = [ClipInputs(torch.rand(2, 3, 64, 64), torch.rand(3, 3, 224, 224), text, 1.0)
+             for text in ("we won the cup", "my cat died")]
+    batch = collate_clips(clips, trusting.tokenizer)
+    with torch.no_grad():
+        assert torch.allclose(trusting(batch).similarity, plain(batch).similarity)
+        assert set(trusting.trust) == {"V", "A"}
+        trusting.trust["V"].weight.normal_()
+        feats = trusting.encode_modalities(batch)
+        factors = trusting.skip_trust("V", feats.pooled["V"])  # (2, 1) in (0, 2)
+        assert factors.shape == (2, 1) and ((factors > 0) & (factors < 2)).all() and factors[0] != factors[1]
+        assert not torch.allclose(trusting(batch).similarity, plain(batch).similarity)
+        assert trusting.skip_trust("L", feats.pooled["L"]) == 1.0
+    loaded = load_checkpoint(save_checkpoint(trusting, tmp_path / "ckpt"))
+    assert loaded.cfg.trust_gates and torch.equal(loaded.trust["V"].weight, trusting.trust["V"].weight)
+    with pytest.raises(ValueError, match="trust_gates .* need pooled_skip=True"):
+        ModelConfig(trust_gates=True)
+
+
 def test_lexicon_items_are_the_nrc_files_associations_grouped_by_label():
     raw = json.loads(lexicon_path().read_text())  # read here independently of merclip's reader
     items = dict(lexicon_items(EMOTION_LABELS))
@@ -87,6 +117,9 @@ def test_lexicon_items_are_the_nrc_files_associations_grouped_by_label():
     assert groups == word_groups(list(items.items()))  # fixed by the seed
     with pytest.raises(ValueError, match="has none of the labels"):
         lexicon_items(("positive", "negative"))
+    single = dict(lexicon_items(EMOTION_LABELS, single=True))  # "nrc-single": words with exactly one of the labels
+    assert single == {w: named for w, named in items.items() if len(named) == 1}
+    assert "abandoned" not in single and len(single) > 1500
 
 
 def test_text_only_items_batch_with_clips_and_mask_face_and_voice_out(skip_model):
@@ -265,6 +298,7 @@ def test_train_demo_has_help_naming_its_own_options():
 
 @pytest.mark.parametrize("options, message", [
     (["--skip-gate-init", "0.25"], "skip_gate_init is the pooled skip's starting gate: it needs pooled_skip=True"),
+    (["--trust-gates"], "trust_gates make the pooled skip's gates per clip: they need pooled_skip=True"),
     (["--pooled-skip", "--no-cmd"], "pooled_skip adds the pooled modalities to the CMD's output: it needs use_cmd=True"),
 ])
 def test_training_commands_refuse_options_that_do_not_combine_before_any_work(tmp_path, capsys, options, message):

@@ -8,7 +8,9 @@ reference. The NRC Word-Emotion Association Lexicon (Mohammad & Turney 2013) lis
 with the emotions people associate with them ("funeral": sadness, "spider": fear and disgust). Mixed into
 training as transcripts with no face and no voice (four words of the same emotions to an item: `word_groups`),
 they keep the language path reading the whole vocabulary, and they are clips whose only evidence is the words,
-which is what a visitor's clip often is.
+which is what a visitor's clip often is. The demo takes only the words with exactly one of its labels
+(`"nrc-single"`, 1,813 words): half the lexicon's words carry two or more, fear most of all (43 % of the words,
+16 % of the clips), and those taught the words to spread over every negative emotion (docs/design.md).
 
 Source and licence: the lexicon ships inside the `nrclex` wheel (4.1.0, MIT code; `nrclex/data/nrc_en.json`,
 6,468 words). The lexicon itself is (C) National Research Council Canada, **free for research use only**; anyone
@@ -36,7 +38,7 @@ LEXICON_FILE = Path("data") / "nrc_en.json"
 # The NRC affect names the demo's emotion words stand for (its other affects, such as trust, have no label here).
 NRC_AFFECTS: dict[str, str] = {"happy": "joy", "sad": "sadness", "angry": "anger", "surprise": "surprise",
                                "disgust": "disgust", "fear": "fear"}
-TEXT_CORPORA = ("nrc",)
+TEXT_CORPORA = ("nrc", "nrc-single")  # every associated word, or only those with exactly one of the labels
 WORDS_PER_ITEM = 4  # lexicon words said together in one transcript-only item (see word_groups)
 
 
@@ -58,8 +60,9 @@ def read_lexicon() -> dict[str, tuple[str, ...]]:
     return {w: tuple(a) for w, a in json.loads(lexicon_path().read_text()).items()}
 
 
-def lexicon_items(labels: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """(word, its labels) for every lexicon word associated with at least one of `labels`, sorted by word.
+def lexicon_items(labels: Sequence[str], single: bool = False) -> list[tuple[str, tuple[str, ...]]]:
+    """(word, its labels) for every lexicon word associated with at least one of `labels` (`single`: exactly one),
+    sorted by word.
 
     Only labels with an NRC affect (NRC_AFFECTS) can be matched; a label set with none of them is refused, since
     it would train on nothing."""
@@ -70,7 +73,7 @@ def lexicon_items(labels: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     items = []
     for word, word_affects in sorted(read_lexicon().items()):
         named = tuple(affects[a] for a in affects if a in word_affects)
-        if named:
+        if named and (len(named) == 1 or not single):
             items.append((word, tuple(sorted(named, key=list(labels).index))))
     return items
 
@@ -114,4 +117,4 @@ def text_corpus_dataset(name: str, labels: Sequence[str]) -> TextOnlyDataset:
     """The text-only items of a named corpus (`TEXT_CORPORA`) for an emotion label set."""
     if name not in TEXT_CORPORA:
         raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
-    return TextOnlyDataset(word_groups(lexicon_items(labels)), labels)
+    return TextOnlyDataset(word_groups(lexicon_items(labels, single=name == "nrc-single")), labels)

@@ -96,6 +96,11 @@ class MERCLIP(nn.Module):
                     [1.0 if m == "L" else cfg.skip_gate_init for m in cfg.modality_order]))
                 nn.init.zeros_(self.cmd.out.weight)
                 nn.init.zeros_(self.cmd.out.bias)
+            if cfg.trust_gates:  # per-clip factors on the non-language skips, starting at 1 (config.py)
+                self.trust = nn.ModuleDict({m: nn.Linear(dim, 1) for m in cfg.modality_order if m != "L"})
+                for layer in self.trust.values():
+                    nn.init.zeros_(layer.weight)
+                    nn.init.zeros_(layer.bias)
         else:
             self.fusion = nn.Linear(len(cfg.modality_order) * dim, dim)
         if cfg.use_label_encoder:
@@ -176,9 +181,16 @@ class MERCLIP(nn.Module):
         fused, attentions = self.cmd(self.query_embedding(query_word), memory)  # (B, D)
         if self.cfg.pooled_skip:  # unit vectors, so a gate weighs its modality against the CMD's output (whose
             # scale its last layer learns); absent modalities have pooled zeros (encode_modality) and add nothing
-            fused = fused + sum(g * F.normalize(feats.pooled[m], dim=-1)
+            fused = fused + sum(g * self.skip_trust(m, feats.pooled[m]) * F.normalize(feats.pooled[m], dim=-1)
                                 for g, m in zip(self.skip_gates, self.cfg.modality_order))
         return fused, attentions
+
+    def skip_trust(self, m: str, pooled: torch.Tensor) -> torch.Tensor | float:
+        """(B, 1) per-clip factor on modality m's skip, in (0, 2), read off its own embedding (ModelConfig.trust_gates);
+        1 for language and without trust gates."""
+        if not self.cfg.trust_gates or m not in self.trust:
+            return 1.0
+        return 2 * torch.sigmoid(self.trust[m](F.normalize(pooled, dim=-1)))  # (B, 1)
 
     def head(self, fused: torch.Tensor, labels: Sequence[str] | None = None, task: str | None = None):
         """(logits, cosine similarity or None) for `labels` (default: the trained label set)."""

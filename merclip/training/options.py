@@ -64,7 +64,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                         "or (photo) a real face photograph no real-ish clip shows, keeping its own voice and words")
     g.add_argument("--text-corpus", choices=TEXT_CORPORA,
                    help="emotion: add a corpus's words to the train split as transcript-only items (this project's "
-                        "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only)")
+                        "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only; "
+                        "nrc-single: only its words with exactly one of the labels)")
     g.add_argument("--workers", type=non_negative_int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=non_negative_int,
                    help="DataLoader worker processes (default: min(8, cores) on a GPU, 0 on a CPU)")
@@ -102,6 +103,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pooled-skip", action="store_true",
                    help="this project's extension: add gated pooled modality embeddings to the CMD's output, starting "
                         "as the language tower's own reading (docs/design.md)")
+    g.add_argument("--trust-gates", action="store_true",
+                   help="this project's extension, with --pooled-skip: vision's and audio's skip gates become per "
+                        "clip, read off the modality's own embedding (a cartoon's face can be trusted, a photo's not)")
     g.add_argument("--skip-gate-init", type=unit_float, default=0.0,
                    help="with --pooled-skip: the starting gate of vision and audio (default 0; language starts at 1)")
     g.add_argument("--cmd-hidden", type=positive_int,
@@ -204,6 +208,6 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig | LSGMERConf
         use_label_encoder=not args.no_le,
         text_backbone=args.text_backbone,
         vision_backbone=args.vision_backbone,
-        pooled_skip=args.pooled_skip, skip_gate_init=args.skip_gate_init,
+        pooled_skip=args.pooled_skip, skip_gate_init=args.skip_gate_init, trust_gates=args.trust_gates,
         **{**(TINY_HEADS if tiny else {}), **_given(cmd_hidden=args.cmd_hidden, cmd_heads=args.cmd_heads)},
     )
