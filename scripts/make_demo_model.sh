@@ -14,10 +14,7 @@
 #   --cmd-mode sequence         keys over frames, audio segments and tokens, so the app can draw attention maps;
 #   --clip-model merclip-tiny-256  joint width 256 = wordllama's, so the language projection starts as a rotation;
 #   --pooled-skip               fused = CMD output + gated pooled modalities, starting as wordllama's own similarity;
-#   --trust-gates --skip-gate-init 0.25  the face's and the voice's gates start at 0.25 and become per clip, read off
-#                               the modality's own embedding: a cartoon's face can be trusted, a photograph's not;
-#   --text-corpus nrc-single    the NRC emotion lexicon's words that carry exactly one of the six emotions, as
-#                               transcript-only training items (research use);
+#   --text-corpus nrc           the NRC emotion lexicon's words as transcript-only training items (research use);
 #   --mismatched 0.5 --mismatched-swap photo  half the clips again showing a real face photograph (30 LFW faces that
 #                               the real-ish set never shows) instead of the cartoon: a photographed face's
 #                               expression says nothing about the label, a cartoon's does;
@@ -33,8 +30,7 @@ RUNS=runs/demo-speech
 DEMO=checkpoints/merclip-tiny-synthetic
 COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny-256 --num-frames 4 --batch-size 16 --lr 2e-3
         --lr-schedule cosine --epochs 12 --cmd-mode sequence --text-backbone wordllama --vision-backbone fer
-        --pooled-skip --trust-gates --skip-gate-init 0.25 --text-corpus nrc-single --mismatched 0.5
-        --mismatched-swap photo)
+        --pooled-skip --text-corpus nrc --mismatched 0.5 --mismatched-swap photo)
 [ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0 --style speech --workers 2
 [ -f "$REALISH/realish.json" ] || python -m merclip.data.realish --out "$REALISH" --workers 2
 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" --out "$RUNS"
@@ -47,8 +43,8 @@ runs, demo = Path(sys.argv[1]), sys.argv[2]
 selected = json.loads((runs / "dev-best" / "selected.json").read_text())
 model = load_checkpoint(runs / "dev-best")
 save_checkpoint(model, demo, dtype=torch.float16, extra={
-    "trained_on": f"merclip.data.synthetic n=1000 seed=0 style=speech, the NRC lexicon's single-emotion words, "
-                  f"clips shown with real face photographs ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split",
+    "trained_on": f"merclip.data.synthetic n=1000 seed=0 style=speech, the NRC lexicon's words, clips shown with "
+                  f"real face photographs ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split",
     "not_for_real_world_use": True})
 PY
 python -m merclip.export --checkpoint "$DEMO" --dataset synthetic --root "$DATA" --split test \
