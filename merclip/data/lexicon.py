@@ -8,9 +8,10 @@ reference. The NRC Word-Emotion Association Lexicon (Mohammad & Turney 2013) lis
 with the emotions people associate with them ("funeral": sadness, "spider": fear and disgust). Mixed into
 training as transcripts with no face and no voice (four words of the same emotions to an item: `word_groups`),
 they keep the language path reading the whole vocabulary, and they are clips whose only evidence is the words,
-which is what a visitor's clip often is. The demo takes only the words with exactly one of its labels
-(`"nrc-single"`, 1,813 words): half the lexicon's words carry two or more, fear most of all (43 % of the words,
-16 % of the clips), and those taught the words to spread over every negative emotion (docs/design.md).
+which is what a visitor's clip often is. The corpus `"nrc-single"` (an option; the shipped demo uses `"nrc"`) keeps
+only the 1,813 words with exactly one of the labels: half the lexicon's words carry two or more, fear most of all
+(43 % of the words, 16 % of the clips), and they teach the words to spread over every negative emotion
+(docs/design.md, docs/results.md).
 
 Source and licence: the lexicon ships inside the `nrclex` wheel (4.1.0, MIT code; `nrclex/data/nrc_en.json`,
 6,468 words). The lexicon itself is (C) National Research Council Canada, **free for research use only**; anyone

@@ -17,8 +17,8 @@ from ..arguments import (modality_order, non_negative_float, non_negative_int, p
 from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
-from ..errors import UserError
 from ..data.loading import DataConfig
+from ..errors import UserError
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
 from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS, train_config_for
 from ..models.lsgmer import LSGMERConfig
@@ -121,9 +121,8 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weight-decay", type=non_negative_float)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--lr-schedule", choices=LR_SCHEDULES,
-                   help="constant (default): one rate throughout, as the paper gives one rate and no schedule; cosine: this "
-                        "project's option, the rate falls "
-                        "to 0 along a half cosine over the run")
+                   help="constant (default): one rate throughout, as the paper gives one rate and no schedule; "
+                        "cosine: this project's option, the rate falls to 0 along a half cosine over the run")
     g.add_argument("--language-lr-scale", type=unit_float,
                    help="this project's option: the language tower and label encoder learn at this share of --lr "
                         "(default 1; 0 freezes them)")
