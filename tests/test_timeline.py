@@ -406,7 +406,7 @@ def test_browser_timeline_tab(served, tmp_path):
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists() or not has_espeak():
         pytest.skip("Debian chromium and espeak-ng are needed (.ci/run installs them)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     parts = write_long_clip(tmp_path / "talk.mp4", NAMES)
     srt = _srt(tmp_path / "talk.srt", [(p.start, p.end, p.text) for p in parts])
@@ -422,11 +422,12 @@ def test_browser_timeline_tab(served, tmp_path):
         page.locator("#timeline-video video").wait_for(timeout=30000)
         page.locator("#timeline-find").click()
         page.get_by_text("3 utterances").first.wait_for(timeout=60000)
-        assert "terrifying" in page.locator("#timeline-utterances").inner_text()
+        # the status line can come before the table has drawn its rows: expect retries until it has (or times out)
+        expect(page.locator("#timeline-utterances")).to_contain_text("terrifying", timeout=30000)
         page.locator("#timeline-run").click()
         page.locator("#timeline-plot .js-plotly-plot").wait_for(timeout=60000)
         page.locator("#timeline-summary").get_by_text("3 utterances").wait_for(timeout=30000)
-        assert "disgusting" in page.locator("#timeline-table").inner_text()
+        expect(page.locator("#timeline-table")).to_contain_text("disgusting", timeout=30000)
         page.locator("#timeline-pick input").click()
         page.get_by_role("option").filter(has_text="2 · 5.1").click()
         page.locator("#summary").get_by_text("Utterance 2").wait_for(timeout=30000)
