@@ -286,6 +286,61 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_de
     assert chosen([5, 4], tmp_path / "both-count") == 5
 
 
+def test_selection_log_tabulates_runs_and_lists_the_epochs_above_the_generated_floor(tmp_path, monkeypatch):
+    """scripts/selection_log.py reads the logs DevSelection writes (written here by DevSelection itself): each run's
+    epochs in percent, then the epochs of all runs at or above the floor, the best lower dev measure first; a folder
+    without a log, or a floor outside [0, 1], ends as argparse ends a bad option (exit 2, the message, no traceback)."""
+    import subprocess
+    import sys
+
+    demo = _train_demo()
+    row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
+    realish_dir = tmp_path / "realish"
+    realish_dir.mkdir()
+    (realish_dir / "realish.json").write_text(json.dumps([{
+        "clip_id": "r0", "video": "r0.mp4", "transcript": "x", "emotions": ["sad"], "photo": "camera", "voice": "en",
+        "split": "dev"}]))
+    runs = {"a": [({"LVA": row(0.50, 0.60), "L only": row(0.45, 0.5)}, 0.80),
+                  ({"LVA": row(0.52, 0.48), "L only": row(0.45, 0.5)}, 0.87)],
+            "b": [({"LVA": row(0.40, 0.45), "L only": row(0.50, 0.5)}, 0.90),
+                  ({"LVA": row(0.55, 0.51), "L only": row(0.45, 0.5)}, 0.858)]}
+    for name, epochs in runs.items():
+        monkeypatch.setattr(demo, "merclip_rows", lambda ckpt, clips, folder, e=epochs: e[int(ckpt.name)][0])
+        monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt, e=epochs: e[int(ckpt.name)][1])
+        out = tmp_path / name
+        out.mkdir()
+        select = demo.DevSelection(realish_dir, out, min_generated=0.858)
+        for epoch in range(len(epochs)):
+            (out / str(epoch)).mkdir()
+            for file in demo.CHECKPOINT_FILES:
+                (out / str(epoch) / file).write_text("x")
+            select(epoch, out / str(epoch))
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "selection_log.py"), *map(str, args)],
+                              capture_output=True, text=True, timeout=120)
+
+    done = run(tmp_path / "a", tmp_path / "b")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[lines.index(f"== {tmp_path / 'a'} (2 epochs)") + 3].split() == [
+        "2", "87.0", "52.0/", "48.0", "45.0/", "50.0", "no"]  # fusion below the words' top-1: not adding
+    tail = lines[lines.index("== 3 of 4 epochs reach the generated floor 85.8") + 1:]
+    assert tail == [f"{tmp_path / 'b'} epoch 2: gen 85.8, dev 55.0 / 51.0, fusion adds: yes",
+                    f"{tmp_path / 'a'} epoch 2: gen 87.0, dev 52.0 / 48.0, fusion adds: no",
+                    f"{tmp_path / 'b'} epoch 1: gen 90.0, dev 40.0 / 45.0, fusion adds: no"]
+    assert "== 1 of 2 epochs reach the generated floor 88.0" in run(tmp_path / "b", "--floor", "0.88").stdout
+    helped = run("--help")
+    assert helped.returncode == 0 and "--floor" in helped.stdout and "dev_selection.jsonl" in helped.stdout
+    for args, message in [((tmp_path / "realish",), f"{tmp_path / 'realish'} has no dev_selection.jsonl"),
+                          ((tmp_path / "a", "--floor", "85.8"), "--floor is a micro-F1 in [0, 1], got 85.8")]:
+        failed = run(*args)
+        assert failed.returncode == 2 and message in failed.stderr and "Traceback" not in failed.stderr
+    (tmp_path / "a" / "dev_selection.jsonl").write_text('{"epoch": 1}\n')
+    failed = run(tmp_path / "a")
+    assert failed.returncode == 2 and "line 1: not an epoch row of scripts/train_demo.py" in failed.stderr
+
+
 def test_train_demo_has_help_naming_its_own_options():
     import subprocess
     import sys
