@@ -14,3 +14,7 @@ DEFAULT_EMBEDDINGS = REPO_ROOT / "assets" / "synthetic_test_embeddings.npz"
 REALISH_EMBEDDINGS = REPO_ROOT / "assets" / "realish_test_embeddings.npz"
 DEFAULT_LSGMER = REPO_ROOT / "checkpoints" / "lsgmer-tiny-synthetic"
 EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"
+# The generated validation micro-F1 an epoch of the demo's recipe must keep to be eligible (issue #25 item 3: the
+# issue-15 demo's 87.8 on the generated test split, less the 2 points the issue allows); scripts/train_demo.py and
+# scripts/selection_log.py default to it.
+GENERATED_FLOOR = 0.858

@@ -16,8 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere, as train_demo.py is
+
+from merclip.shipped import GENERATED_FLOOR  # noqa: E402
+
 LOG_NAME = "dev_selection.jsonl"
-DEFAULT_FLOOR = 0.858  # scripts/train_demo.py --min-generated's default: issue #25's 87.8 less 2 points
 
 
 class LogError(ValueError):
@@ -85,8 +88,8 @@ def report(runs: dict[str, list[dict]], floor: float) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders of scripts/train_demo.py (each holds dev_selection.jsonl)")
-    parser.add_argument("--floor", type=float, default=DEFAULT_FLOOR,
-                        help=f"generated validation micro-F1 in [0, 1] an epoch must reach (default {DEFAULT_FLOOR})")
+    parser.add_argument("--floor", type=float, default=GENERATED_FLOOR,
+                        help=f"generated validation micro-F1 in [0, 1] an epoch must reach (default {GENERATED_FLOOR})")
     args = parser.parse_args(argv)
     if not 0 <= args.floor <= 1:
         parser.error(f"--floor is a micro-F1 in [0, 1], got {args.floor}")

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere, as scripts/make_
 from merclip.arguments import user_errors_exit  # noqa: E402
 from merclip.data.realish import load  # noqa: E402
 from merclip.serving.realish_eval import merclip_rows  # noqa: E402
+from merclip.shipped import GENERATED_FLOOR  # noqa: E402
 from merclip.training.loop import build_parser, train  # noqa: E402
 from merclip.training.options import (  # noqa: E402 
     data_config_from_args, model_config_from_args, option_checks, run_config_from_args, train_config_from_args)
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--realish", required=True, help="the real-ish set's folder (python -m merclip.data.realish)")
-    parser.add_argument("--min-generated", type=float, default=0.858,
+    parser.add_argument("--min-generated", type=float, default=GENERATED_FLOOR,
                         help="an epoch is eligible only with at least this micro-F1 on the generated validation split "
                              "(default: the earlier demo's 87.8 on its test split, less 2 points)")
     args = parser.parse_args(argv)

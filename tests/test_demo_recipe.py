@@ -231,6 +231,15 @@ def _train_demo():
     return module
 
 
+def _one_clip_realish(folder: Path) -> Path:
+    """A real-ish set's folder with one dev clip's metadata: what DevSelection reads when its scoring is stubbed."""
+    folder.mkdir()
+    (folder / "realish.json").write_text(json.dumps([{
+        "clip_id": "r0", "video": "r0.mp4", "transcript": "x", "emotions": ["sad"], "photo": "camera", "voice": "en",
+        "split": "dev"}]))
+    return folder
+
+
 def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_dev_and_generated(tmp_path, monkeypatch):
     demo = _train_demo()
     row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
@@ -238,11 +247,7 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_de
     assert demo.fusion_adds(fused_wins) and demo.dev_score(fused_wins["LVA"]) == 0.5
     assert not demo.fusion_adds({**fused_wins, "L only": row(0.4, 0.6)})
 
-    realish_dir = tmp_path / "realish"
-    realish_dir.mkdir()
-    (realish_dir / "realish.json").write_text(json.dumps([{
-        "clip_id": "r0", "video": "r0.mp4", "transcript": "x", "emotions": ["sad"], "photo": "camera", "voice": "en",
-        "split": "dev"}]))
+    realish_dir = _one_clip_realish(tmp_path / "realish")
     epochs = [  # (rows, generated valid F1): the second is better on dev but drops the generated split too far
         ({"LVA": row(0.5, 0.5), "L only": row(0.4, 0.4)}, 0.90),
         ({"LVA": row(0.7, 0.7), "L only": row(0.4, 0.4)}, 0.80),
@@ -295,11 +300,7 @@ def test_selection_log_tabulates_runs_and_lists_the_epochs_above_the_generated_f
 
     demo = _train_demo()
     row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
-    realish_dir = tmp_path / "realish"
-    realish_dir.mkdir()
-    (realish_dir / "realish.json").write_text(json.dumps([{
-        "clip_id": "r0", "video": "r0.mp4", "transcript": "x", "emotions": ["sad"], "photo": "camera", "voice": "en",
-        "split": "dev"}]))
+    realish_dir = _one_clip_realish(tmp_path / "realish")
     runs = {"a": [({"LVA": row(0.50, 0.60), "L only": row(0.45, 0.5)}, 0.80),
                   ({"LVA": row(0.52, 0.48), "L only": row(0.45, 0.5)}, 0.87)],
             "b": [({"LVA": row(0.40, 0.45), "L only": row(0.50, 0.5)}, 0.90),
