@@ -3,6 +3,7 @@ lexicon items and mismatched clips are what they say, the generated test split r
 chosen on the real-ish dev split by the rule scripts/train_demo.py states."""
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import torch
 
 from merclip.config import EMOTION_LABELS, ModelConfig
 from merclip.data import realish
-from merclip.data.lexicon import NRC_AFFECTS, TextOnlyDataset, lexicon_path, lexicon_items, word_groups
+from merclip.data import phrasebook, spoken_forms
+from merclip.data.lexicon import (NRC_AFFECTS, TextOnlyDataset, lexicon_path, lexicon_items, text_corpus_dataset,
+                                  word_groups)
 from merclip.data.mismatch import MismatchedClips
 from merclip.media.decoded import ClipInputs
 from merclip.model_configs.presets import tiny_config
@@ -120,6 +123,40 @@ def test_lexicon_items_are_the_nrc_files_associations_grouped_by_label():
     single = dict(lexicon_items(EMOTION_LABELS, single=True))  # "nrc-single": words with exactly one of the labels
     assert single == {w: named for w, named in items.items() if len(named) == 1}
     assert "abandoned" not in single and len(single) > 1500
+
+
+def test_spoken_items_are_one_emotion_each_in_marks_no_other_emotion_uses():
+    items = spoken_forms.spoken_items(EMOTION_LABELS)
+    assert len(items) == 6 * spoken_forms.ITEMS_PER_EMOTION and len({t for t, _ in items}) == len(items)
+    for emotion in EMOTION_LABELS:
+        texts = [t for t, named in items if named == (emotion,)]
+        assert len(texts) == spoken_forms.ITEMS_PER_EMOTION
+        bare = {t.rstrip(".!") for t in spoken_forms.EXCLAMATIONS[emotion]}  # their end marks are drawn at random
+        assert bare <= {t.rstrip(".!") for t in texts}
+        framed = [t for t in texts if t.rstrip(".!") not in bare]
+        # every framed item says a situation of its own emotion, and no other emotion's
+        assert all(any(s.lower() in t.lower() for s in phrasebook.SITUATIONS[emotion]) for t in framed)
+        assert not any(s.lower() in t.lower() for t in framed for e in EMOTION_LABELS if e != emotion
+                       for s in phrasebook.SITUATIONS[e])
+    # a frame's own words (around the situation) belong to one emotion: "Wow, ..." is never angry
+    def frame_words(emotion):  # the frames' text outside the {sit} slot, piece by piece
+        pieces = (p.strip(" ,.!?:").lower() for f in spoken_forms.FRAMES[emotion] for p in re.split(r"\{\w+\}", f))
+        return {p for p in pieces if p}
+
+    marks = {e: frame_words(e) for e in EMOTION_LABELS}
+    for e in EMOTION_LABELS:
+        others = set().union(*(marks[o] for o in EMOTION_LABELS if o != e))
+        assert not marks[e] & others
+    assert spoken_forms.spoken_items(EMOTION_LABELS) == items  # fixed by the seed
+    # "!" ends about half of every emotion's statements, so it is no one emotion's mark
+    for emotion in EMOTION_LABELS:
+        ends = [t[-1] for t, named in items if named == (emotion,) and not t.endswith("?")]
+        assert 0.3 < ends.count("!") / len(ends) < 0.7 and set(ends) == {"!", "."}
+    with pytest.raises(ValueError, match="no spoken forms"):
+        spoken_forms.spoken_items(("positive", "negative"))
+    both = text_corpus_dataset("nrc+speech", EMOTION_LABELS).items
+    assert both == text_corpus_dataset("nrc", EMOTION_LABELS).items + items
+    assert text_corpus_dataset("speech", EMOTION_LABELS).items == items
 
 
 def test_text_only_items_batch_with_clips_and_mask_face_and_voice_out(skip_model):

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from merclip.data import phrasebook, realish, speech, synthetic
+from merclip.data import phrasebook, realish, speech, spoken_forms, synthetic
 
 
 def _norm(text: str) -> str:
@@ -34,6 +34,9 @@ def test_no_real_ish_sentence_or_situation_comes_out_of_the_phrasebook():
     clauses = {_norm(f.format(feel=feel, sit=sit, Sit=sit)) for e in phrasebook.FEELINGS for f in phrasebook.FORMS
                for feel in phrasebook.FEELINGS[e] for sit in phrasebook.SITUATIONS[e]}
     assert len(clauses) > 30000 and not set(held_out) & clauses
+    spoken = [_norm(t) for t, _ in spoken_forms.spoken_items(tuple(spoken_forms.EXCLAMATIONS), per_emotion=10**4)]
+    assert len(spoken) > 600 and not set(held_out) & set(spoken)
+    assert not [(h, x) for h in held_out for x in spoken if len(x.split()) >= 3 and x in h]
 
 
 def _words(text: str) -> list[str]:
@@ -49,10 +52,13 @@ def test_no_real_ish_sentence_shares_five_words_in_a_row_with_the_phrasebook():
     situation, a neutral phrase or a sentence form (the {feel} / {sit} slots break a form into pieces, since any
     words may fill them). Single feeling words ("scared") are allowed: people say them."""
     phrases = [s for e in phrasebook.SITUATIONS.values() for s in e] + list(phrasebook.NEUTRAL)
-    forms = phrasebook.FORMS + phrasebook.SITUATION_FORMS + phrasebook.NEUTRAL_FORMS
+    phrases += [x for e in spoken_forms.EXCLAMATIONS.values() for x in e]  # the demo's spoken text-only items too
+    forms = (phrasebook.FORMS + phrasebook.SITUATION_FORMS + phrasebook.NEUTRAL_FORMS
+             + tuple(f for e in spoken_forms.FRAMES.values() for f in e))
     pieces = phrases + [p for f in forms for p in re.split(r"\{\w+\}", f)]
     generator = set().union(*(_five_grams(_words(p)) for p in pieces))
     assert ("and", "that's", "all", "i", "can") in generator  # the check sees the forms' own words
+    assert ("you", "never", "listen", "to", "me") in generator  # and the spoken forms' exclamations
     shared = [(s, sorted(_five_grams(_words(s)) & generator)) for s, _ in realish.SENTENCES]
     assert not [x for x in shared if x[1]]
 

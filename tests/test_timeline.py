@@ -421,7 +421,7 @@ def test_browser_timeline_tab(served, tmp_path):
         page.locator("#timeline-srt input[type=file]").set_input_files(str(srt))
         page.locator("#timeline-video video").wait_for(timeout=30000)
         page.locator("#timeline-find").click()
-        page.get_by_text("3 utterances").first.wait_for(timeout=60000)
+        page.get_by_text("3 utterances").first.wait_for(timeout=120000)  # ~10 s alone; minutes beside a busy CPU
         # the status line can come before the table has drawn its rows: expect retries until it has (or times out)
         expect(page.locator("#timeline-utterances")).to_contain_text("terrifying", timeout=30000)
         page.locator("#timeline-run").click()

@@ -34,12 +34,15 @@ import torch
 from torch.utils.data import Dataset
 
 from ..media.decoded import ClipInputs
+from .spoken_forms import spoken_items
 
 LEXICON_FILE = Path("data") / "nrc_en.json"
 # The NRC affect names the demo's emotion words stand for (its other affects, such as trust, have no label here).
 NRC_AFFECTS: dict[str, str] = {"happy": "joy", "sad": "sadness", "angry": "anger", "surprise": "surprise",
                                "disgust": "disgust", "fear": "fear"}
-TEXT_CORPORA = ("nrc", "nrc-single")  # every associated word, or only those with exactly one of the labels
+# every associated word, or only those with exactly one of the labels; "speech": the spoken forms
+# (merclip.data.spoken_forms), alone or after either lexicon corpus
+TEXT_CORPORA = ("nrc", "nrc-single", "speech", "nrc+speech", "nrc-single+speech")
 WORDS_PER_ITEM = 4  # lexicon words said together in one transcript-only item (see word_groups)
 
 
@@ -115,7 +118,11 @@ class TextOnlyDataset(Dataset):
 
 
 def text_corpus_dataset(name: str, labels: Sequence[str]) -> TextOnlyDataset:
-    """The text-only items of a named corpus (`TEXT_CORPORA`) for an emotion label set."""
+    """The text-only items of a named corpus (`TEXT_CORPORA`; "+" joins two) for an emotion label set."""
     if name not in TEXT_CORPORA:
         raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
-    return TextOnlyDataset(word_groups(lexicon_items(labels, single=name == "nrc-single")), labels)
+    items = []
+    for part in name.split("+"):  # "nrc+speech": the lexicon's groups, then the spoken items
+        items += spoken_items(labels) if part == "speech" else word_groups(
+            lexicon_items(labels, single=part == "nrc-single"))
+    return TextOnlyDataset(items, labels)
