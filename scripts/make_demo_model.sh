@@ -14,12 +14,15 @@
 #   --cmd-mode sequence         keys over frames, audio segments and tokens, so the app can draw attention maps;
 #   --clip-model merclip-tiny-256  joint width 256 = wordllama's, so the language projection starts as a rotation;
 #   --pooled-skip               fused = CMD output + gated pooled modalities, starting as wordllama's own similarity;
-#   --text-corpus nrc           the NRC emotion lexicon's words as transcript-only training items (research use);
+#   --text-corpus speech        transcript-only training items in the forms people speak emotions in: each
+#                               emotion's own exclamations and spoken frames (merclip/data/spoken_forms.py);
 #   --mismatched 0.5 --mismatched-swap photo  half the clips again showing a real face photograph (30 LFW faces that
 #                               the real-ish set never shows) instead of the cartoon: a photographed face's
 #                               expression says nothing about the label, a cartoon's does;
 #   --lr 2e-3 --lr-schedule cosine  the rate falls from 2e-3 to 0 along a half cosine over the 12 epochs (the paper
-#                               gives one rate and names no schedule).
+#                               gives one rate and names no schedule);
+#   --seed 1                    of the recipe's two runs (seeds 0 and 1), the one whose chosen epoch ranked higher
+#                               on the real-ish dev split and the generated validation split (docs/results.md).
 # The epoch is chosen by scripts/train_demo.py on the real-ish dev split and the generated validation split; the
 # real-ish test split is read once, at the end.
 set -euo pipefail
@@ -30,10 +33,12 @@ RUNS=runs/demo-speech
 DEMO=checkpoints/merclip-tiny-synthetic
 COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny-256 --num-frames 4 --batch-size 16 --lr 2e-3
         --lr-schedule cosine --epochs 12 --cmd-mode sequence --text-backbone wordllama --vision-backbone fer
-        --pooled-skip --text-corpus nrc --mismatched 0.5 --mismatched-swap photo)
+        --pooled-skip --text-corpus speech --mismatched 0.5 --mismatched-swap photo --seed 1)
 [ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0 --style speech --workers 2
 [ -f "$REALISH/realish.json" ] || python -m merclip.data.realish --out "$REALISH" --workers 2
-python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" --out "$RUNS"
+# one thread: a CPU's float sums depend on the thread count, and twelve epochs grow that into points; pinned, any
+# machine rebuilds this checkpoint tensor for tensor (docs/results.md)
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" --out "$RUNS"
 python - "$RUNS" "$DEMO" <<'PY'
 import json, sys
 import torch
@@ -43,7 +48,7 @@ runs, demo = Path(sys.argv[1]), sys.argv[2]
 selected = json.loads((runs / "dev-best" / "selected.json").read_text())
 model = load_checkpoint(runs / "dev-best")
 save_checkpoint(model, demo, dtype=torch.float16, extra={
-    "trained_on": f"merclip.data.synthetic n=1000 seed=0 style=speech, the NRC lexicon's words, clips shown with "
+    "trained_on": f"merclip.data.synthetic n=1000 seed=0 style=speech, spoken-form sentences, clips shown with "
                   f"real face photographs ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split",
     "not_for_real_world_use": True})
 PY

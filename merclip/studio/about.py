@@ -8,10 +8,10 @@ from ..models.checkpoint import read_metadata
 from ..shipped import EXAMPLES_DIR, REPO_ROOT
 
 # The page's one-line banner above the tabs; DEMO_WARNING below is the About tab's longer version.
-DEMO_BANNER = ("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices), an emotion lexicon and "
-               "a few real face photos, with pretrained word and face parts: not a real-world emotion detector. On "
-               "real-ish clips it reads better than the *Zero-shot* tab's word reference, and its fusion better than "
-               "its words alone. See *About*.")
+DEMO_BANNER = ("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices), short spoken "
+               "sentences and a few real face photos, with pretrained word and face parts: not a real-world emotion "
+               "detector. On real-ish clips it reads better than the *Zero-shot* tab's word reference, and its fusion "
+               "better than its words alone. See *About*.")
 
 
 def is_demo_model(cfg) -> bool:
@@ -21,7 +21,7 @@ def is_demo_model(cfg) -> bool:
 
 
 DEMO_WARNING = ("> ⚠️ **Demo model.** This checkpoint was trained by this project's own code on its own *generated* "
-                "clips (cartoon faces; sentences spoken by espeak-ng) and an emotion lexicon's words. Its word and face "
+                "clips (cartoon faces; sentences spoken by espeak-ng) and short sentences in spoken forms. Its word and face "
                 "parts are pretrained (wordllama, FER2013) and its fusion starts from the word-similarity reading of "
                 "the *Zero-shot* tab, so it reads plain sentences well above chance, but it is **not** a real-world "
                 "emotion detector: it never learned an emotion from a real person's face or voice (the only real faces "
