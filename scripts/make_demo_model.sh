@@ -36,8 +36,8 @@ COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny-256 --num-f
         --pooled-skip --text-corpus speech --mismatched 0.5 --mismatched-swap photo --seed 1)
 [ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0 --style speech --workers 2
 [ -f "$REALISH/realish.json" ] || python -m merclip.data.realish --out "$REALISH" --workers 2
-# one thread: a CPU's float sums depend on the thread count, and twelve epochs grow that into points; pinned, any
-# machine rebuilds this checkpoint tensor for tensor (docs/results.md)
+# one thread: a CPU's float sums depend on the thread count, and twelve epochs grow that into points; pinned, a
+# rebuild gives this checkpoint tensor for tensor whatever the core count (docs/results.md)
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" --out "$RUNS"
 python - "$RUNS" "$DEMO" <<'PY'
 import json, sys
