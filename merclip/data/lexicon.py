@@ -1,5 +1,6 @@
-"""Text-only training items with the breadth of real speech: the NRC emotion lexicon's words (this project's addition
-to the demo's recipe, not the paper's).
+"""Text-only training items with the breadth of real speech: the NRC emotion lexicon's words (this project's option
+for the demo's recipe, not the paper's; the demo trained on it until issue #25's seventh session and now trains on
+`merclip.data.spoken_forms`, whose corpora `text_corpus_dataset` also serves).
 
 Why: the generated clips say sentences from `merclip.data.phrasebook` (18 feeling words and 27 situations per
 emotion). A language path trained on those alone learns the phrasebook and forgets what the pretrained word
@@ -8,7 +9,7 @@ reference. The NRC Word-Emotion Association Lexicon (Mohammad & Turney 2013) lis
 with the emotions people associate with them ("funeral": sadness, "spider": fear and disgust). Mixed into
 training as transcripts with no face and no voice (four words of the same emotions to an item: `word_groups`),
 they keep the language path reading the whole vocabulary, and they are clips whose only evidence is the words,
-which is what a visitor's clip often is. The corpus `"nrc-single"` (an option; the shipped demo uses `"nrc"`) keeps
+which is what a visitor's clip often is. The corpus `"nrc-single"` (the lexicon demo used `"nrc"`) keeps
 only the 1,813 words with exactly one of the labels: half the lexicon's words carry two or more, fear most of all
 (43 % of the words, 16 % of the clips), and they teach the words to spread over every negative emotion
 (docs/design.md, docs/results.md).

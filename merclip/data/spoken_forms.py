@@ -25,7 +25,8 @@ from .phrasebook import SITUATIONS, _cap
 EXCLAMATIONS: dict[str, tuple[str, ...]] = {
     "happy": ("Yes! We actually did it!", "Hooray, best day ever!", "I could dance right now!",
               "I'm grinning from ear to ear.", "Life is good right now, really good.",
-              "Thank you so much, this means the world to me!", "Woohoo, we made it!", "My face hurts from all this smiling.",
+              "Thank you so much, this means the world to me!", "Woohoo, we made it!",
+              "My face hurts from all this smiling.",
               "This is the nicest thing anyone has done for me.", "Everything is going my way today!"),
     "sad": ("I just want to cry.", "I miss you so much it hurts.", "Everything feels so empty now.",
             "It's really over, isn't it?", "I wish things could go back to how they were.",

@@ -21,8 +21,8 @@ def is_demo_model(cfg) -> bool:
 
 
 DEMO_WARNING = ("> ⚠️ **Demo model.** This checkpoint was trained by this project's own code on its own *generated* "
-                "clips (cartoon faces; sentences spoken by espeak-ng) and short sentences in spoken forms. Its word and face "
-                "parts are pretrained (wordllama, FER2013) and its fusion starts from the word-similarity reading of "
+                "clips (cartoon faces; sentences spoken by espeak-ng) and short sentences in spoken forms. Its word and "
+                "face parts are pretrained (wordllama, FER2013) and its fusion starts from the word-similarity reading of "
                 "the *Zero-shot* tab, so it reads plain sentences well above chance, but it is **not** a real-world "
                 "emotion detector: it never learned an emotion from a real person's face or voice (the only real faces "
                 "in its training, 30 still photographs, stood in for generated clips' cartoons to teach it that such a "

@@ -65,8 +65,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--text-corpus", choices=TEXT_CORPORA,
                    help="emotion: add a corpus's words to the train split as transcript-only items (this project's "
                         "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only; "
-                        "nrc-single: only its words with exactly one of the labels; speech: exclamations and spoken frames "
-                        "per emotion, merclip.data.spoken_forms; nrc+speech, nrc-single+speech: both)")
+                        "nrc-single: only its words with exactly one of the labels; speech: exclamations and spoken "
+                        "frames per emotion, merclip.data.spoken_forms; nrc+speech, nrc-single+speech: both)")
     g.add_argument("--workers", type=non_negative_int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=non_negative_int,
                    help="DataLoader worker processes (default: min(8, cores) on a GPU, 0 on a CPU)")
