@@ -12,40 +12,13 @@ test split.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere, as train_demo.py is
 
 from merclip.shipped import GENERATED_FLOOR  # noqa: E402
-
-LOG_NAME = "dev_selection.jsonl"
-
-
-class LogError(ValueError):
-    """A run folder without a readable selection log; the message names the file and the problem."""
-
-
-def read_log(run: Path) -> list[dict]:
-    """The epochs a run logged, in the order logged (a resumed run appends its new epochs)."""
-    path = run / LOG_NAME
-    if not path.is_file():
-        raise LogError(f"{run} has no {LOG_NAME}: it is written by scripts/train_demo.py, one line per epoch")
-    rows = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LogError(f"{path}, line {n}: not JSON ({e})") from None
-        missing = [key for key in ("epoch", "generated_valid_micro_f1", "fusion_adds", "LVA") if key not in row]
-        if missing:  # the fields every reader below needs
-            raise LogError(f"{path}, line {n}: not an epoch row of scripts/train_demo.py (no {', '.join(missing)})")
-        rows.append(row)
-    return rows
-
+from merclip.training.selection_log import LogError, read_log  # noqa: E402
 
 def modality_rows(row: dict) -> dict[str, dict[str, float]]:
     """The epoch's real-ish dev readings: "LVA", "L only", ... -> {"micro_f1", "top1_hit_rate"}."""

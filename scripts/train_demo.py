@@ -37,6 +37,7 @@ from merclip.training.loop import build_parser, train  # noqa: E402
 from merclip.training.options import (  # noqa: E402 
     data_config_from_args, model_config_from_args, option_checks, run_config_from_args, train_config_from_args)
 from merclip.training.runtime import TrainingHooks  # noqa: E402
+from merclip.training.selection_log import READ_TO_RESUME, append_row, log_path, read_log  # noqa: E402
 
 CHECKPOINT_FILES = ("model.safetensors", "config.json")
 
@@ -74,13 +75,12 @@ class DevSelection:
                              f"python -m merclip.data.realish --out {realish}")
         self.min_generated = min_generated
         self.best = (False, False, -1.0)  # (eligible, fusion adds, rank_score), compared in that order
-        log = out / "dev_selection.jsonl"
-        if resume and log.is_file():  # a resumed run ranks its new epochs against the ones already logged
-            logged = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        if resume and log_path(out).is_file():  # a resumed run ranks its new epochs against the ones already logged
+            logged = read_log(out, READ_TO_RESUME)
             self.best = max([self.best] + [(r["eligible"], r["fusion_adds"],
                                             rank_score(r["score"], r["generated_valid_micro_f1"])) for r in logged])
         else:
-            log.unlink(missing_ok=True)
+            log_path(out).unlink(missing_ok=True)
 
     def __call__(self, epoch: int, checkpoint: Path) -> None:
         rows = merclip_rows(checkpoint, self.clips, self.folder)
@@ -89,9 +89,8 @@ class DevSelection:
         eligible = adds and generated >= self.min_generated
         score = dev_score(rows["LVA"])
         rank = (eligible, adds, rank_score(score, generated))
-        with open(self.out / "dev_selection.jsonl", "a") as log:
-            log.write(json.dumps({"epoch": epoch + 1, "score": score, "rank_score": rank[2], "fusion_adds": adds,
-                                  "generated_valid_micro_f1": generated, "eligible": eligible, **rows}) + "\n")
+        append_row(self.out, {"epoch": epoch + 1, "score": score, "rank_score": rank[2], "fusion_adds": adds,
+                              "generated_valid_micro_f1": generated, "eligible": eligible, **rows})
         print(f"epoch {epoch + 1}: generated valid F1 {100 * generated:.1f}; real-ish dev " + ", ".join(
             f"{name} F1 {100 * m['micro_f1']:.1f} top-1 {100 * m['top1_hit_rate']:.1f}" for name, m in rows.items())
             + (" (best so far)" if rank > self.best else ""))

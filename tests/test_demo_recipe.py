@@ -16,6 +16,7 @@ from merclip.data import phrasebook, spoken_forms
 from merclip.data.lexicon import (NRC_AFFECTS, TextOnlyDataset, lexicon_path, lexicon_items, text_corpus_dataset,
                                   word_groups)
 from merclip.data.mismatch import MismatchedClips
+from merclip.errors import UserError
 from merclip.media.decoded import ClipInputs
 from merclip.model_configs.presets import tiny_config
 from merclip.models.batch import collate_clips
@@ -320,6 +321,15 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_de
     resumed(3, tmp_path / "all" / "3")
     assert select_epoch(tmp_path / "all") == 1
     assert len((tmp_path / "all" / "dev_selection.jsonl").read_text().splitlines()) == 4
+    # a log cut short by a killed run is named, not a traceback from json, and not started over
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "dev_selection.jsonl").write_text('{"epoch": 1, "score": 0.5')
+    with pytest.raises(UserError, match=r"dev_selection.jsonl, line 1: not JSON"):
+        demo.DevSelection(realish_dir, tmp_path / "cut", min_generated=0.858, resume=True)
+    (tmp_path / "cut" / "dev_selection.jsonl").write_text('{"epoch": 1, "generated_valid_micro_f1": 0.9}\n')
+    with pytest.raises(UserError, match="line 1: not an epoch row of scripts/train_demo.py"):
+        demo.DevSelection(realish_dir, tmp_path / "cut", min_generated=0.858, resume=True)
+    assert (tmp_path / "cut" / "dev_selection.jsonl").is_file()
     # none eligible: an epoch where fusion adds (the second, below the generated floor) beats a better-scoring one
     # where the words alone do better (the fourth)
     assert chosen([3, 1], tmp_path / "none-eligible") == 2

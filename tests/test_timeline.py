@@ -397,6 +397,20 @@ def test_packet_duration_without_a_header_duration_stops_past_the_cap(tmp_path):
     assert packet_duration(path, 1e9) > 7000
 
 
+def _project_stacks() -> str:
+    """The stacks of this process's threads that are in this project's code (the served app's handlers), for a
+    failure message."""
+    import traceback
+
+    stacks = []
+    for frame in sys._current_frames().values():
+        frames = traceback.extract_stack(frame)
+        if any("/merclip/" in f.filename or f.filename.endswith(("app.py", "app_timeline.py", "app_events.py"))
+               for f in frames):
+            stacks.append("".join(traceback.format_list(frames[-12:])))
+    return "\n".join(stacks) or "(none in this project's code)"
+
+
 def test_browser_timeline_tab(served, tmp_path):
     """The tab in a real browser: upload a long clip and its .srt, find the utterances (editable table), score them
     (plot, table, downloads), then choose an utterance: it appears in the main panel."""
@@ -406,6 +420,7 @@ def test_browser_timeline_tab(served, tmp_path):
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists() or not has_espeak():
         pytest.skip("Debian chromium and espeak-ng are needed (.ci/run installs them)")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     parts = write_long_clip(tmp_path / "talk.mp4", NAMES)
@@ -420,8 +435,16 @@ def test_browser_timeline_tab(served, tmp_path):
         page.locator("#timeline-video input[type=file]").set_input_files(str(tmp_path / "talk.mp4"))
         page.locator("#timeline-srt input[type=file]").set_input_files(str(srt))
         page.locator("#timeline-video video").wait_for(timeout=30000)
+        # the .srt's upload ends by redrawing its slot as a file row with a download link, which moves the button: a
+        # click just before can land beside it, and no event is sent (seen under load: no request, nothing shown)
+        page.locator("#timeline-srt table a").wait_for(timeout=30000)
         page.locator("#timeline-find").click()
-        page.get_by_text("3 utterances").first.wait_for(timeout=120000)  # ~10 s alone; minutes beside a busy CPU
+        try:
+            page.get_by_text("3 utterances").first.wait_for(timeout=120000)  # ~10 s alone; minutes on a busy CPU
+        except PlaywrightTimeout:  # say what the page and the server were doing (the app runs in this process)
+            pytest.fail(f"no utterances after 120 s; the page says {page.locator('#timeline-found').inner_text()!r}"
+                        f", its toasts {page.locator('.toast-body').all_inner_texts()!r}; the server's threads:\n"
+                        f"{_project_stacks()}")
         # the status line can come before the table has drawn its rows: expect retries until it has (or times out)
         expect(page.locator("#timeline-utterances")).to_contain_text("terrifying", timeout=30000)
         page.locator("#timeline-run").click()
