@@ -23,8 +23,9 @@
 #                               gives one rate and names no schedule);
 #   --seed 1                    of the recipe's two runs (seeds 0 and 1), the one whose chosen epoch ranked higher
 #                               on the real-ish dev split and the generated validation split (docs/results.md).
-# The epoch is chosen by scripts/train_demo.py on the real-ish dev split and the generated validation split; the
-# real-ish test split is read once, at the end.
+# The epoch is chosen by scripts/train_demo.py on the real-ish dev split and the generated validation split (fusion
+# must add on dev in all but 5 % of paired resamples of its clips, --max-fusion-doubt's default); the real-ish test
+# split is read once, at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=data/speech

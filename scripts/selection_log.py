@@ -22,19 +22,21 @@ from merclip.training.selection_log import LogError, read_log  # noqa: E402
 
 def modality_rows(row: dict) -> dict[str, dict[str, float]]:
     """The epoch's real-ish dev readings: "LVA", "L only", ... -> {"micro_f1", "top1_hit_rate"}."""
-    return {name: value for name, value in row.items() if isinstance(value, dict)}
+    return {name: value for name, value in row.items() if isinstance(value, dict) and "micro_f1" in value}
 
 
 def run_table(rows: list[dict]) -> str:
-    """One line per epoch, in percent: generated valid micro-F1, then each modality set's dev micro-F1 / top-1."""
+    """One line per epoch, in percent: generated valid micro-F1, then each modality set's dev micro-F1 / top-1, then
+    whether fusion adds (with the largest share of resamples doubting it, where the log has it)."""
     names = list(modality_rows(rows[0])) if rows else []
     head = "epoch  gen   " + "  ".join(f"{name:>11}" for name in names) + "  fusion adds"
     lines = [head]
     for row in rows:
         dev = modality_rows(row)
         cells = "  ".join(f"{100 * dev[n]['micro_f1']:5.1f}/{100 * dev[n]['top1_hit_rate']:5.1f}" for n in names)
+        doubt = [share for pair in row.get("fusion_doubt", {}).values() for share in pair]
         lines.append(f"{row['epoch']:>5}  {100 * row['generated_valid_micro_f1']:4.1f}  {cells}  "
-                     f"{'yes' if row['fusion_adds'] else 'no'}")
+                     f"{'yes' if row['fusion_adds'] else 'no'}" + (f" (doubt {max(doubt):.2f})" if doubt else ""))
     return "\n".join(lines)
 
 

@@ -293,13 +293,15 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_de
         ({"LVA": row(0.8, 0.8), "L only": row(0.9, 0.4)}, 0.80),  # the best dev score, fusion below words alone
         ({"LVA": row(0.62, 0.62), "L only": row(0.4, 0.4)}, 0.85),  # fusion adds, a lower dev score than the next
         ({"LVA": row(0.66, 0.66), "L only": row(0.4, 0.4)}, 0.70),  # ... whose generated split lags far behind
+        ({"LVA": row(0.7, 0.7), "L only": row(0.6, 0.6)}, 0.88),  # eligible, above the first, unless doubted
     ]
-    monkeypatch.setattr(demo, "merclip_rows", lambda ckpt, clips, folder: epochs[int(ckpt.name)][0])
+    no_doubt = {"L only": (0.0, 0.0)}
+    monkeypatch.setattr(demo, "dev_readings", lambda ckpt, clips, folder: (epochs[int(ckpt.name)][0], no_doubt))
     monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt: epochs[int(ckpt.name)][1])
 
-    def chosen(order: list[int], out: Path) -> int:
+    def chosen(order: list[int], out: Path, max_doubt: float = 1.0) -> int:
         out.mkdir()
-        select = demo.DevSelection(realish_dir, out, min_generated=0.858)
+        select = demo.DevSelection(realish_dir, out, min_generated=0.858, max_doubt=max_doubt)
         for epoch in order:
             ckpt = out / str(epoch)
             ckpt.mkdir()
@@ -336,6 +338,15 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_de
     # none eligible, fusion adds in both: the dev score and the generated split weigh equally (0.735 against 0.68),
     # where the dev score alone would take the sixth
     assert chosen([5, 4], tmp_path / "both-count") == 5
+    # a margin the resampled clips doubt (here 30 % of resamples put the words alone above) is not eligible: the
+    # eligible epoch with the lower dev score wins over it
+    doubts = {0: {"L only": (0.0, 0.01)}, 6: {"L only": (0.3, 0.0)}}
+    monkeypatch.setattr(demo, "dev_readings", lambda ckpt, clips, folder: (epochs[int(ckpt.name)][0],
+                                                                          doubts[int(ckpt.name)]))
+    assert chosen([0, 6], tmp_path / "doubted", max_doubt=0.05) == 1
+    assert chosen([0, 6], tmp_path / "undoubted", max_doubt=1.0) == 7
+    logged = [json.loads(line) for line in (tmp_path / "doubted" / "dev_selection.jsonl").read_text().splitlines()]
+    assert [r["eligible"] for r in logged] == [True, False] and logged[1]["fusion_doubt"] == {"L only": [0.3, 0.0]}
 
 
 def test_selection_log_tabulates_runs_and_lists_the_epochs_above_the_generated_floor(tmp_path, monkeypatch):
@@ -353,7 +364,7 @@ def test_selection_log_tabulates_runs_and_lists_the_epochs_above_the_generated_f
             "b": [({"LVA": row(0.40, 0.45), "L only": row(0.50, 0.5)}, 0.90),
                   ({"LVA": row(0.55, 0.51), "L only": row(0.45, 0.5)}, 0.858)]}
     for name, epochs in runs.items():
-        monkeypatch.setattr(demo, "merclip_rows", lambda ckpt, clips, folder, e=epochs: e[int(ckpt.name)][0])
+        monkeypatch.setattr(demo, "dev_readings", lambda ckpt, clips, folder, e=epochs: (e[int(ckpt.name)][0], {}))
         monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt, e=epochs: e[int(ckpt.name)][1])
         out = tmp_path / name
         out.mkdir()
@@ -418,3 +429,15 @@ def test_training_commands_refuse_options_that_do_not_combine_before_any_work(tm
         err = capsys.readouterr().err
         assert f"error: {message}" in err and "Traceback" not in err
         assert not (tmp_path / "run").exists()
+
+
+def test_train_demo_refuses_a_fusion_doubt_outside_zero_one(tmp_path, capsys):
+    """--max-fusion-doubt is a share of resamples: 5 (a percentage typed as such) ends as argparse ends a bad option,
+    before any data is read."""
+    demo = _train_demo()
+    with pytest.raises(SystemExit) as stop:
+        demo.main(["--root", str(tmp_path), "--out", str(tmp_path / "run"), "--realish", str(tmp_path),
+                   "--max-fusion-doubt", "5"])
+    assert stop.value.code == 2
+    assert "--max-fusion-doubt is a share of resamples in [0, 1], got 5.0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -165,3 +165,29 @@ def test_scoring_every_row_decodes_each_clip_once_even_past_the_apps_cache_size(
     rows = merclip_rows(tiny_ckpt, clips, tmp_path / "set")
     assert set(rows) == {"LVA", "L only", "V only", "A only"}
     assert len(decoded) == len(set(decoded)) == 34
+
+
+def test_fusion_doubt_counts_the_resamples_where_the_full_model_is_below_as_sklearn_scores_them():
+    """fusion_doubt's resampled micro-F1 and top-1 (vectorised counts) against sklearn's f1_score and a plain top-1
+    on the same resampled clips; a model that ties its words is never "below", one worse on every clip always is."""
+    from merclip.serving.realish_eval import fusion_doubt
+
+    rng = np.random.default_rng(3)
+    n, resamples = 40, 300
+    truth = (rng.random((n, 6)) < 0.25).astype(np.int64)
+    truth[np.arange(n), rng.integers(0, 6, n)] = 1
+    outputs = {name: (rng.random((n, 6)), (rng.random((n, 6)) < 0.3).astype(np.int64)) for name in ("LVA", "L only")}
+    picks = np.random.default_rng(0).integers(0, n, size=(resamples, n))  # the resampled clips fusion_doubt draws
+
+    def measures(scores, decisions, i):
+        hit = truth[i][np.arange(n), scores[i].argmax(axis=1)].mean()
+        return f1_score(truth[i], decisions[i], average="micro", zero_division=0), hit
+
+    below = np.mean([np.less(measures(*outputs["LVA"], i), measures(*outputs["L only"], i)) for i in picks], axis=0)
+    doubt = fusion_doubt(truth, outputs, resamples=resamples, seed=0)
+    assert doubt["L only"] == pytest.approx(tuple(below)) and 0 < below[0] < 1
+    assert fusion_doubt(truth, {"LVA": outputs["LVA"], "L only": outputs["LVA"]})["L only"] == (0.0, 0.0)
+    perfect = (truth.astype(float), truth)
+    wrong = (1.0 - truth, 1 - truth)
+    assert fusion_doubt(truth, {"LVA": wrong, "L only": perfect})["L only"] == (1.0, 1.0)
+    assert fusion_doubt(truth, {"LVA": perfect, "L only": wrong})["L only"] == (0.0, 0.0)

@@ -81,16 +81,52 @@ def merclip_predict(predictor, drop: tuple[str, ...] = ()):
     return predict
 
 
+def merclip_outputs(checkpoint: str | Path, clips: Sequence[RealishClip], folder: Path, device: str = "cpu",
+                    per_modality: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{"LVA" | "L only" | "V only" | "A only": (scores (N, C), decisions (N, C))} of one checkpoint. One Predictor
+    serves every row, so the clips are decoded and encoded once (its feature cache) and a dropped modality re-runs
+    only the CMD."""
+    predictor = _predictor(checkpoint, device, len(clips))
+    wanted = MODALITY_ROWS if per_modality else {"LVA": ()}
+    return {name: score_clips(clips, folder, merclip_predict(predictor, drop), f"{Path(checkpoint).name} {name}")
+            for name, drop in wanted.items()}
+
+
 def merclip_rows(checkpoint: str | Path, clips: Sequence[RealishClip], folder: Path, device: str = "cpu",
                  per_modality: bool = True) -> dict[str, dict[str, float]]:
-    """{"LVA" | "L only" | "V only" | "A only": metrics} of one checkpoint. One Predictor serves every row, so the
-    clips are decoded and encoded once (its feature cache) and a dropped modality re-runs only the CMD."""
-    predictor = _predictor(checkpoint, device, len(clips))
+    """{"LVA" | "L only" | "V only" | "A only": metrics} of one checkpoint (`merclip_outputs`, summarised)."""
     truth = truth_matrix(clips)
-    wanted = MODALITY_ROWS if per_modality else {"LVA": ()}
-    return {name: scores_summary(truth, *score_clips(clips, folder, merclip_predict(predictor, drop),
-                                                     f"{Path(checkpoint).name} {name}"))
-            for name, drop in wanted.items()}
+    return {name: scores_summary(truth, *out)
+            for name, out in merclip_outputs(checkpoint, clips, folder, device, per_modality).items()}
+
+
+def fusion_doubt(truth: np.ndarray, outputs: dict[str, tuple[np.ndarray, np.ndarray]], resamples: int = 2000,
+                 seed: int = 0) -> dict[str, tuple[float, float]]:
+    """For each single-modality row of `outputs` (as `merclip_outputs` gives), the share of paired bootstrap
+    resamples of the clips in which the full model ("LVA") scores *below* that row: (micro-F1, top-1 hit rate).
+
+    Why: on the real-ish set only the words carry the label (a still photograph, a voice without emotional
+    prosody), so the full model and its words alone differ by a few points either way, and on a few hundred clips
+    a point estimate of "fusion adds" (the paper's Table 3 question) is as likely to flip between dev and test as
+    not (docs/results.md, sessions 7 and 8). A doubt of 0.05 or less in both measures says the margin is not one
+    resampling of the clips away from turning. Paired: each resample draws the same clips for both rows."""
+    t = truth.astype(bool)
+    picks = np.random.default_rng(seed).integers(0, len(t), size=(resamples, len(t)))  # (B, N) clip indices
+
+    def resampled(scores: np.ndarray, decisions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = decisions.astype(bool)
+        tp, fp, fn = ((t & p).sum(1)[picks].sum(1), (~t & p).sum(1)[picks].sum(1), (t & ~p).sum(1)[picks].sum(1))
+        f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(resamples), where=(2 * tp + fp + fn) > 0)
+        hit = t[np.arange(len(t)), scores.argmax(axis=1)].astype(float)[picks].mean(1)
+        return f1, hit  # (B,), (B,)
+
+    full = resampled(*outputs["LVA"])
+    doubt = {}
+    for name, out in outputs.items():
+        if name != "LVA":
+            single = resampled(*out)
+            doubt[name] = (float((full[0] < single[0]).mean()), float((full[1] < single[1]).mean()))
+    return doubt
 
 
 def zero_shot_predict(part: str = "combined"):
