@@ -6,18 +6,17 @@ than the untrained word-similarity reference. The real-ish dev split (`merclip.d
 independently of the generator, real photographs, espeak-ng voices) is what every choice of this recipe is made on;
 its test split is read once per shipped model (`python -m merclip.eval_realish --split test`).
 
-Takes every option of `python -m merclip.train`, plus `--realish DIR`. After each epoch the checkpoint is scored
-on the dev clips (micro-F1 with the paper's decision rule, and the top-1 hit rate), with every modality and with
-each alone. An epoch is eligible when the full model is at least as good as each single modality (fusion adds, the
-paper's Table 3 question), in all but at most `--max-fusion-doubt` of paired bootstrap resamples of the dev clips
-(a margin of a point or two flips between dev and test as often as not: docs/results.md), and its generated
-validation micro-F1 stays at or above `--min-generated`. Epochs rank by
-eligibility, then by whether fusion adds (so that, when no epoch reaches the generated floor, one where fusion adds
-still beats one where it does not), then by the mean of the dev score (itself the mean of the two dev measures) and
-the generated validation micro-F1: issue #25 asks for both, and a dev score alone took early epochs that had not
-yet learned the generated clips (docs/design.md); the first is copied to
-`<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`. `--resume` (with a larger `--epochs`)
-continues a run after its last complete epoch, ranking the new epochs against those already in the log.
+Takes every option of `python -m merclip.train`, plus `--realish DIR`. After each epoch the checkpoint is scored on
+the dev clips (micro-F1 with the paper's decision rule, and the top-1 hit rate), with every modality and with each
+alone. An epoch is eligible when the full model is at least as good as each single modality (fusion adds, the paper's
+Table 3 question), in all but at most `--max-fusion-doubt` of paired bootstrap resamples of the dev clips (a margin
+of a point or two flips between dev and test as often as not: docs/results.md), and its generated validation micro-F1
+stays at or above `--min-generated`. Epochs rank by eligibility, then by whether fusion adds (so that, when no epoch
+reaches the generated floor, one where fusion adds still beats one where it does not), then by the mean of the dev
+score (itself the mean of the two dev measures) and the generated validation micro-F1: issue #25 asks for both, and a
+dev score alone took early epochs that had not yet learned the generated clips (docs/design.md); the first is copied
+to `<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`. `--resume` (with a larger
+`--epochs`) continues a run after its last complete epoch, ranking the new epochs against those already in the log.
 
     python scripts/train_demo.py --realish data/realish --dataset synthetic --root data/speech --out runs/demo ...
 """
