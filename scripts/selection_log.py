@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere, as train_demo.py is
 
 from merclip.shipped import GENERATED_FLOOR  # noqa: E402
-from merclip.training.selection_log import LogError, read_log  # noqa: E402
+from merclip.training.selection_log import LogError, read_log, worst_doubt  # noqa: E402
+
 
 def modality_rows(row: dict) -> dict[str, dict[str, float]]:
     """The epoch's real-ish dev readings: "LVA", "L only", ... -> {"micro_f1", "top1_hit_rate"}."""
@@ -34,9 +35,9 @@ def run_table(rows: list[dict]) -> str:
     for row in rows:
         dev = modality_rows(row)
         cells = "  ".join(f"{100 * dev[n]['micro_f1']:5.1f}/{100 * dev[n]['top1_hit_rate']:5.1f}" for n in names)
-        doubt = [share for pair in row.get("fusion_doubt", {}).values() for share in pair]
-        lines.append(f"{row['epoch']:>5}  {100 * row['generated_valid_micro_f1']:4.1f}  {cells}  "
-                     f"{'yes' if row['fusion_adds'] else 'no'}" + (f" (doubt {max(doubt):.2f})" if doubt else ""))
+        doubt = row.get("fusion_doubt")  # logged since the doubt rule (session 8)
+        adds = ("yes" if row["fusion_adds"] else "no") + (f" (doubt {worst_doubt(doubt):.2f})" if doubt else "")
+        lines.append(f"{row['epoch']:>5}  {100 * row['generated_valid_micro_f1']:4.1f}  {cells}  {adds}")
     return "\n".join(lines)
 
 

@@ -32,13 +32,14 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere, as scripts/make_
 
 from merclip.arguments import user_errors_exit  # noqa: E402
 from merclip.data.realish import load  # noqa: E402
-from merclip.serving.realish_eval import fusion_doubt, merclip_outputs, scores_summary, truth_matrix  # noqa: E402
+from merclip.serving.realish_eval import fusion_doubt, merclip_outputs, summaries, truth_matrix  # noqa: E402
 from merclip.shipped import GENERATED_FLOOR  # noqa: E402
 from merclip.training.loop import build_parser, train  # noqa: E402
 from merclip.training.options import (  # noqa: E402 
     data_config_from_args, model_config_from_args, option_checks, run_config_from_args, train_config_from_args)
 from merclip.training.runtime import TrainingHooks  # noqa: E402
-from merclip.training.selection_log import READ_TO_RESUME, append_row, log_path, read_log  # noqa: E402
+from merclip.training.selection_log import (  # noqa: E402
+    READ_TO_RESUME, append_row, log_path, read_log, worst_doubt)
 
 CHECKPOINT_FILES = ("model.safetensors", "config.json")
 
@@ -60,7 +61,7 @@ def dev_readings(checkpoint: Path, clips, folder: Path) -> tuple[dict[str, dict[
     """The epoch's dev metrics per modality row, and for each single modality the share of paired resamples of the
     clips in which the full model is below it (`fusion_doubt`)."""
     truth, outputs = truth_matrix(clips), merclip_outputs(checkpoint, clips, folder)
-    return {name: scores_summary(truth, *out) for name, out in outputs.items()}, fusion_doubt(truth, outputs)
+    return summaries(truth, outputs), fusion_doubt(truth, outputs)
 
 
 def rank_score(dev: float, generated: float) -> float:
@@ -96,7 +97,7 @@ class DevSelection:
         rows, doubt = dev_readings(checkpoint, self.clips, self.folder)
         generated = generated_valid_f1(checkpoint)
         adds = fusion_adds(rows)
-        sure = max((max(d) for d in doubt.values()), default=0.0) <= self.max_doubt
+        sure = worst_doubt(doubt) <= self.max_doubt
         eligible = adds and sure and generated >= self.min_generated
         score = dev_score(rows["LVA"])
         rank = (eligible, adds, rank_score(score, generated))

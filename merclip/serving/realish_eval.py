@@ -95,9 +95,12 @@ def merclip_outputs(checkpoint: str | Path, clips: Sequence[RealishClip], folder
 def merclip_rows(checkpoint: str | Path, clips: Sequence[RealishClip], folder: Path, device: str = "cpu",
                  per_modality: bool = True) -> dict[str, dict[str, float]]:
     """{"LVA" | "L only" | "V only" | "A only": metrics} of one checkpoint (`merclip_outputs`, summarised)."""
-    truth = truth_matrix(clips)
-    return {name: scores_summary(truth, *out)
-            for name, out in merclip_outputs(checkpoint, clips, folder, device, per_modality).items()}
+    return summaries(truth_matrix(clips), merclip_outputs(checkpoint, clips, folder, device, per_modality))
+
+
+def summaries(truth: np.ndarray, outputs: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """{row: metrics} of `merclip_outputs`' {row: (scores, decisions)}."""
+    return {name: scores_summary(truth, *out) for name, out in outputs.items()}
 
 
 def fusion_doubt(truth: np.ndarray, outputs: dict[str, tuple[np.ndarray, np.ndarray]], resamples: int = 2000,

@@ -23,6 +23,12 @@ class LogError(UserError):
     own argument, so the command's message may name it)."""
 
 
+def worst_doubt(doubt: dict) -> float:
+    """The largest share of resamples doubting that fusion adds, over the single modalities and both measures of
+    an epoch's `fusion_doubt` (0 where there is none)."""
+    return max((share for pair in doubt.values() for share in pair), default=0.0)
+
+
 def log_path(run: Path) -> Path:
     return Path(run) / LOG_NAME
 
