@@ -14,7 +14,7 @@ split (scripts/train_demo.py). The references are measured here too, from the sa
 import numpy as np
 import pytest
 
-from merclip.data import realish
+from merclip.data import realish, realish_sentences
 from merclip.data.synthetic import write_dataset
 from merclip.serving.realish_eval import chance, merclip_rows, truth_matrix, zero_shot_rows
 from merclip.shipped import DEFAULT_CHECKPOINT
@@ -39,8 +39,9 @@ def demo_rows(test_split):
 
 def test_the_test_split_is_the_held_out_one(test_split):
     clips, _ = test_split
-    assert len(clips) >= 150 and {c.split for c in clips} == {"test"}
-    assert not {c.transcript for c in clips} & {s for s, _ in realish.SENTENCES[:66]}  # the old, tuned-on sentences
+    assert len(clips) == 360 and {c.split for c in clips} == {"test"}
+    # none of the sentences any earlier choice was made on: dev, and the first test split, retired into dev
+    assert not {c.transcript for c in clips} & {s for s, _ in realish.SENTENCES[:realish_sentences.RETIRED]}
 
 
 def test_the_shipped_demo_reads_the_test_split_at_least_as_well_as_the_reference_in_its_best_mode(test_split,

@@ -160,6 +160,30 @@ def test_spoken_items_are_one_emotion_each_in_marks_no_other_emotion_uses():
     assert text_corpus_dataset("speech", EMOTION_LABELS).items == items
 
 
+def test_the_spoken_items_per_emotion_are_an_option_that_reaches_the_training_items(capsys):
+    import argparse
+    from collections import Counter
+
+    from merclip.data.loading import DataConfig, _extras
+    from merclip.training.options import add_data_args, data_config_from_args
+
+    many = text_corpus_dataset("speech", EMOTION_LABELS, 120).items
+    assert len({t for t, _ in many}) == len(many) == 720
+    assert Counter(named for _, named in many) == {(e,): 120 for e in EMOTION_LABELS}
+    p = argparse.ArgumentParser()
+    add_data_args(p)
+    chosen = data_config_from_args(p.parse_args(["--root", ".", "--text-corpus", "speech",
+                                                 "--spoken-per-emotion", "120"]))
+    assert chosen.spoken_per_emotion == 120 and chosen.to_dict()["spoken_per_emotion"] == 120  # saved with the run
+    default = data_config_from_args(p.parse_args(["--root", "."]))
+    assert default.spoken_per_emotion == spoken_forms.ITEMS_PER_EMOTION == 60
+    (extras,) = _extras(None, DataConfig(root=".", text_corpus="speech", spoken_per_emotion=7), EMOTION_LABELS)
+    assert len(extras) == 6 * 7
+    with pytest.raises(SystemExit):
+        p.parse_args(["--root", ".", "--spoken-per-emotion", "0"])
+    assert "--spoken-per-emotion" in capsys.readouterr().err
+
+
 def test_text_only_items_batch_with_clips_and_mask_face_and_voice_out(skip_model):
     text = TextOnlyDataset([("funeral tears", ("sad",))], EMOTION_LABELS)
     inputs, target, clip_id = text[0]

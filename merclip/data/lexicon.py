@@ -35,7 +35,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..media.decoded import ClipInputs
-from .spoken_forms import spoken_items
+from .spoken_forms import ITEMS_PER_EMOTION, spoken_items
 
 LEXICON_FILE = Path("data") / "nrc_en.json"
 # The NRC affect names the demo's emotion words stand for (its other affects, such as trust, have no label here).
@@ -118,12 +118,14 @@ class TextOnlyDataset(Dataset):
         return ClipInputs(frames=None, audio=None, transcript=text, duration=0.0), target, f"text:{text}"
 
 
-def text_corpus_dataset(name: str, labels: Sequence[str]) -> TextOnlyDataset:
-    """The text-only items of a named corpus (`TEXT_CORPORA`; "+" joins two) for an emotion label set."""
+def text_corpus_dataset(name: str, labels: Sequence[str],
+                        spoken_per_emotion: int = ITEMS_PER_EMOTION) -> TextOnlyDataset:
+    """The text-only items of a named corpus (`TEXT_CORPORA`; "+" joins two) for an emotion label set; the "speech"
+    corpus gives `spoken_per_emotion` items per emotion."""
     if name not in TEXT_CORPORA:
         raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
     items = []
     for part in name.split("+"):  # "nrc+speech": the lexicon's groups, then the spoken items
-        items += spoken_items(labels) if part == "speech" else word_groups(
+        items += spoken_items(labels, spoken_per_emotion) if part == "speech" else word_groups(
             lexicon_items(labels, single=part == "nrc-single"))
     return TextOnlyDataset(items, labels)

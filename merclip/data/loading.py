@@ -22,6 +22,7 @@ from .erc import iemocap_split, load_meld
 from .features import CachedClipDataset, Collate, build_cache
 from .folder import fit_model_to_folder, load_folder
 from .lexicon import text_corpus_dataset
+from .spoken_forms import ITEMS_PER_EMOTION
 from .mismatch import MismatchedClips
 from .mosi_mosei import load as load_mosi_mosei
 
@@ -47,6 +48,7 @@ class DataConfig:
     text_corpus: str | None = None  # "nrc": add the lexicon's words to the train split as text-only items (ours)
     mismatched: float = 0.0  # add this share of train clips again, each with another clip's face and voice (ours)
     mismatched_swap: str = "face+voice"  # what they take from elsewhere: "face+voice", "face" or "photo" (a real face)
+    spoken_per_emotion: int = ITEMS_PER_EMOTION  # text_corpus "speech": spoken-form items per emotion (ours)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -146,7 +148,7 @@ def _extras(clips: CachedClipDataset, cfg: DataConfig, labels: tuple[str, ...]) 
     """The demo recipe's extra training items (this project's): a text corpus's words, mismatched clips."""
     extras = []
     if cfg.text_corpus:
-        extras.append(text_corpus_dataset(cfg.text_corpus, labels))
+        extras.append(text_corpus_dataset(cfg.text_corpus, labels, cfg.spoken_per_emotion))
     if cfg.mismatched:
         extras.append(MismatchedClips(clips, cfg.mismatched, swap=cfg.mismatched_swap))
     return extras

@@ -3,13 +3,13 @@
 Why: the generated training clips (cartoon faces, synthetic voices, template sentences) say nothing about how a
 model does on the clips people bring. This set is built from material that is independent of the generator:
 
-* **words**: about 400 sentences written for this set (merclip.data.realish_sentences), every emotion in at least
+* **words**: 756 sentences written for this set (merclip.data.realish_sentences), every emotion in at least
   60 of them, some with a second intended emotion, in everyday words that avoid the generator's vocabulary (the
   tests check that none contains or shares a 5-word sequence with a phrase of merclip.data.phrasebook or
   merclip.data.synthetic). The intended emotions are the ground truth.
-* **split**: every clip is "dev" or "test". The first 66 sentences are all dev (the shipped demo's recipe was tuned
-  on them, so they cannot be a fair test); the later ones alternate within each emotion, so the test split (about
-  170 clips) is balanced by emotion. The split is fixed in the data module, never drawn at run time.
+* **split**: every clip is "dev" or "test". The first 396 sentences are dev (every choice of recipe and epoch is
+  made on them); the 360 after them, written by helpers that had read nothing of the project, 60 per emotion, are
+  the test split, read once per shipped model. The split is fixed in the data module, never drawn at run time.
 * **faces**: real photographs that ship inside scikit-image, so no download is needed:
   - `astronaut` (Eileen Collins, smiling; NASA, public domain) and `camera` (the cameraman, in profile; CC0 by the
     photographer, Lav Varshney), each also mirrored: sample images of scikit-image (BSD-3 licence);
@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arguments import positive_int
-from .realish_sentences import ORIGINAL, SENTENCES, SPLITS
+from .realish_sentences import ORIGINAL, PHOTO_CYCLES, SENTENCES, SPLITS
 from .speech import SAMPLE_RATE, Prosody, speak, with_silence
 from .writer import write_in_processes, write_video
 
@@ -133,9 +133,9 @@ def still_with_zoom(photo: np.ndarray, n_frames: int, size: int = SIZE, zoom: fl
 
 
 def _photo_for(i: int, j: int) -> str:
-    """Sentence i's photo; j counts the sentences after the first ORIGINAL in i's split before it. The original
-    clips keep their old rule (their numbers stay comparable); later ones cycle through NEW_PHOTOS per split, so
-    each split sees every face rather than every other one."""
+    """Sentence i's photo; j counts the sentences after the first ORIGINAL in i's photo cycle before it
+    (realish_sentences.PHOTO_CYCLES). The original clips keep their old rule (their numbers stay comparable); later
+    ones go through NEW_PHOTOS per cycle, so each split sees every face rather than every other one."""
     if i < ORIGINAL:
         return PHOTOS[(i // len(VOICES)) % len(PHOTOS)]
     return NEW_PHOTOS[j % len(NEW_PHOTOS)]
@@ -146,10 +146,10 @@ def plan(n: int | None = None, split: str = "all") -> list[RealishClip]:
     ("dev", "test" or "all"), in the order of SENTENCES. A clip's id, photo and voice do not depend on n or split."""
     if split not in SPLIT_CHOICES:
         raise ValueError(f"split must be one of {SPLIT_CHOICES}; got {split!r}")
-    clips, later = [], {"dev": 0, "test": 0}
-    for i, ((text, emotions), part) in enumerate(zip(SENTENCES, SPLITS)):
-        photo_name = _photo_for(i, later[part])
-        later[part] += int(i >= ORIGINAL)
+    clips, later = [], dict.fromkeys(PHOTO_CYCLES, 0)
+    for i, ((text, emotions), part, cycle) in enumerate(zip(SENTENCES, SPLITS, PHOTO_CYCLES)):
+        photo_name = _photo_for(i, later[cycle])
+        later[cycle] += int(i >= ORIGINAL)
         if split in ("all", part):
             voice = f"{VOICES[i % len(VOICES)]}@{RATES[i % len(RATES)]}"
             name = f"realish_{i:03d}"

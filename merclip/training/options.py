@@ -17,6 +17,7 @@ from ..arguments import (modality_order, non_negative_float, non_negative_int, p
 from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
+from ..data.spoken_forms import ITEMS_PER_EMOTION
 from ..data.loading import DataConfig
 from ..errors import UserError
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
@@ -67,6 +68,9 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                         "recipe for the demo; nrc: the NRC emotion lexicon of the nrclex wheel, research use only; "
                         "nrc-single: only its words with exactly one of the labels; speech: exclamations and spoken "
                         "frames per emotion, merclip.data.spoken_forms; nrc+speech, nrc-single+speech: both)")
+    g.add_argument("--spoken-per-emotion", type=positive_int, default=ITEMS_PER_EMOTION,
+                   help="with --text-corpus speech: spoken-form items per emotion, its exclamations first, then frames "
+                        f"around the phrasebook's situations (default {ITEMS_PER_EMOTION})")
     g.add_argument("--workers", type=non_negative_int, default=2, help="processes for media decoding")
     g.add_argument("--loader-workers", type=non_negative_int,
                    help="DataLoader worker processes (default: min(8, cores) on a GPU, 0 on a CPU)")
@@ -156,7 +160,8 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
                       batch_size=args.batch_size, iemocap_setup=args.iemocap_setup, fold=args.fold,
                       valid_fraction=args.valid_fraction, on_error=args.on_error,
                       audio_segments=args.audio_segments, text_corpus=args.text_corpus, mismatched=args.mismatched,
-                      mismatched_swap=args.mismatched_swap)
+                      mismatched_swap=args.mismatched_swap,
+                      spoken_per_emotion=args.spoken_per_emotion)
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
