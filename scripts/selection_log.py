@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere, as train_demo.py is
 
 from merclip.shipped import GENERATED_FLOOR  # noqa: E402
-from merclip.training.selection_log import LogError, read_log, worst_doubt  # noqa: E402
+from merclip.training.selection_log import LogError, generated_f1, read_log, worst_doubt  # noqa: E402
 
 
 def modality_rows(row: dict) -> dict[str, dict[str, float]]:
@@ -27,24 +27,26 @@ def modality_rows(row: dict) -> dict[str, dict[str, float]]:
 
 
 def run_table(rows: list[dict]) -> str:
-    """One line per epoch, in percent: generated valid micro-F1, then each modality set's dev micro-F1 / top-1, then
-    whether fusion adds (with the largest share of resamples doubting it, where the log has it)."""
+    """One line per epoch, in percent: the generated micro-F1 the epoch was judged by (its selection set's where the
+    run had one, marked "sel"), then each modality set's dev micro-F1 / top-1, then whether fusion adds (with the
+    largest share of resamples doubting it, where the log has it)."""
     names = list(modality_rows(rows[0])) if rows else []
-    head = "epoch  gen   " + "  ".join(f"{name:>11}" for name in names) + "  fusion adds"
+    gen = "sel " if rows and "generated_selection_micro_f1" in rows[0] else "gen "
+    head = f"epoch  {gen}  " + "  ".join(f"{name:>11}" for name in names) + "  fusion adds"
     lines = [head]
     for row in rows:
         dev = modality_rows(row)
         cells = "  ".join(f"{100 * dev[n]['micro_f1']:5.1f}/{100 * dev[n]['top1_hit_rate']:5.1f}" for n in names)
         doubt = row.get("fusion_doubt")  # logged since the doubt rule (session 8)
         adds = ("yes" if row["fusion_adds"] else "no") + (f" (doubt {worst_doubt(doubt):.2f})" if doubt else "")
-        lines.append(f"{row['epoch']:>5}  {100 * row['generated_valid_micro_f1']:4.1f}  {cells}  {adds}")
+        lines.append(f"{row['epoch']:>5}  {100 * generated_f1(row):4.1f}  {cells}  {adds}")
     return "\n".join(lines)
 
 
 def above_floor(runs: dict[str, list[dict]], floor: float) -> list[tuple[str, dict]]:
-    """(run, epoch row) for every epoch whose generated validation micro-F1 reaches `floor`, the best real-ish dev
+    """(run, epoch row) for every epoch whose generated micro-F1 (`generated_f1`) reaches `floor`, the best real-ish dev
     reading first: the lower of the full model's dev micro-F1 and top-1, since issue #25 needs both."""
-    hits = [(run, row) for run, rows in runs.items() for row in rows if row["generated_valid_micro_f1"] >= floor]
+    hits = [(run, row) for run, rows in runs.items() for row in rows if generated_f1(row) >= floor]
     return sorted(hits, key=lambda hit: -min(hit[1]["LVA"]["micro_f1"], hit[1]["LVA"]["top1_hit_rate"]))
 
 
@@ -55,7 +57,7 @@ def report(runs: dict[str, list[dict]], floor: float) -> str:
     lines = [f"== {len(hits)} of {total} epochs reach the generated floor {100 * floor:.1f}"]
     for run, row in hits:
         full = row["LVA"]
-        lines.append(f"{run} epoch {row['epoch']}: gen {100 * row['generated_valid_micro_f1']:.1f}, dev "
+        lines.append(f"{run} epoch {row['epoch']}: gen {100 * generated_f1(row):.1f}, dev "
                      f"{100 * full['micro_f1']:.1f} / {100 * full['top1_hit_rate']:.1f}, "
                      f"fusion adds: {'yes' if row['fusion_adds'] else 'no'}")
     return "\n\n".join([*parts, "\n".join(lines)])

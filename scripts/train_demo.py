@@ -17,6 +17,8 @@ score (itself the mean of the two dev measures) and the generated validation mic
 dev score alone took early epochs that had not yet learned the generated clips (docs/design.md); the first is copied
 to `<out>/dev-best/`, and every epoch's scores go to `<out>/dev_selection.jsonl`. `--resume` (with a larger
 `--epochs`) continues a run after its last complete epoch, ranking the new epochs against those already in the log.
+`--generated-selection DIR` judges the floor and the rank on every clip of a second generated dataset (another seed
+of the generator) instead of the 100-clip validation split, whose micro-F1 moves by about 3 points between draws.
 
     python scripts/train_demo.py --realish data/realish --dataset synthetic --root data/speech --out runs/demo ...
 """
@@ -25,23 +27,34 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, as scripts/make_reference_outputs.py is
 
 from merclip.arguments import user_errors_exit  # noqa: E402
+from merclip.data.loading import DataConfig, build_loaders  # noqa: E402
 from merclip.data.realish import load  # noqa: E402
+from merclip.errors import UserError  # noqa: E402
+from merclip.models.checkpoint import load_checkpoint  # noqa: E402
+from merclip.models.losses import decisions  # noqa: E402
 from merclip.serving.realish_eval import fusion_doubt, merclip_outputs, summaries, truth_matrix  # noqa: E402
 from merclip.shipped import GENERATED_FLOOR  # noqa: E402
+from merclip.training.evaluate import evaluate_model  # noqa: E402
 from merclip.training.loop import build_parser, train  # noqa: E402
+from merclip.training.metrics import emotion_metrics  # noqa: E402
 from merclip.training.options import (  # noqa: E402 
     data_config_from_args, model_config_from_args, option_checks, run_config_from_args, train_config_from_args)
 from merclip.training.runtime import TrainingHooks  # noqa: E402
 from merclip.training.selection_log import (  # noqa: E402
-    READ_TO_RESUME, append_row, log_path, read_log, worst_doubt)
+    READ_TO_RESUME, append_row, generated_f1, log_path, read_log, worst_doubt)
 
 CHECKPOINT_FILES = ("model.safetensors", "config.json")
+GENERATED_SPLITS = ("train", "valid", "test")  # a selection set is read whole: none of it is trained on
 
 
 def dev_score(metrics: dict[str, float]) -> float:
@@ -74,12 +87,37 @@ def generated_valid_f1(checkpoint: Path) -> float:
     return float(json.loads((checkpoint / "trainer.json").read_text())["history"][-1]["valid_micro_f1"])
 
 
+class GeneratedSelection:
+    """The epoch's micro-F1 (the paper's decision rule) over every clip of a second generated dataset, the selection
+    set (`--generated-selection`): another seed of the generator, none of its clips trained on.
+
+    Why: the generated validation split has 100 clips, so a micro-F1 read on it moves by about 3 points between
+    draws of the clips; the shipped epoch read 86.2 there and 83.6 on the 200-clip test split, and the floor of issue
+    #25 (85.8) sits inside that noise. A few hundred clips more make the floor check mean what it says."""
+
+    def __init__(self, folder: Path, data_cfg: DataConfig):
+        self.cfg = replace(data_cfg, root=Path(folder), dataset="synthetic", cache_dir=None, limit=None,
+                           text_corpus=None, mismatched=0.0, segments=None)
+        if not (self.cfg.root / "folds.json").is_file():
+            raise UserError(f"{folder} is not a generated dataset (no folds.json): build one with "
+                            f"python -m merclip.data.synthetic --out {folder} --seed 1 --style speech")
+
+    def __call__(self, checkpoint: Path) -> float:
+        model = load_checkpoint(checkpoint)
+        loaders, _ = build_loaders(model, self.cfg, splits=GENERATED_SPLITS, shuffle=False)
+        results = [evaluate_model(model, loaders[split], torch.device("cpu")) for split in GENERATED_SPLITS
+                   if len(loaders[split].dataset)]  # a small set may leave a split empty
+        probs = torch.from_numpy(np.concatenate([r.probs for r in results]))  # (N, C)
+        truth = np.concatenate([r.targets for r in results])  # (N, C)
+        return emotion_metrics(truth, decisions("emotion", probs, model.cfg.emotion_threshold).numpy())["micro_f1"]
+
+
 class DevSelection:
     """The `after_epoch` hook: score the epoch's checkpoint on the dev clips, keep the best one in `<out>/dev-best`."""
 
     def __init__(self, realish: Path, out: Path, min_generated: float, split: str = "dev", resume: bool = False,
-                 max_doubt: float = 1.0):
-        self.folder, self.out = realish, out
+                 max_doubt: float = 1.0, selection: GeneratedSelection | None = None):
+        self.folder, self.out, self.selection = realish, out, selection
         self.clips = load(realish / "realish.json", split)
         if not self.clips:
             raise ValueError(f"the real-ish set in {realish} has no {split!r} clips: build it with "
@@ -89,22 +127,25 @@ class DevSelection:
         if resume and log_path(out).is_file():  # a resumed run ranks its new epochs against the ones already logged
             logged = read_log(out, READ_TO_RESUME)
             self.best = max([self.best] + [(r["eligible"], r["fusion_adds"],
-                                            rank_score(r["score"], r["generated_valid_micro_f1"])) for r in logged])
+                                            rank_score(r["score"], generated_f1(r))) for r in logged])
         else:
             log_path(out).unlink(missing_ok=True)
 
     def __call__(self, epoch: int, checkpoint: Path) -> None:
         rows, doubt = dev_readings(checkpoint, self.clips, self.folder)
-        generated = generated_valid_f1(checkpoint)
+        valid = generated_valid_f1(checkpoint)
+        judged = {"generated_selection_micro_f1": self.selection(checkpoint)} if self.selection else {}
+        generated = judged.get("generated_selection_micro_f1", valid)
         adds = fusion_adds(rows)
         sure = worst_doubt(doubt) <= self.max_doubt
         eligible = adds and sure and generated >= self.min_generated
         score = dev_score(rows["LVA"])
         rank = (eligible, adds, rank_score(score, generated))
         append_row(self.out, {"epoch": epoch + 1, "score": score, "rank_score": rank[2], "fusion_adds": adds,
-                              "generated_valid_micro_f1": generated, "eligible": eligible, "fusion_doubt": doubt,
+                              "generated_valid_micro_f1": valid, **judged, "eligible": eligible, "fusion_doubt": doubt,
                               **rows})
-        print(f"epoch {epoch + 1}: generated valid F1 {100 * generated:.1f}; real-ish dev " + ", ".join(
+        print(f"epoch {epoch + 1}: generated valid F1 {100 * valid:.1f}"
+              + (f", selection set F1 {100 * generated:.1f}" if judged else "") + "; real-ish dev " + ", ".join(
             f"{name} F1 {100 * m['micro_f1']:.1f} top-1 {100 * m['top1_hit_rate']:.1f}" for name, m in rows.items())
             + (" (best so far)" if rank > self.best else ""))
         if rank > self.best:
@@ -134,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="an epoch is eligible only if, in at most this share of paired bootstrap resamples of the "
                              "dev clips, the full model scores below a single modality (micro-F1 or top-1); 1 "
                              "asks only that the measured dev scores are at least each single modality's")
+    parser.add_argument("--generated-selection", metavar="DIR",
+                        help="judge the generated floor and rank on every clip of this second generated dataset "
+                             "(python -m merclip.data.synthetic --seed 1 ...) instead of the 100-clip validation split")
     args = parser.parse_args(argv)
     if not 0 <= args.max_fusion_doubt <= 1:
         parser.error(f"--max-fusion-doubt is a share of resamples in [0, 1], got {args.max_fusion_doubt}")
@@ -142,9 +186,10 @@ def main(argv: list[str] | None = None) -> None:
         with option_checks(parser):
             model_cfg, train_cfg, data_cfg = (model_config_from_args(args), train_config_from_args(args),
                                               data_config_from_args(args))
+        selection = GeneratedSelection(Path(args.generated_selection), data_cfg) if args.generated_selection else None
         out.mkdir(parents=True, exist_ok=True)
         select = DevSelection(Path(args.realish), out, args.min_generated, resume=args.resume,
-                              max_doubt=args.max_fusion_doubt)
+                              max_doubt=args.max_fusion_doubt, selection=selection)
         train(model_cfg, train_cfg, data_cfg, out, run=run_config_from_args(args), resume=args.resume,
               hooks=TrainingHooks(after_epoch=select))
     print(f"dev-best: {out / 'dev-best'} (rank score {select.best[2]:.3f}, eligible: {select.best[0]}, "

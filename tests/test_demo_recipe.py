@@ -373,6 +373,63 @@ def test_epoch_selection_prefers_eligible_epochs_then_fusion_adding_ones_then_de
     assert [r["eligible"] for r in logged] == [True, False] and logged[1]["fusion_doubt"] == {"L only": [0.3, 0.0]}
 
 
+def test_a_generated_selection_set_is_read_whole_with_the_papers_rule_and_judges_the_floor(tmp_path, tiny_ckpt,
+                                                                                          monkeypatch):
+    """`--generated-selection`: the micro-F1 over every clip of a second generated dataset (all three of its splits
+    pooled, as sklearn scores them, decided strictly above the threshold), used for the floor and the rank in place
+    of the validation split's, and logged beside it."""
+    from sklearn.metrics import f1_score
+
+    from merclip.data.loading import DataConfig, build_loaders
+    from merclip.data.synthetic import write_dataset
+    from merclip.models.checkpoint import load_checkpoint
+    from merclip.training.evaluate import evaluate_model
+
+    demo = _train_demo()
+    folder = write_dataset(tmp_path / "selection", 12, seed=1, progress=False, style="speech", workers=1)
+    cfg = DataConfig(root=tmp_path / "train-data", text_corpus="speech", mismatched=0.5, workers=1)
+    selection = demo.GeneratedSelection(folder, cfg)
+    assert selection.cfg.text_corpus is None and selection.cfg.mismatched == 0.0  # the clips alone, as generated
+    value = selection(tiny_ckpt)
+    model = load_checkpoint(tiny_ckpt)
+    loaders, _ = build_loaders(model, selection.cfg, splits=("train", "valid", "test"), shuffle=False)
+    results = [evaluate_model(model, loaders[s], torch.device("cpu")) for s in ("train", "valid", "test")
+               if len(loaders[s].dataset)]
+    truth = np.concatenate([r.targets for r in results])
+    probs = np.concatenate([r.probs for r in results])
+    assert len(truth) == 12  # every clip, none trained on
+    assert value == pytest.approx(f1_score(truth, probs > model.cfg.emotion_threshold, average="micro",
+                                           zero_division=0))
+    with pytest.raises(UserError, match="is not a generated dataset"):
+        demo.GeneratedSelection(tmp_path, cfg)
+
+    # the selection set's value, not the validation split's, decides the floor, and both are logged
+    row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
+    monkeypatch.setattr(demo, "dev_readings", lambda ckpt, clips, folder: (
+        {"LVA": row(0.6, 0.6), "L only": row(0.5, 0.5)}, {"L only": (0.0, 0.0)}))
+    monkeypatch.setattr(demo, "generated_valid_f1", lambda ckpt: 0.90)
+    out = tmp_path / "run"
+    out.mkdir()
+    for judged, eligible in ((0.84, False), (0.86, True)):
+        select = demo.DevSelection(_one_clip_realish(tmp_path / f"realish-{judged}"), out, min_generated=0.858,
+                                   selection=lambda ckpt, j=judged: j)
+        (out / "0").mkdir(exist_ok=True)
+        for name in demo.CHECKPOINT_FILES:
+            (out / "0" / name).write_text("x")
+        select(0, out / "0")
+        logged = json.loads((out / "dev_selection.jsonl").read_text().splitlines()[-1])
+        assert (logged["eligible"], logged["generated_valid_micro_f1"], logged["generated_selection_micro_f1"]) == (
+            eligible, 0.90, judged)
+        assert logged["rank_score"] == pytest.approx((0.6 + judged) / 2)
+    import subprocess
+    import sys
+
+    shown = subprocess.run([sys.executable, str(ROOT / "scripts" / "selection_log.py"), str(out)],
+                           capture_output=True, text=True, timeout=120).stdout.splitlines()
+    assert shown[1].split()[:2] == ["epoch", "sel"] and shown[2].split()[:2] == ["1", "86.0"]
+    assert f"{out} epoch 1: gen 86.0, dev 60.0 / 60.0, fusion adds: yes" in shown
+
+
 def test_selection_log_tabulates_runs_and_lists_the_epochs_above_the_generated_floor(tmp_path, monkeypatch):
     """scripts/selection_log.py reads the logs DevSelection writes (written here by DevSelection itself): each run's
     epochs in percent, then the epochs of all runs at or above the floor, the best lower dev measure first; a folder

@@ -29,6 +29,12 @@ def worst_doubt(doubt: dict) -> float:
     return max((share for pair in doubt.values() for share in pair), default=0.0)
 
 
+def generated_f1(row: dict) -> float:
+    """The generated micro-F1 an epoch was judged by: its selection set's (`--generated-selection`) when the run
+    had one, else the generated validation split's."""
+    return row.get("generated_selection_micro_f1", row["generated_valid_micro_f1"])
+
+
 def log_path(run: Path) -> Path:
     return Path(run) / LOG_NAME
 
