@@ -830,7 +830,7 @@ RETIRED = ORIGINAL + len(_NEW_SENTENCES)  # sentences before this index are dev;
 
 
 def _alternation(sentences: tuple[Sentence, ...], original: int) -> tuple[str, ...]:
-    """The split rule of sessions 6-8: the first `original` are dev; after them, test and dev in turn within each
+    """The split rule until session 8: the first `original` are dev; after them, test and dev in turn within each
     primary emotion (a sentence's split depends only on the sentences before it). Still the rule of the photo
     cycles (merclip.data.realish._photo_for), so that every clip it built stays the clip it was."""
     seen: dict[str, int] = {}
