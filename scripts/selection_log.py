@@ -31,7 +31,7 @@ def run_table(rows: list[dict]) -> str:
     run had one, marked "sel"), then each modality set's dev micro-F1 / top-1, then whether fusion adds (with the
     largest share of resamples doubting it, where the log has it)."""
     names = list(modality_rows(rows[0])) if rows else []
-    gen = "sel " if rows and "generated_selection_micro_f1" in rows[0] else "gen "
+    gen = "sel " if rows and all("generated_selection_micro_f1" in row for row in rows) else "gen "
     head = f"epoch  {gen}  " + "  ".join(f"{name:>11}" for name in names) + "  fusion adds"
     lines = [head]
     for row in rows:
@@ -57,7 +57,8 @@ def report(runs: dict[str, list[dict]], floor: float) -> str:
     lines = [f"== {len(hits)} of {total} epochs reach the generated floor {100 * floor:.1f}"]
     for run, row in hits:
         full = row["LVA"]
-        lines.append(f"{run} epoch {row['epoch']}: gen {100 * generated_f1(row):.1f}, dev "
+        judged = "sel" if "generated_selection_micro_f1" in row else "gen"
+        lines.append(f"{run} epoch {row['epoch']}: {judged} {100 * generated_f1(row):.1f}, dev "
                      f"{100 * full['micro_f1']:.1f} / {100 * full['top1_hit_rate']:.1f}, "
                      f"fusion adds: {'yes' if row['fusion_adds'] else 'no'}")
     return "\n\n".join([*parts, "\n".join(lines)])

@@ -100,7 +100,10 @@ class GeneratedSelection:
                            text_corpus=None, mismatched=0.0, segments=None)
         if not (self.cfg.root / "folds.json").is_file():
             raise UserError(f"{folder} is not a generated dataset (no folds.json): build one with "
-                            f"python -m merclip.data.synthetic --out {folder} --seed 1 --style speech")
+                            f"python -m merclip.data.synthetic --out {folder} --n 1000 --seed 1 --style speech")
+        if self.cfg.root.resolve() == Path(data_cfg.root).resolve():  # its train split is what the model learns
+            raise UserError(f"the generated selection set {folder} is the training data's own folder: give another "
+                            f"seed's (python -m merclip.data.synthetic --out DIR --n 1000 --seed 1 --style speech)")
 
     def __call__(self, checkpoint: Path) -> float:
         model = load_checkpoint(checkpoint)
@@ -126,6 +129,10 @@ class DevSelection:
         self.best = (False, False, -1.0)  # (eligible, fusion adds, rank_score), compared in that order
         if resume and log_path(out).is_file():  # a resumed run ranks its new epochs against the ones already logged
             logged = read_log(out, READ_TO_RESUME)
+            judged = {"generated_selection_micro_f1" in r for r in logged}
+            if judged and judged != {selection is not None}:  # the two measures differ by 2-3 points: not comparable
+                raise UserError(f"{log_path(out).name} was logged {'with' if True in judged else 'without'} "
+                                f"--generated-selection: resume the run the same way")
             self.best = max([self.best] + [(r["eligible"], r["fusion_adds"],
                                             rank_score(r["score"], generated_f1(r))) for r in logged])
         else:
@@ -169,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--realish", required=True, help="the real-ish set's folder (python -m merclip.data.realish)")
     parser.add_argument("--min-generated", type=float, default=GENERATED_FLOOR,
-                        help="an epoch is eligible only with at least this micro-F1 on the generated validation split "
-                             "(default: the earlier demo's 87.8 on its test split, less 2 points)")
+                        help="an epoch is eligible only with at least this micro-F1 on the generated validation split, "
+                             "or on the selection set with --generated-selection (default: the earlier demo's 87.8 on "
+                             "its test split, less 2 points)")
     parser.add_argument("--max-fusion-doubt", type=float, default=0.05,
                         help="an epoch is eligible only if, in at most this share of paired bootstrap resamples of the "
                              "dev clips, the full model scores below a single modality (micro-F1 or top-1); 1 "

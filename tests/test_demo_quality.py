@@ -40,6 +40,8 @@ def demo_rows(test_split):
 def test_the_test_split_is_the_held_out_one(test_split):
     clips, _ = test_split
     assert len(clips) == 360 and {c.split for c in clips} == {"test"}
+    assert [c.clip_id for c in clips] == [f"realish_{k:03d}" for k in range(realish_sentences.RETIRED,
+                                                                            len(realish.SENTENCES))]
     # none of the sentences any earlier choice was made on: dev, and the first test split, retired into dev
     assert not {c.transcript for c in clips} & {s for s, _ in realish.SENTENCES[:realish_sentences.RETIRED]}
 

@@ -182,6 +182,10 @@ def test_the_spoken_items_per_emotion_are_an_option_that_reaches_the_training_it
     with pytest.raises(SystemExit):
         p.parse_args(["--root", ".", "--spoken-per-emotion", "0"])
     assert "--spoken-per-emotion" in capsys.readouterr().err
+    for options, message in [([], "it needs text_corpus speech"),
+                             (["--text-corpus", "speech"], "between 1 and 145 (the spoken forms make 145 items")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            data_config_from_args(p.parse_args(["--root", ".", *options, "--spoken-per-emotion", "200"]))
 
 
 def test_text_only_items_batch_with_clips_and_mask_face_and_voice_out(skip_model):
@@ -402,6 +406,8 @@ def test_a_generated_selection_set_is_read_whole_with_the_papers_rule_and_judges
                                            zero_division=0))
     with pytest.raises(UserError, match="is not a generated dataset"):
         demo.GeneratedSelection(tmp_path, cfg)
+    with pytest.raises(UserError, match="is the training data's own folder"):
+        demo.GeneratedSelection(folder, DataConfig(root=folder))
 
     # the selection set's value, not the validation split's, decides the floor, and both are logged
     row = lambda f1, top1: {"micro_f1": f1, "top1_hit_rate": top1}  # noqa: E731
@@ -421,13 +427,16 @@ def test_a_generated_selection_set_is_read_whole_with_the_papers_rule_and_judges
         assert (logged["eligible"], logged["generated_valid_micro_f1"], logged["generated_selection_micro_f1"]) == (
             eligible, 0.90, judged)
         assert logged["rank_score"] == pytest.approx((0.6 + judged) / 2)
+    # a run logged with the selection set is not resumed without it: the two measures differ by points
+    with pytest.raises(UserError, match="was logged with --generated-selection: resume the run the same way"):
+        demo.DevSelection(tmp_path / "realish-0.86", out, min_generated=0.858, resume=True)
     import subprocess
     import sys
 
     shown = subprocess.run([sys.executable, str(ROOT / "scripts" / "selection_log.py"), str(out)],
                            capture_output=True, text=True, timeout=120).stdout.splitlines()
     assert shown[1].split()[:2] == ["epoch", "sel"] and shown[2].split()[:2] == ["1", "86.0"]
-    assert f"{out} epoch 1: gen 86.0, dev 60.0 / 60.0, fusion adds: yes" in shown
+    assert f"{out} epoch 1: sel 86.0, dev 60.0 / 60.0, fusion adds: yes" in shown
 
 
 def test_selection_log_tabulates_runs_and_lists_the_epochs_above_the_generated_floor(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from merclip.data import realish, realish_sentences, synthetic
+from merclip.errors import UserError
 from merclip.serving.realish_eval import chance, main, scores_summary, truth_matrix, zero_shot_predict
 
 
@@ -93,6 +94,12 @@ def test_load_selects_a_split_and_reads_manifests_written_before_the_split(tmp_p
     assert [c.split for c in realish.load(manifest)] == ["dev"] * 3 and realish.load(manifest, "test") == []
     with pytest.raises(ValueError, match="split"):
         realish.load(manifest, "train")
+    # a folder built before the old test half was retired into dev (session 9) is refused, not scored as test
+    retired = [asdict(c) for c in realish.plan()[66:70]]
+    retired[0]["split"] = "test"
+    manifest.write_text(json.dumps(retired))
+    with pytest.raises(UserError, match=r"realish_066 is test there, dev now\): rebuild it with python -m merclip"):
+        realish.load(manifest, "test")
 
 
 def test_metrics_agree_with_sklearn_and_chance_is_what_knowing_nothing_gets():

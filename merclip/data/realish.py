@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arguments import positive_int
+from ..errors import UserError
 from .realish_sentences import ORIGINAL, PHOTO_CYCLES, SENTENCES, SPLITS
 from .speech import SAMPLE_RATE, Prosody, speak, with_silence
 from .writer import write_in_processes, write_video
@@ -198,11 +199,24 @@ def write_folder_metadata(clips: list[RealishClip], out: Path) -> Path:
 
 def load(manifest: str | Path, split: str | None = None) -> list[RealishClip]:
     """The clips a manifest lists, or only those of `split` ("dev" / "test"; None or "all": every one). Manifests
-    written before the split existed read as dev."""
+    written before the split existed read as dev; one whose clips carry another split than SPLITS is refused."""
     if split not in (None, *SPLIT_CHOICES):
         raise ValueError(f"split must be one of {SPLIT_CHOICES} or None; got {split!r}")
-    clips = [RealishClip(**{**d, "emotions": tuple(d["emotions"])}) for d in json.loads(Path(manifest).read_text())]
+    rows = json.loads(Path(manifest).read_text())
+    for row in rows:  # a folder built before the split moved (session 9) would score the retired clips as test
+        k = _index(row["clip_id"])
+        if "split" in row and k is not None and k < len(SPLITS) and row["split"] != SPLITS[k]:
+            raise UserError(f"the real-ish set in {Path(manifest).parent.name} was built with an older split "
+                            f"({row['clip_id']} is {row['split']} there, {SPLITS[k]} now): rebuild it with "
+                            f"python -m merclip.data.realish --out <folder>")
+    clips = [RealishClip(**{**d, "emotions": tuple(d["emotions"])}) for d in rows]
     return [c for c in clips if split in (None, "all", c.split)]
+
+
+def _index(clip_id: str) -> int | None:
+    """The sentence index of a clip id this module wrote ("realish_042" -> 42), None for any other id."""
+    head, _, number = clip_id.rpartition("_")
+    return int(number) if head == "realish" and number.isdigit() else None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -72,6 +72,10 @@ def spoken_items(labels: Sequence[str], per_emotion: int = ITEMS_PER_EMOTION,
     known = [l for l in labels if l.lower() in EXCLAMATIONS]
     if not known:
         raise ValueError(f"no spoken forms for the labels {list(labels)}: they exist for {sorted(EXCLAMATIONS)}")
+    most = min(available(l.lower()) for l in known)
+    if per_emotion > most:  # fewer would come out for some emotion than asked for, silently
+        raise ValueError(f"{per_emotion} spoken items per emotion asked for; the forms make at most {most} for "
+                         f"{min(known, key=lambda l: available(l.lower()))}")
     rng = np.random.default_rng(seed)
     items = []
     for label in known:
@@ -86,6 +90,12 @@ def spoken_items(labels: Sequence[str], per_emotion: int = ITEMS_PER_EMOTION,
             texts.append(frame.format(sit=sit, Sit=_cap(sit)))
         items += [(_end_mark(t, rng), (label,)) for t in texts[:per_emotion]]
     return items
+
+
+def available(emotion: str) -> int:
+    """How many distinct spoken items the forms make for one emotion: its exclamations and every frame around
+    every situation of it."""
+    return len(EXCLAMATIONS[emotion]) + len(FRAMES[emotion]) * len(SITUATIONS[emotion])
 
 
 def _end_mark(text: str, rng: np.random.Generator) -> str:
