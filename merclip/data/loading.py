@@ -22,7 +22,7 @@ from .erc import iemocap_split, load_meld
 from .features import CachedClipDataset, Collate, build_cache
 from .folder import fit_model_to_folder, load_folder
 from .lexicon import text_corpus_dataset
-from .spoken_forms import EXCLAMATIONS, ITEMS_PER_EMOTION, available
+from .spoken_forms import ITEMS_PER_EMOTION, fewest_items
 from .mismatch import MismatchedClips
 from .mosi_mosei import load as load_mosi_mosei
 
@@ -58,7 +58,7 @@ class DataConfig:
             if "speech" not in (self.text_corpus or "").split("+"):
                 raise ValueError("spoken_per_emotion sets how many spoken-form items each emotion gets: it needs "
                                  "text_corpus speech (or nrc+speech, nrc-single+speech)")
-            most = min(available(e) for e in EXCLAMATIONS)
+            _, most = fewest_items()
             if not 1 <= self.spoken_per_emotion <= most:
                 raise ValueError(f"spoken_per_emotion is between 1 and {most} (the spoken forms make {most} items per "
                                  f"emotion); got {self.spoken_per_emotion}")

@@ -15,7 +15,7 @@ sessions wrote both, so docs/results.md (session 7) also scores sentences a help
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -72,10 +72,10 @@ def spoken_items(labels: Sequence[str], per_emotion: int = ITEMS_PER_EMOTION,
     known = [l for l in labels if l.lower() in EXCLAMATIONS]
     if not known:
         raise ValueError(f"no spoken forms for the labels {list(labels)}: they exist for {sorted(EXCLAMATIONS)}")
-    most = min(available(l.lower()) for l in known)
+    fewest, most = fewest_items(l.lower() for l in known)
     if per_emotion > most:  # fewer would come out for some emotion than asked for, silently
         raise ValueError(f"{per_emotion} spoken items per emotion asked for; the forms make at most {most} for "
-                         f"{min(known, key=lambda l: available(l.lower()))}")
+                         f"{fewest}")
     rng = np.random.default_rng(seed)
     items = []
     for label in known:
@@ -92,10 +92,12 @@ def spoken_items(labels: Sequence[str], per_emotion: int = ITEMS_PER_EMOTION,
     return items
 
 
-def available(emotion: str) -> int:
-    """How many distinct spoken items the forms make for one emotion: its exclamations and every frame around
-    every situation of it."""
-    return len(EXCLAMATIONS[emotion]) + len(FRAMES[emotion]) * len(SITUATIONS[emotion])
+def fewest_items(emotions: Iterable[str] = EXCLAMATIONS) -> tuple[str, int]:
+    """The emotion of `emotions` for which the forms make the fewest distinct spoken items (its exclamations and
+    every frame around every situation of it), and that number: the most `spoken_items` can give per emotion."""
+    counts = {e: len(EXCLAMATIONS[e]) + len(FRAMES[e]) * len(SITUATIONS[e]) for e in emotions}
+    fewest = min(counts, key=counts.get)
+    return fewest, counts[fewest]
 
 
 def _end_mark(text: str, rng: np.random.Generator) -> str:
