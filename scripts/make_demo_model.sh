@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the shipped demo model from scratch (CPU, ~14 min on 2 cores; needs espeak-ng from apt and the dev
+# Rebuild the shipped demo model from scratch (CPU, ~40 min on 2 cores; needs espeak-ng from apt and the dev
 # requirements): generated speech clips + the real-ish set -> training with the epoch chosen on the real-ish dev
 # split -> checkpoint (float16) + the generated and real-ish test splits' embeddings for the app + the app's
 # example clips + its reference outputs, then its figures: the generated test split, and the real-ish test split
@@ -21,25 +21,32 @@
 #                               expression says nothing about the label, a cartoon's does;
 #   --lr 2e-3 --lr-schedule cosine  the rate falls from 2e-3 to 0 along a half cosine over the 12 epochs (the paper
 #                               gives one rate and names no schedule);
-#   --seed 1                    of the recipe's two runs (seeds 0 and 1), the one whose chosen epoch ranked higher
-#                               on the real-ish dev split and the generated validation split (docs/results.md).
-# The epoch is chosen by scripts/train_demo.py on the real-ish dev split and the generated validation split (fusion
+#   --seed 0                    the seed whose run reaches the generated floor on the selection set below (seed 1
+#                               reaches it at no epoch; docs/results.md, session 9).
+#   --generated-selection       the generated floor and rank judged on 1000 clips of another generator seed, none of
+#                               them trained on, instead of the 100-clip validation split, whose micro-F1 moves by
+#                               about 3 points between draws (scripts/train_demo.py).
+# The epoch is chosen by scripts/train_demo.py on the real-ish dev split and the generated selection set (fusion
 # must add on dev in all but 5 % of paired resamples of its clips, --max-fusion-doubt's default); the real-ish test
 # split is read once, at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=data/speech
+SELECTION=data/speech-selection
 REALISH=data/realish
 RUNS=runs/demo-speech
 DEMO=checkpoints/merclip-tiny-synthetic
 COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny-256 --num-frames 4 --batch-size 16 --lr 2e-3
         --lr-schedule cosine --epochs 12 --cmd-mode sequence --text-backbone wordllama --vision-backbone fer
-        --pooled-skip --text-corpus speech --mismatched 0.5 --mismatched-swap photo --seed 1)
+        --pooled-skip --text-corpus speech --mismatched 0.5 --mismatched-swap photo --seed 0)
 [ -f "$DATA/folds.json" ] || python -m merclip.data.synthetic --out "$DATA" --n 1000 --seed 0 --style speech --workers 2
+[ -f "$SELECTION/folds.json" ] || python -m merclip.data.synthetic --out "$SELECTION" --n 1000 --seed 1 --style speech \
+    --workers 2
 [ -f "$REALISH/realish.json" ] || python -m merclip.data.realish --out "$REALISH" --workers 2
 # one thread: a CPU's float sums depend on the thread count, and twelve epochs grow that into points; pinned, a
 # rebuild gives this checkpoint tensor for tensor whatever the core count (docs/results.md)
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" --out "$RUNS"
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" \
+    --generated-selection "$SELECTION" --out "$RUNS"
 python - "$RUNS" "$DEMO" <<'PY'
 import json, sys
 import torch
@@ -50,7 +57,8 @@ selected = json.loads((runs / "dev-best" / "selected.json").read_text())
 model = load_checkpoint(runs / "dev-best")
 save_checkpoint(model, demo, dtype=torch.float16, extra={
     "trained_on": f"merclip.data.synthetic n=1000 seed=0 style=speech, spoken-form sentences, clips shown with "
-                  f"real face photographs ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split",
+                  f"real face photographs ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split and "
+                  f"a 1000-clip generated selection set (seed 1)",
     "not_for_real_world_use": True})
 PY
 python -m merclip.export --checkpoint "$DEMO" --dataset synthetic --root "$DATA" --split test \
