@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the shipped demo model from scratch (CPU, ~40 min on 2 cores; needs espeak-ng from apt and the dev
+# Rebuild the shipped demo model from scratch (CPU, ~25 min on 2 cores; needs espeak-ng from apt and the dev
 # requirements): generated speech clips + the real-ish set -> training with the epoch chosen on the real-ish dev
 # split -> checkpoint (float16) + the generated and real-ish test splits' embeddings for the app + the app's
 # example clips + its reference outputs, then its figures: the generated test split, and the real-ish test split

@@ -92,8 +92,8 @@ class GeneratedSelection:
     set (`--generated-selection`): another seed of the generator, none of its clips trained on.
 
     Why: the generated validation split has 100 clips, so a micro-F1 read on it moves by about 3 points between
-    draws of the clips; the shipped epoch read 86.2 there and 83.6 on the 200-clip test split, and the floor of issue
-    #25 (85.8) sits inside that noise. A few hundred clips more make the floor check mean what it says."""
+    draws of the clips; the epoch shipped until session 10 read 86.2 there and 83.6 on the 200-clip test split, and
+    the floor of issue #25 (85.8) sits inside that noise. A few hundred clips more make the floor check mean what it says."""
 
     def __init__(self, folder: Path, data_cfg: DataConfig):
         self.cfg = replace(data_cfg, root=Path(folder), dataset="synthetic", cache_dir=None, limit=None,

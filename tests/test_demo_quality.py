@@ -1,11 +1,7 @@
 """Issue #25: the shipped demo reads real-ish clips at least as well as the offline reference beside it, its fusion
 reads them at least as well as each of its modalities alone (its words included, the paper's Table 3 question), and
-on the generated test split it does at least as well as the lexicon demo it replaced.
-
-One of the issue's targets is not met by this checkpoint, and these tests do not pretend otherwise: on the generated
-test split it scores 83.6 micro-F1 against the issue-15 demo's 87.8 and the issue's floor of 85.8 (docs/results.md
-says why: that 87.8 came from trusting the generator's cartoon faces, the reading that misleads it on real
-photographs).
+the generated test split does not get worse than the issue-15 demo's 87.8 micro-F1 by more than the 2 points the issue
+allows (the floor, merclip.shipped.GENERATED_FLOOR).
 
 The real-ish test split (`merclip.data.realish`, 360 sentences written by helpers that had read nothing of the
 project, real photographs, espeak-ng voices) is read here once per shipped model; every choice of the recipe was made
@@ -17,11 +13,10 @@ import pytest
 from merclip.data import realish, realish_sentences
 from merclip.data.synthetic import write_dataset
 from merclip.serving.realish_eval import chance, merclip_rows, truth_matrix, zero_shot_rows
-from merclip.shipped import DEFAULT_CHECKPOINT
+from merclip.shipped import DEFAULT_CHECKPOINT, GENERATED_FLOOR
 
 pytestmark = pytest.mark.slow
 MEASURES = ("micro_f1", "top1_hit_rate")
-LEXICON_DEMO_GENERATED_F1 = 0.796  # docs/results.md: the checkpoint this one replaced, on the same split
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +55,7 @@ def test_the_shipped_demo_reads_the_test_split_at_least_as_well_as_the_reference
 
 def test_fusion_reads_the_test_split_better_than_the_face_or_the_voice_alone(demo_rows):
     """The paper's Table 3 question on real-ish clips: the full model against itself with vision or audio alone
-    (measured 49.4 / 52.2 against 24.3 / 17.5 and 23.2 / 18.3), by a wide margin."""
+    (measured 47.4 / 48.1 against 23.0 / 20.6 and 24.7 / 20.6), by a wide margin."""
     full = demo_rows["LVA"]
     for single in ("V only", "A only"):
         for measure in MEASURES:
@@ -69,17 +64,17 @@ def test_fusion_reads_the_test_split_better_than_the_face_or_the_voice_alone(dem
 
 def test_fusion_reads_the_test_split_at_least_as_well_as_the_words_alone(demo_rows):
     """The same question against the words alone, the strongest single modality on clips whose faces and voices carry
-    no label (measured 49.4 / 52.2 against 48.8 / 48.1; the micro-F1 margin is within resampling noise, below in 25 %
-    of paired resamples of these clips, docs/results.md)."""
+    no label (measured 47.4 / 48.1 against 46.4 / 46.7; both margins are within resampling noise, below in 19 % and
+    16 % of paired resamples of these clips, docs/results.md)."""
     full, words = demo_rows["LVA"], demo_rows["L only"]
     for measure in MEASURES:
         assert full[measure] >= words[measure], (measure, full, words)
 
 
-def test_the_generated_test_split_is_read_well_above_chance_and_no_worse_than_by_the_lexicon_demo(tmp_path):
-    """The split `scripts/make_demo_model.sh` trains beside, rendered here clip for clip (seed 0, 1000 clips, speech
-    style, test split only). Measured: 83.6 micro-F1, where the lexicon demo this checkpoint replaced scored 79.6;
-    predicting every emotion gets the chance figure below."""
+def test_the_generated_test_split_keeps_the_issue_floor(tmp_path):
+    """Item 3, on the split `scripts/make_demo_model.sh` trains beside, rendered here clip for clip (seed 0, 1000
+    clips, speech style, test split only). Measured: 87.3 micro-F1 against the floor of 85.8 (the issue-15 demo's
+    87.8 less 2 points); predicting every emotion gets the chance figure below."""
     import torch
 
     from merclip.data.loading import DataConfig, build_loaders
@@ -94,7 +89,7 @@ def test_the_generated_test_split_is_read_well_above_chance_and_no_worse_than_by
     assert len(result.ids) == 200 and result.skipped == 0
     chance_f1 = emotion_metrics(result.targets, np.ones_like(result.targets))["micro_f1"]
     assert result.metrics["micro_f1"] >= chance_f1 + 0.25, (result.metrics, chance_f1)
-    assert result.metrics["micro_f1"] >= LEXICON_DEMO_GENERATED_F1, result.metrics
+    assert result.metrics["micro_f1"] >= GENERATED_FLOOR, result.metrics
 
 
 def test_the_about_tab_states_the_shipped_comparison_from_the_file_beside_the_checkpoint():

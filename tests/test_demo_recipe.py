@@ -531,3 +531,22 @@ def test_train_demo_refuses_a_fusion_doubt_outside_zero_one(tmp_path, capsys):
     assert stop.value.code == 2
     assert "--max-fusion-doubt is a share of resamples in [0, 1], got 5.0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_make_demo_model_builds_the_shipped_checkpoints_model():
+    """scripts/make_demo_model.sh's recipe, parsed as train_demo.py parses it, gives the model settings the shipped
+    checkpoint was saved with: a change of either alone (a flag dropped from the script, a checkpoint copied from
+    another run) would leave a script that no longer rebuilds the demo."""
+    import shlex
+
+    from merclip.models.checkpoint import read_config
+    from merclip.shipped import DEFAULT_CHECKPOINT
+    from merclip.training.loop import build_parser
+    from merclip.training.options import model_config_from_args
+
+    script = (ROOT / "scripts" / "make_demo_model.sh").read_text()
+    common = re.search(r"^COMMON=\((.*?)\)$", script, re.S | re.M).group(1)
+    argv = [a.replace("$DATA", "data/speech") for a in shlex.split(common.replace("\\\n", " "))]
+    args = build_parser().parse_args(argv + ["--out", "unused"])
+    assert args.root == "data/speech"
+    assert model_config_from_args(args) == read_config(DEFAULT_CHECKPOINT)

@@ -10,8 +10,8 @@ from ..shipped import EXAMPLES_DIR, REPO_ROOT
 # The page's one-line banner above the tabs; DEMO_WARNING below is the About tab's longer version.
 DEMO_BANNER = ("> ⚠️ **Demo model trained on generated clips** (cartoon faces, espeak-ng voices), short spoken "
                "sentences and a few real face photos, with pretrained word and face parts: not a real-world emotion "
-               "detector. On real-ish clips it reads better than the *Zero-shot* tab's word reference, and its fusion "
-               "better than its words alone. See *About*.")
+               "detector. On real-ish clips it reads about as well as the *Zero-shot* tab's word reference (a little "
+               "above it), and its fusion about as well as its words alone. See *About*.")
 
 
 def is_demo_model(cfg) -> bool:
