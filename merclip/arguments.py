@@ -17,7 +17,7 @@ from os import PathLike
 from typing import NoReturn
 
 from .config import MODALITY_NAMES
-from .errors import UserError
+from .errors import UserError, check_text
 from .labels import MAX_LABEL_CHARS, validate_labels
 
 TASKS: tuple[str, ...] = ("emotion", "sentiment")
@@ -110,7 +110,7 @@ def check_query_word(word, name: str = "query_word") -> str | None:
         raise ArgumentError(f"{name} must be a word (text) or None; got {type(word).__name__} {_shown(word)}")
     if len(word) > MAX_LABEL_CHARS:
         raise ArgumentError(f"{name} may have at most {MAX_LABEL_CHARS} characters; got {len(word)}")
-    return word
+    return check_text(word, name, ArgumentError)
 
 
 def check_positive_int(value, name: str) -> int:

@@ -29,3 +29,17 @@ def ensure_something_left(present: dict[str, bool], dropped=(), reads=("L", "V",
     missing = [names[m] + (" (dropped)" if m in dropped else "") for m in reads]
     raise NothingToPredictError(f"nothing left to predict from: {what} has no {', no '.join(missing)}; "
                                 "keep or add at least one of them")
+
+
+def check_text(text: str, what: str, error: type[UserError] = UserError) -> str:
+    """`text`, once every character in it can be encoded (as UTF-8, as every tokenizer reads it).
+
+    Why: a JSON request may carry a lone UTF-16 surrogate ("\\ud800"), which Python keeps in a str but the
+    tokenizers refuse with a TypeError deep in the text tower, shown as an internal error. The message names the
+    place, not the character, so that it is itself plain text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(f"{what} holds U+{ord(text[exc.start]):04X} at character {exc.start + 1}, half of a UTF-16 "
+                    "surrogate pair and not a character on its own: remove it") from None
+    return text

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .config import EMOTION_LABELS, SENTIMENT_LABELS
-from .errors import LabelError
+from .errors import LabelError, check_text
 
 # A label set is encoded by the text tower in one batch on every request with new labels: bound its size so that a
 # request cannot make the server encode (and the memo hold) arbitrarily many prompts. 256 is far above any real
@@ -78,6 +78,8 @@ def validate_labels(labels: Sequence[str], task: str) -> tuple[str, ...]:
     if isinstance(labels, str):
         raise LabelError("a label set is a list of labels, not one string")
     cleaned = tuple(" ".join(str(l).split()) for l in labels if str(l).strip())
+    for number, label in enumerate(cleaned, 1):  # before any message below quotes the labels
+        check_text(label, f"label {number}", LabelError)
     if len(cleaned) > MAX_LABELS:
         raise LabelError(f"a label set may have at most {MAX_LABELS} labels, got {len(cleaned)}")
     if len(cleaned) < 2:

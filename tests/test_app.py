@@ -72,6 +72,17 @@ def test_projection_places_the_clip(studio, method):
     assert ("approximation" in title or "weighted mean" in title) == (method == "t-SNE")
 
 
+@pytest.mark.parametrize("space", ["audio", "language"])
+def test_projection_does_not_place_a_clip_by_a_modality_it_lacks(studio, clips, space):
+    """A clip without audio (or transcript) has an all-zero embedding in that space: t-SNE's transform failed on it
+    (an internal error) and UMAP put it somewhere; now it is left out and the note says why."""
+    fig = studio.projection(str(clips["noaudio"]), "", space=space, method="t-SNE")
+    assert not [t for t in fig.data if t.name == "this clip"]
+    lacks = {"audio": "audio", "language": "transcript"}[space]
+    title = fig.layout.title.text.replace("<br>", " ")
+    assert f"this clip is not placed: it has no {lacks}, so no {space} embedding" in title
+
+
 @pytest.mark.parametrize("kwargs,text", [
     (dict(video=None), "upload or record a video clip first"),
     (dict(label_kind="custom", custom_labels="  \n"), "custom label set is empty"),

@@ -105,12 +105,24 @@ def test_a_member_that_is_not_an_array_is_refused(studio, tmp_path):
     (lambda d: d.update(ids=d["ids"][:3], **{k: d[k][:3] for k in ("fused", "language", "vision", "audio", "probs",
                                                                      "targets", "sentiment")}), "at least 4 of them"),
     (lambda d: d["fused"].__setitem__((0, 0), np.nan), "'fused' holds NaN"),
+    # these two have no cosine map: openTSNE failed inside on them (an internal error, not a message)
+    (lambda d: d["fused"].__setitem__(2, 0), r"1 of its clips have an all-zero 'fused' embedding \(the first: row 3\)"),
+    (lambda d: d.update(fused=d["fused"][:, :1]), "its 'fused' embeddings have 1 dimension; a 2-D map needs at least 2"),
 ])
 def test_a_file_with_a_missing_key_or_a_mismatch_is_refused_by_name(studio, tmp_path, change, message):
     data = export_arrays(OWN_LABELS, n=8)
     change(data)
     with pytest.raises(StudioError, match=message):
         studio.projection(None, embeddings_file=str(save_embeddings(tmp_path / "bad.npz", data)))
+
+
+def test_a_set_of_huge_values_is_mapped_like_any_other(studio, tmp_path):
+    """Norms taken in float32 overflowed for values near 1e20 and made every vector zero (then NaN in t-SNE)."""
+    data = export_arrays(OWN_LABELS, n=8)
+    data["fused"] = data["fused"] * np.float32(1e20)
+    fig = studio.projection(None, method="t-SNE", embeddings_file=str(save_embeddings(tmp_path / "huge.npz", data)))
+    points = [p for group in _points(fig).values() for p in group]
+    assert len(points) == 8 and np.isfinite(points).all()
 
 
 def test_only_npz_files_from_the_allowed_roots_within_the_size_limits(tiny_ckpt, embeddings, tmp_path):

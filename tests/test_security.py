@@ -204,3 +204,39 @@ def test_figures_show_user_words_as_text_not_markup(studio):
     shown += [trace.name for trace in figures.query_word_comparison({"<script>x</script>": a.result}).data]
     assert not any("<img" in s or "<b>" in s or "<i>" in s or "<script>" in s for s in shown), shown
     assert any("&lt;img src=x onerror=alert(1)&gt;" in s for s in shown)
+
+
+LONE_SURROGATE = "so \ud800 happy"  # what a JSON request's "\ud800" escape becomes: a str that UTF-8 cannot encode
+
+
+def test_a_lone_surrogate_in_any_text_is_a_message_naming_where(studio):
+    """A str that UTF-8 cannot encode made the shipped model's tokenizer raise a TypeError deep in the text tower
+    (an 'internal error'): each text parameter now says which one holds it, and where."""
+    from merclip.errors import UserError
+
+    clip, bad = str(EXAMPLE), LONE_SURROGATE
+    transcript = "the transcript holds U\\+D800 at character 4"
+    calls = [(transcript, lambda: studio.analyse(clip, bad)),
+             (transcript, lambda: studio.lsgmer(clip, bad)),
+             (transcript, lambda: studio.zero_shot(clip, bad)),
+             (transcript, lambda: studio.timeline(clip, None, [[0, 1, bad]])),
+             ("label 2 holds U\\+D800", lambda: studio.analyse(clip, "hi", label_kind="custom",
+                                                               custom_labels=f"calm, {bad}")),
+             ("query_word holds U\\+D800", lambda: studio.analyse(clip, "hi", query_word=bad)),
+             ("query_word holds U\\+D800", lambda: studio.sweep_query_words(clip, "hi", extra_word=bad))]
+    for where, call in calls:
+        with pytest.raises(UserError, match=where) as err:
+            call()
+        str(err.value).encode("utf-8")  # the message itself is plain text
+    assert studio.analyse(clip, "so 😀 happy").result.present["language"]  # a whole emoji is text
+
+
+def test_a_lone_surrogate_over_http_is_a_message_and_the_server_stays_up(served, uploaded):
+    """Raw JSON, as any client may send it: the escape is valid JSON and reaches the handler as a lone surrogate."""
+    url = f"{served}gradio_api/call/analyse"
+    body = json.dumps({"data": _analyse(uploaded, transcript=LONE_SURROGATE)})  # ensure_ascii: sent as "\ud800"
+    event_id = httpx.post(url, content=body, headers={"content-type": "application/json"},
+                          timeout=30).json()["event_id"]
+    stream = httpx.get(f"{url}/{event_id}", timeout=120).text
+    assert "event: error" in stream and "the transcript holds U+D800" in stream and "internal error" not in stream
+    assert _call(served, "analyse", _analyse(uploaded))[0] == "complete"  # still serving

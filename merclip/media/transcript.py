@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import check_text
 from .errors import TranscriptError, UnsupportedFileTypeError
 
 TRANSCRIPT_SUFFIXES = (".txt", ".srt")
@@ -33,6 +34,7 @@ def read_transcript(text: str | None, max_chars: int = 100_000) -> str:
         return ""
     if not isinstance(text, str):
         raise TypeError(f"transcript text must be a str, got {type(text).__name__}: pass a file as transcript_file")
+    check_text(text, "the transcript", TranscriptError)  # a lone surrogate from a JSON request: a message, not a bug
     return _check_length(" ".join(text.split()), max_chars)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..media import file_identity
-from .embeddings_file import array_headers, check_headers, read_embeddings_file
+from .embeddings_file import EmbeddingsFileError, array_headers, check_headers, read_embeddings_file
 
 METHODS = ("t-SNE", "UMAP")
 SPACES = ("fused", "language", "vision", "audio")
@@ -78,6 +78,18 @@ def fit(path: str, space: str, method: str, seed: int = 0, max_bytes: int | None
     return _fit(file_identity(path), str(path), space, method, seed)
 
 
+def _check_projectable(name: str, space: str, width: int, zero_rows: np.ndarray) -> None:
+    """Refuse what has no cosine map (EmbeddingsFileError): openTSNE failed inside on both (its PCA start needs 2
+    dimensions; a zero vector's cosine distance is NaN), an internal error instead of a message about the file."""
+    if width < 2:
+        raise EmbeddingsFileError(f"'{name}': its '{space}' embeddings have {width} dimension; a 2-D map needs "
+                                  "at least 2")
+    if zero_rows.size:
+        raise EmbeddingsFileError(f"'{name}': {zero_rows.size} of its clips have an all-zero '{space}' embedding "
+                                  f"(the first: row {zero_rows[0] + 1}), which has no direction to map: project "
+                                  "another embedding, or leave those clips out")
+
+
 @lru_cache(maxsize=16)  # bounded: each map holds its file's vectors; uploads push the oldest maps out
 def _fit(identity: str, path: str, space: str, method: str, seed: int) -> Projection:
     """One fit; `identity` (path, size, mtime) is the cache key that tells one version of a file from another."""
@@ -88,8 +100,11 @@ def _fit(identity: str, path: str, space: str, method: str, seed: int) -> Projec
     data = read_embeddings_file(path)
     if space not in data:
         raise UserError(f"the embeddings file has no '{space}' embeddings (has: {[s for s in SPACES if s in data]})")
-    x = data[space].astype(np.float32)
-    x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-8)
+    x = data[space]
+    # norms in float64: in float32 a vector of values near 1e20 has an infinite norm and normalises to zeros
+    norms = np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)
+    _check_projectable(Path(path).name, space, x.shape[1], np.flatnonzero(norms[:, 0] == 0))
+    x = (x / (norms + 1e-8)).astype(np.float32)
     with _lock:  # numba / openTSNE fits are not worth running twice in parallel
         if method == "UMAP":
             import umap

@@ -23,6 +23,9 @@ UNPACKED_PER_UPLOADED = 4
 
 
 SHIPPED_SETS = {"generated": "the generated test split", "realish": "the real-ish test split"}
+# what a clip lacks when its embedding in a space is absent (the t-SNE transform of its zero vector failed on NaNs,
+# and UMAP placed it somewhere meaningless)
+ABSENT_INPUT = {"language": "transcript", "vision": "video frames", "audio": "audio"}
 
 
 @dataclass
@@ -73,6 +76,8 @@ class ProjectionPanel(Panel):
         vector = result.fused if space == "fused" else result.embeddings.get(space)
         if vector is None:
             return None, f"this clip is not placed: the model gives it no {space} embedding"
+        if not result.present.get(space, True):  # its embedding is all zeros: no direction, nowhere to be placed
+            return None, f"this clip is not placed: it has no {ABSENT_INPUT.get(space, space)}, so no {space} embedding"
         width = proj.reference.shape[1]
         if vector.shape[-1] != width:
             return None, (f"this clip is not placed: its {space} embedding has {vector.shape[-1]} dimensions and the "
