@@ -134,9 +134,12 @@ class TimelineStore:
         return token, csv_path, json_path
 
     def get(self, token) -> Timeline:
-        """A timeline kept earlier (now the most recently used); a Timeline object passes through."""
-        if token is not None and not isinstance(token, str):
+        """A timeline kept earlier (now the most recently used); a Timeline object passes through. Anything else that
+        is not a token (a list or a number from a hand-made request) is a message, not an AttributeError below."""
+        if isinstance(token, Timeline):
             return token
+        if token is not None and not isinstance(token, str):
+            raise StudioError("that timeline is no longer in memory: score the clip again")
         with self._lock:
             self._prune()
             found = self._timelines.pop(token, None) if token else None
