@@ -310,3 +310,41 @@ def test_a_bad_command_line_option_is_a_clean_argparse_error(command, argv, frag
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"error: {fragment}" in err and "Traceback" not in err
+
+
+def test_an_unknown_or_absent_device_is_a_user_error(monkeypatch):
+    """torch's RuntimeError for 'tpu', or for 'cuda' on a machine without one at the first tensor moved, was a
+    traceback in every command; ZeroGPU attaches its GPU later, so 'cuda' is trusted there."""
+    import torch
+
+    from merclip.device import DeviceError, select_device
+
+    assert select_device("cpu") == torch.device("cpu")
+    with pytest.raises(DeviceError, match="unknown device 'tpu': use cpu, cuda or cuda:N"):
+        select_device("tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    with pytest.raises(DeviceError, match="device 'cuda:1' was asked for, but no CUDA GPU is available here"):
+        select_device("cuda:1")
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert select_device("cuda") == torch.device("cuda")
+    assert issubclass(DeviceError, UserError)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "export"])
+def test_a_bad_device_ends_each_command_with_one_line_before_the_model_loads(command, tmp_path, monkeypatch,
+                                                                                capsys):
+    import merclip.training.evaluate as evaluate
+    import merclip.training.export as export
+    import merclip.training.loop as loop
+
+    monkeypatch.chdir(tmp_path)
+    for module, name in ((evaluate, "load_checkpoint"), (export, "load_checkpoint"), (loop, "build_from_config")):
+        monkeypatch.setattr(module, name, _tripwire(f"{module.__name__}.{name}"))
+    run = {"train": _train, "evaluate": _evaluate, "export": _export}[command]
+    with pytest.raises(SystemExit) as exit_:
+        run(["--device", "tpu", "--clip-model", "merclip-tiny"] if command == "train" else ["--device", "tpu"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: unknown device 'tpu'" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no run folder
