@@ -367,3 +367,19 @@ def test_export_reports_the_file_numpy_writes(tmp_path):
 
     written = save_embeddings(tmp_path / "emb", {"ids": np.array(["a"])})
     assert written == tmp_path / "emb.npz" and written.is_file()  # was reported as 'emb', a file that is not there
+
+
+@pytest.mark.parametrize("module", ["synthetic", "realish"])
+def test_a_dataset_writer_refuses_an_out_that_is_a_file(module, tmp_path, capsys):
+    """It was a NotADirectoryError / FileExistsError traceback (synthetic after making part of the layout)."""
+    import importlib
+
+    main = importlib.import_module(f"merclip.data.{module}").main
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(a_file / "set")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"'{a_file}' is a file, not a folder" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [a_file]
