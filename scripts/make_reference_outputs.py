@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     # a parser for --help alone: without one, `--help` (or any argument) ran the script and overwrote the tracked
     # reference file that tests/test_reference.py checks the shipped models against
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                            epilog="Takes no arguments; writes tests/reference/shipped_outputs.safetensors.").parse_args(argv)
+                            epilog="Takes no arguments; writes tests/reference/shipped_outputs.safetensors."
+                            ).parse_args(argv)
     torch.set_num_threads(1)  # one summation order
     tensors, digests = {}, {}
     for name in SHIPPED:

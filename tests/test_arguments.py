@@ -316,7 +316,8 @@ CLI_ROWS = [
     (_ablate, ["--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
     (_ablate, ["--lr", "0"], "argument --lr: must be a positive number, got '0'"),
     # data options that were float / int / a lambda, refused only after the model was built (a ValueError traceback)
-    (_train, ["--mismatched", "-1"], "argument --mismatched: must be a number between 0 and 1 (both included), got '-1'"),
+    (_train, ["--mismatched", "-1"],
+     "argument --mismatched: must be a number between 0 and 1 (both included), got '-1'"),
     (_train, ["--valid-fraction", "1"],
      "argument --valid-fraction: must be a number between 0 and 1 (both excluded), got '1'"),
     (_train, ["--audio-segments", "0"], "argument --audio-segments: must be a positive integer or 'all', got '0'"),

@@ -300,7 +300,7 @@ def test_an_empty_split_or_a_dataset_the_model_cannot_read_is_refused_before_dec
 
     root = write_dataset(tmp_path / "one", n=1, seed=0, progress=False)  # one clip: train only
     with pytest.raises(mm.DatasetFormatError, match="the valid split of the synthetic dataset at '.*one' has no clips"):
-        build_loaders(tiny_model, DataConfig(root=root, workers=0), ("train", "valid"))
+        build_loaders(tiny_model, DataConfig(root=root, workers=0), ("train", "valid"), require_clips=True)
     assert not (root / ".merclip_cache").exists()  # nothing decoded
     for task, dataset in (("single", "synthetic"), ("single", "folder"), ("emotion", "meld"), ("sentiment", "iemocap")):
         with pytest.raises(UserError, match=f"--dataset {dataset} cannot be read by a"):

@@ -50,7 +50,8 @@ def test_make_reference_outputs_help_writes_nothing(tmp_path, monkeypatch, capsy
     """`--help` printed help: it ran the script and overwrote the tracked reference file."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_reference_outputs", ROOT / "scripts" / "make_reference_outputs.py")
+    path = ROOT / "scripts" / "make_reference_outputs.py"
+    spec = importlib.util.spec_from_file_location("make_reference_outputs", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     monkeypatch.setattr(script, "OUT", tmp_path / "out.safetensors")

@@ -125,11 +125,13 @@ def neutral_policy_for(split: str, train_policy: str) -> str:
 
 
 def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), shuffle: bool = True,
-                  distributed: bool = False, seed: int = 0,
-                  batch_size: int | None = None) -> tuple[dict[str, DataLoader], dict[str, float]]:
+                  distributed: bool = False, seed: int = 0, batch_size: int | None = None,
+                  require_clips: bool = False) -> tuple[dict[str, DataLoader], dict[str, float]]:
     """DataLoaders per split over the decoded-media cache (built here when missing), and the clips' sentiment
     scores (clip id -> score, for Acc2; empty for datasets without scores). Batches are made for the device the
-    model is on; `batch_size` overrides `cfg.batch_size`."""
+    model is on; `batch_size` overrides `cfg.batch_size`. `require_clips` (training, evaluate, export, ablate)
+    refuses a split without clips before any decoding; without it an empty split is an empty loader (a caller that
+    reads every split of a small set skips those)."""
     check_dataset_for_task(model.cfg.task, cfg.dataset)
     samples = load_dataset_samples(cfg, tuple(splits))
     if cfg.dataset == "folder":  # the folder names its own labels: the model scores those
@@ -138,7 +140,7 @@ def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), 
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: cfg.limit]]
     # an empty split fails late otherwise: training ran a whole epoch, then validation's torch.cat raised on nothing
     empty = [split for split in splits if not any(s.split == split for s in samples)]
-    if empty:
+    if empty and require_clips:
         raise DatasetFormatError(f"the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} of the {cfg.dataset} "
                                  f"dataset at '{cfg.root}' {'have' if len(empty) > 1 else 'has'} no clips")
     pp = clip_towers.image_preprocess_config(model.audio.visual)

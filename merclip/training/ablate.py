@@ -121,7 +121,7 @@ def run_cell(setup: AblationSetup, model_cfg: AnyConfig) -> tuple[dict, Path]:
     train(model_cfg, setup.train, setup.data, out, run=setup.run, resume=True, progress=False)
     device = select_device(setup.run.device)
     model = load_checkpoint(out / "best", device=device)
-    loaders, scores = build_loaders(model, setup.data, ("test",), shuffle=False)
+    loaders, scores = build_loaders(model, setup.data, ("test",), shuffle=False, require_clips=True)
     result = evaluate_model(model, loaders["test"], device, scores)
     metrics = {**result.metrics, "skipped_clips": result.skipped}
     result_file.write_text(json.dumps(metrics, indent=1))

@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
             check_writable(args.out, "metrics JSON")
         speed = SpeedConfig.throughput(device) if args.fast else SpeedConfig()
         model = apply_speed(load_checkpoint(args.checkpoint, device=device), speed)
-        loaders, scores = build_loaders(model, data_cfg, splits=(args.split,), shuffle=False)
+        loaders, scores = build_loaders(model, data_cfg, splits=(args.split,), shuffle=False,
+                                        require_clips=True)
         result = evaluate_model(model, loaders[args.split], device, scores, progress=True, amp=speed.bf16)
     row = {"model": Path(args.checkpoint).name, **result.metrics}
     print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         check_writable(args.out, "embeddings", make_parents=True)
         check_writable(embeddings_path(args.out), "embeddings", make_parents=True)
         model = load_checkpoint(args.checkpoint, device=device)
-        loaders, scores = build_loaders(model, data_cfg, (args.split,), shuffle=False)
+        loaders, scores = build_loaders(model, data_cfg, (args.split,), shuffle=False, require_clips=True)
         data = collect_embeddings(model, loaders[args.split], device, scores)
     print(f"wrote {len(data['ids'])} clips to {save_embeddings(args.out, data)}")
 

@@ -142,7 +142,7 @@ def train(model_cfg: AnyConfig, train_cfg: TrainConfig, data_cfg: DataConfig, ou
     torch.manual_seed(train_cfg.seed)
     model = _build_model(model_cfg, train_cfg, run.clip_weights, proc.device)
     loaders, scores = build_loaders(model, data_cfg, ("train", "valid"), shuffle=True, distributed=proc.distributed,
-                                    seed=train_cfg.seed, batch_size=train_cfg.batch_size)
+                                    seed=train_cfg.seed, batch_size=train_cfg.batch_size, require_clips=True)
     # fused: one kernel for the whole parameter update on a GPU instead of several per parameter tensor
     optimizer = build_optimizer(model, train_cfg, fused=proc.device.type == "cuda")
     ctx = _Run(Path(out_dir), proc, train_cfg.epochs, train_cfg.amp and proc.device.type == "cuda", progress, hooks,
