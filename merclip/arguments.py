@@ -204,6 +204,18 @@ def _unit_number(value, name: str) -> float:
 
 
 unit_float = _argparse_type(float, _unit_number, "a number between 0 and 1 (both included)", "unit_float")
+# a share held out (--valid-fraction): 0 or 1 would leave a split empty
+open_unit_float = _argparse_type(float, check_threshold, "a number between 0 and 1 (both excluded)", "open_unit_float")
+
+
+def segment_count(text: str) -> int | str:
+    """`--audio-segments`: a positive whole number, or 'all' (checked here, not after the model is built)."""
+    if text == "all":
+        return text
+    try:
+        return check_positive_int(int(text), "value")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}") from None
 
 
 def modality_order(text: str) -> str:

@@ -50,20 +50,48 @@ def reason(exc: OSError) -> str:
     return known.get(exc.errno, exc.strerror or type(exc).__name__)
 
 
-def check_writable(path: str | Path, what: str = "output") -> Path:
+def check_writable(path: str | Path, what: str = "output", make_parents: bool = False) -> Path:
     """Refuse, before any work, an output `path` whose folder is missing or cannot take a new file there (read-only,
     no permission): a temporary file is made and removed in it, which is what `atomic_write` will do. A disk that
-    fills meanwhile is only found at the write itself."""
+    fills meanwhile is only found at the write itself. `make_parents`: the writer creates missing folders, so only
+    the nearest existing one is checked (`check_folder_writable`)."""
     path = Path(path)
     folder = path.parent
     if path.is_dir():
         raise OutputError(f"cannot write the {what} to '{path}': it is a folder")
+    if make_parents:
+        _check_can_create_in(_nearest_existing(folder), path, what)
+        return path
     if not folder.is_dir():
         raise OutputError(f"cannot write the {what} to '{path}': the folder '{folder}' does not exist")
+    _check_can_create_in(folder, path, what)
+    return path
+
+
+def check_folder_writable(path: str | Path, what: str = "output folder") -> Path:
+    """Refuse, before any work, a folder a command will create (with its parents) or write into when it is a file,
+    lies under a file, or sits where no file can be created: found only at the first write otherwise (a traceback
+    after the model was built and the data decoded)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"cannot write the {what} to '{path}': it is a file, not a folder")
+    _check_can_create_in(_nearest_existing(path), path, what)
+    return path
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path`, or the nearest of its parents that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_can_create_in(folder: Path, path: Path, what: str) -> None:
+    if not folder.is_dir():
+        raise OutputError(f"cannot write the {what} to '{path}': '{folder}' is a file, not a folder")
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
     except OSError as exc:
         raise OutputError(f"cannot write the {what} to '{path}': {reason(exc)}") from exc
     os.close(fd)
     os.unlink(probe)
-    return path

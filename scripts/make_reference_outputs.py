@@ -7,6 +7,7 @@ commit the new file with that change. tests/test_reference.py only reads it. CPU
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,12 @@ from merclip.models.reference import SHIPPED, file_sha256, reference_outputs  # 
 OUT = ROOT / "tests" / "reference" / "shipped_outputs.safetensors"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # a parser for --help alone: without one, `--help` (or any argument) ran the script and overwrote the tracked
+    # reference file that tests/test_reference.py checks the shipped models against
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            epilog="Takes no arguments; writes tests/reference/shipped_outputs.safetensors."
+                            ).parse_args(argv)
     torch.set_num_threads(1)  # one summation order
     tensors, digests = {}, {}
     for name in SHIPPED:

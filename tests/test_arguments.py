@@ -279,6 +279,24 @@ def _app(argv):
     return parse_args(argv)
 
 
+def _predict(argv):
+    from merclip.serving.batch_predict import main
+
+    return main(["clips", "--out", "p.csv", *argv])
+
+
+def _synthetic(argv):
+    from merclip.data.synthetic import main
+
+    return main(["--out", "gen", *argv])
+
+
+def _check(argv):
+    from merclip.data.check import main
+
+    return main(["--dataset", "folder", "--root", "data", *argv])
+
+
 CLI_ROWS = [
     (_timeline, ["--batch-size", "0"], "argument --batch-size: must be a positive integer, got '0'"),
     (_timeline, ["--tasks", "emotions"], "argument --tasks: unknown task 'emotions' in the task list"),
@@ -297,6 +315,20 @@ CLI_ROWS = [
     (_export, ["--batch-size", "-4"], "argument --batch-size: must be a positive integer, got '-4'"),
     (_ablate, ["--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
     (_ablate, ["--lr", "0"], "argument --lr: must be a positive number, got '0'"),
+    # data options that were float / int / a lambda, refused only after the model was built (a ValueError traceback)
+    (_train, ["--mismatched", "-1"],
+     "argument --mismatched: must be a number between 0 and 1 (both included), got '-1'"),
+    (_train, ["--valid-fraction", "1"],
+     "argument --valid-fraction: must be a number between 0 and 1 (both excluded), got '1'"),
+    (_train, ["--audio-segments", "0"], "argument --audio-segments: must be a positive integer or 'all', got '0'"),
+    (_evaluate, ["--mismatched", "nan"], "argument --mismatched: must be a number between 0 and 1 (both included)"),
+    (_check, ["--valid-fraction", "2"], "argument --valid-fraction: must be a number between 0 and 1 (both excluded)"),
+    (_predict, ["--batch-size", "0"], "argument --batch-size: must be a positive integer, got '0'"),
+    (_synthetic, ["--n", "-5"], "argument --n: must be a positive integer, got '-5'"),
+    (_synthetic, ["--splits", "tests"], "argument --splits: must be split names from train, valid, test"),
+    # a model family on a dataset it cannot read: an AttributeError after the cache was filled and the run folder made
+    (_train, ["--model", "lsgmer"], "--dataset synthetic cannot be read by a LSGMER (--model lsgmer) model"),
+    (_train, ["--dataset", "meld"], "--dataset meld cannot be read by a MER-CLIP model"),
     (_app, ["--max-seconds", "0"], "argument --max-seconds: must be a positive number, got '0'"),
     (_app, ["--max-timeline-minutes", "-5"], "argument --max-timeline-minutes: must be a positive number, got '-5'"),
 ]
@@ -304,9 +336,48 @@ CLI_ROWS = [
 
 @pytest.mark.parametrize("command, argv, fragment", CLI_ROWS,
                          ids=[f"{c.__name__[1:]}{'-'.join(a)}" for c, a, _ in CLI_ROWS])
-def test_a_bad_command_line_option_is_a_clean_argparse_error(command, argv, fragment, capsys):
+def test_a_bad_command_line_option_is_a_clean_argparse_error(command, argv, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the rows' relative outputs (out, gen, p.csv) land here if a refusal ever fails
     with pytest.raises(SystemExit) as exit_:
         command(argv)
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"error: {fragment}" in err and "Traceback" not in err
+
+
+def test_an_unknown_or_absent_device_is_a_user_error(monkeypatch):
+    """torch's RuntimeError for 'tpu', or for 'cuda' on a machine without one at the first tensor moved, was a
+    traceback in every command; ZeroGPU attaches its GPU later, so 'cuda' is trusted there."""
+    import torch
+
+    from merclip.device import DeviceError, select_device
+
+    assert select_device("cpu") == torch.device("cpu")
+    with pytest.raises(DeviceError, match="unknown device 'tpu': use cpu, cuda or cuda:N"):
+        select_device("tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    with pytest.raises(DeviceError, match="device 'cuda:1' was asked for, but no CUDA GPU is available here"):
+        select_device("cuda:1")
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert select_device("cuda") == torch.device("cuda")
+    assert issubclass(DeviceError, UserError)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "export"])
+def test_a_bad_device_ends_each_command_with_one_line_before_the_model_loads(command, tmp_path, monkeypatch,
+                                                                                capsys):
+    import merclip.training.evaluate as evaluate
+    import merclip.training.export as export
+    import merclip.training.loop as loop
+
+    monkeypatch.chdir(tmp_path)
+    for module, name in ((evaluate, "load_checkpoint"), (export, "load_checkpoint"), (loop, "build_from_config")):
+        monkeypatch.setattr(module, name, _tripwire(f"{module.__name__}.{name}"))
+    run = {"train": _train, "evaluate": _evaluate, "export": _export}[command]
+    with pytest.raises(SystemExit) as exit_:
+        run(["--device", "tpu", "--clip-model", "merclip-tiny"] if command == "train" else ["--device", "tpu"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: unknown device 'tpu'" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no run folder

@@ -1,5 +1,6 @@
 """Dataset loaders on fixtures written in the real on-disk formats."""
 import json
+import re
 
 import h5py
 import numpy as np
@@ -250,3 +251,61 @@ def test_fold_videos_without_labels_are_named_not_silently_missing(tmp_path):
             g.create_dataset("intervals", data=np.array([[0.0, 1.0]]))
     missing = mm.unlabelled_fold_videos("mosei", tmp_path)
     assert missing == {"train": [], "valid": [], "test": ["7l3BNtSE0xc", "dZFV0lyedX4"]}
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    ("nowhere", "dataset folder '{root}' does not exist"),
+    ("a file", "'{root}' is a file, not a dataset folder"),
+    ("folds not JSON", "folds.json' is not valid JSON"),
+    ("folds a list", "folds.json' must be a JSON object with lists of video ids under 'train', 'valid', 'test'"),
+    ("no labels", "label file CMU_MOSEI_Labels.csd not found under"),
+])
+def test_a_missing_or_damaged_dataset_is_one_line_from_the_commands(damage, fragment, tmp_path, synthetic_root,
+                                                                   capsys):
+    """Dataset errors were FileNotFoundError / JSONDecodeError / TypeError tracebacks in check, train, evaluate,
+    export and ablate: they are UserErrors now (and still FileNotFoundError where a file is missing)."""
+    import shutil
+
+    from merclip.data import check
+    from merclip.errors import UserError
+
+    root = tmp_path / "data"
+    if damage == "a file":
+        root.write_text("x")
+    elif damage != "nowhere":
+        shutil.copytree(synthetic_root, root)
+        if damage == "folds not JSON":
+            (root / "folds.json").write_text('{"train": [')
+        elif damage == "folds a list":
+            (root / "folds.json").write_text("[1, 2]")
+        else:
+            shutil.rmtree(root / "Labels")
+    with pytest.raises(UserError, match=re.escape(fragment.format(root=root))):
+        mm.load_mosei(root)
+    with pytest.raises(SystemExit) as exit_:
+        check.main(["--dataset", "synthetic", "--root", str(root)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert ": error: " in err and fragment.format(root=root) in err and "Traceback" not in err
+    if damage in ("nowhere", "no labels"):
+        with pytest.raises(FileNotFoundError):
+            mm.load_mosei(root)
+
+
+def test_an_empty_split_or_a_dataset_the_model_cannot_read_is_refused_before_decoding(tmp_path, tiny_model):
+    """An empty split was torch.cat's ValueError after decoding (in training, after a whole epoch); LSGMER on a
+    multi-label dataset, or MER-CLIP on MELD, an AttributeError at the first batch."""
+    from merclip.data.loading import DataConfig, build_loaders, check_dataset_for_task
+    from merclip.errors import UserError
+
+    root = write_dataset(tmp_path / "one", n=1, seed=0, progress=False)  # one clip: train only
+    with pytest.raises(mm.DatasetFormatError, match="the valid split of the synthetic dataset at '.*one' has no clips"):
+        build_loaders(tiny_model, DataConfig(root=root, workers=0), ("train", "valid"), require_clips=True)
+    assert not (root / ".merclip_cache").exists()  # nothing decoded
+    for task, dataset in (("single", "synthetic"), ("single", "folder"), ("emotion", "meld"), ("sentiment", "iemocap")):
+        with pytest.raises(UserError, match=f"--dataset {dataset} cannot be read by a"):
+            check_dataset_for_task(task, dataset)
+    for task, dataset in (("single", "meld"), ("emotion", "folder"), ("sentiment", "mosi")):
+        check_dataset_for_task(task, dataset)
+    with pytest.raises(UserError, match="--dataset meld cannot be read by a MER-CLIP model"):
+        build_loaders(tiny_model, DataConfig(root=tmp_path / "meld", dataset="meld", workers=0), ("test",))

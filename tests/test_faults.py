@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from merclip.files import OutputError, atomic_write, check_writable, write_text_atomic
@@ -308,3 +309,90 @@ def test_check_writable_names_what_is_wrong(tmp_path, read_only):
         check_writable(read_only / "t.json", "timeline JSON")
     atomic_write(tmp_path / "x.bin", lambda tmp: Path(tmp).write_bytes(b"1"))
     assert (tmp_path / "x.bin").read_bytes() == b"1" and oct((tmp_path / "x.bin").stat().st_mode)[-3:] == "644"
+
+
+def test_check_folder_writable_and_make_parents_name_what_is_wrong(tmp_path, read_only):
+    from merclip.files import check_folder_writable
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    assert check_folder_writable(tmp_path / "new" / "run") == tmp_path / "new" / "run"  # made later, by the run
+    assert check_writable(tmp_path / "new" / "e.npz", make_parents=True) == tmp_path / "new" / "e.npz"
+    with pytest.raises(OutputError, match="notes.txt': it is a file, not a folder"):
+        check_folder_writable(a_file, "run folder")
+    with pytest.raises(OutputError, match=f"'{a_file}' is a file, not a folder"):
+        check_folder_writable(a_file / "run")
+    with pytest.raises(OutputError, match=f"'{a_file}' is a file, not a folder"):
+        check_writable(a_file / "sub" / "e.npz", make_parents=True)
+    with pytest.raises(OutputError, match="permission denied"):
+        check_folder_writable(read_only / "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "read-only"]  # nothing made, no probe left
+
+
+def _no_work(monkeypatch):
+    """Every command's model build and checkpoint load fails the test: the refusals must come first."""
+    import merclip.training.ablate as ablate
+    import merclip.training.evaluate as evaluate
+    import merclip.training.export as export
+    import merclip.training.loop as loop
+
+    def fired(*args, **kwargs):
+        raise AssertionError("work started before the output was refused")
+
+    for module, name in ((evaluate, "load_checkpoint"), (export, "load_checkpoint"), (loop, "build_from_config"),
+                         (ablate, "run_grid")):
+        monkeypatch.setattr(module, name, fired)
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """An --out that is a folder, lies under a file or in a missing folder failed only after the evaluation with a
+    traceback (evaluate), or was written elsewhere as <folder>.npz (export); a run folder that is a file failed
+    after the data was decoded (train, ablate)."""
+    from merclip.training.ablate import main as ablate
+    from merclip.training.evaluate import main as evaluate
+    from merclip.training.export import main as export
+    from merclip.training.loop import main as train
+
+    _no_work(monkeypatch)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    data = ["--root", str(tmp_path / "data"), "--device", "cpu"]
+    tiny = ["--clip-model", "merclip-tiny"]
+    cases = [
+        (evaluate, ["--out", str(tmp_path / "missing" / "m.json")], "the folder '" + str(tmp_path / "missing")),
+        (evaluate, ["--out", str(tmp_path)], "it is a folder"),
+        (export, ["--out", str(tmp_path)], "it is a folder"),
+        (export, ["--out", str(a_file / "e.npz")], f"'{a_file}' is a file, not a folder"),
+        (train, ["--out", str(a_file), *tiny], "cannot write the run folder to"),
+        (ablate, ["--grid", "components", "--out", str(a_file), *tiny], "cannot write the ablation folder to"),
+    ]
+    for main, argv, fragment in cases:
+        with pytest.raises(SystemExit) as exit_:
+            main([*data, *argv])
+        assert exit_.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert fragment in err and "Traceback" not in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_export_reports_the_file_numpy_writes(tmp_path):
+    from merclip.training.export import save_embeddings
+
+    written = save_embeddings(tmp_path / "emb", {"ids": np.array(["a"])})
+    assert written == tmp_path / "emb.npz" and written.is_file()  # was reported as 'emb', a file that is not there
+
+
+@pytest.mark.parametrize("module", ["synthetic", "realish"])
+def test_a_dataset_writer_refuses_an_out_that_is_a_file(module, tmp_path, capsys):
+    """It was a NotADirectoryError / FileExistsError traceback (synthetic after making part of the layout)."""
+    import importlib
+
+    main = importlib.import_module(f"merclip.data.{module}").main
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(a_file / "set")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"'{a_file}' is a file, not a folder" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [a_file]

@@ -228,3 +228,31 @@ def test_fusion_doubt_counts_the_resamples_where_the_full_model_is_below_as_skle
     wrong = (1.0 - truth, 1 - truth)
     assert fusion_doubt(truth, {"LVA": wrong, "L only": perfect})["L only"] == (1.0, 1.0)
     assert fusion_doubt(truth, {"LVA": perfect, "L only": wrong})["L only"] == (0.0, 0.0)
+
+
+def test_a_missing_or_damaged_set_or_checkpoint_is_one_line_before_any_clip_is_scored(tmp_path, tiny_ckpt,
+                                                                                         tiny_lsgmer_ckpt, monkeypatch,
+                                                                                         capsys):
+    """A missing set, a manifest that is not JSON or not a list of clips, a checkpoint of another family and an
+    --out that is a folder were tracebacks (FileNotFoundError, JSONDecodeError, KeyError, CheckpointError, the last
+    after every clip was scored)."""
+    from merclip.serving import realish_eval
+
+    monkeypatch.setattr(realish_eval, "merclip_rows", lambda *a, **k: pytest.fail("a clip was scored"))
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "realish.json").write_text(json.dumps([asdict(c) for c in realish.plan(2)]))
+    for name, text in (("not_json", '{"x":'), ("not_clips", '[{"foo": 1}]')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "realish.json").write_text(text)
+    cases = [(["--set", str(tmp_path / "nowhere")], "no real-ish set at"),
+             (["--set", str(tmp_path / "not_json")], "realish.json' is not valid JSON"),
+             (["--set", str(tmp_path / "not_clips")], "realish.json' is not a real-ish manifest"),
+             (["--set", str(good), "--checkpoint", str(tiny_lsgmer_ckpt)], "is a lsgmer checkpoint, not merclip"),
+             (["--set", str(good), "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path)], "it is a folder")]
+    for argv, fragment in cases:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert "error: " in err and fragment in err and "Traceback" not in err, (argv, err)

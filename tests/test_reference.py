@@ -44,3 +44,21 @@ def test_reference_decisions_follow_the_paper_rule():
     sims = expected["similarity"]  # (3, 6)
     z = (sims - sims.mean(-1, keepdim=True)) / sims.std(-1, unbiased=True, keepdim=True)
     assert torch.allclose(torch.sigmoid(z), expected["probs"], atol=1e-4)
+
+
+def test_make_reference_outputs_help_writes_nothing(tmp_path, monkeypatch, capsys):
+    """`--help` printed help: it ran the script and overwrote the tracked reference file."""
+    import importlib.util
+
+    path = ROOT / "scripts" / "make_reference_outputs.py"
+    spec = importlib.util.spec_from_file_location("make_reference_outputs", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "OUT", tmp_path / "out.safetensors")
+    monkeypatch.setattr(script, "load_checkpoint", lambda *a, **k: pytest.fail("--help loaded a checkpoint"))
+    for argv, code in ((["--help"], 0), (["--out", "x"], 2)):
+        with pytest.raises(SystemExit) as done:
+            script.main(argv)
+        assert done.value.code == code
+    assert "Takes no arguments" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

@@ -475,3 +475,20 @@ def test_whisper_weights_are_detected_never_downloaded(tmp_path, monkeypatch):
     assert tl.local_whisper() == ("faster-whisper", snap)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if "whisper" in name else real(name, *a))
     assert tl.local_whisper() is None  # weights, but the package is not installed
+
+
+def test_cli_refuses_a_missing_or_malformed_srt_before_the_model_loads(clips, tmp_path, monkeypatch, capsys):
+    """The .srt was read only after the checkpoint had loaded (and the audio track started decoding)."""
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded before the .srt was read")
+
+    monkeypatch.setattr(Predictor, "from_checkpoint", no_load)
+    (tmp_path / "bad.srt").write_text("not subtitles\n")
+    for srt, fragment in (("missing.srt", "subtitle file not found: 'missing.srt'"),
+                          ("bad.srt", "'bad.srt' is not a valid .srt subtitle file")):
+        with pytest.raises(SystemExit) as exit_:
+            tl.main([str(clips["2s"]), "--srt", str(tmp_path / srt), "--out", str(tmp_path / "t.json")])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert fragment in err and "Traceback" not in err
+    assert not (tmp_path / "t.json").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from ..arguments import open_unit_float, user_errors_exit
 from ..config import EMOTION_LABELS
 from .folder import FolderRead, read_folder, report_problems, splits_of
 from .mosi_mosei import EXPECTED_COUNTS, SPLITS, load, read_segment_file, summarise, unlabelled_fold_videos
@@ -23,12 +24,17 @@ def main(argv: list[str] | None = None) -> None:
                                                       "of clips beside metadata.csv / metadata.jsonl)")
     parser.add_argument("--on-error", default="stop", choices=["stop", "skip"],
                         help="folder: a bad row stops the check (default) or is left out and counted")
-    parser.add_argument("--valid-fraction", type=float,
+    parser.add_argument("--valid-fraction", type=open_unit_float,
                         help="folder: count rows without a split as training's would (this share held out)")
     parser.add_argument("--segments", help="file of segment ids (python -m merclip.data.mmsa_segments, MMSA label.csv, "
                                            "or one <video>_<segment> a line): load exactly those segments, in the "
                                            "file's split where it names one")
     args = parser.parse_args(argv)
+    with user_errors_exit(parser.prog):  # a missing or damaged dataset: its message, exit status 2, no traceback
+        _check(args)
+
+
+def _check(args: argparse.Namespace) -> None:
     if args.dataset == "folder":
         check_folder(args.root, args.on_error, args.valid_fraction)
         return

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..labels import MELD_LABELS
-from .mosi_mosei import DatasetFormatError
+from .mosi_mosei import DatasetFormatError, DatasetNotFoundError
 
 IEMOCAP_SETUPS: dict[str, dict[str, str]] = {
     "4class": {"neu": "neutral", "hap": "happy", "exc": "happy", "sad": "sad", "ang": "angry"},
@@ -63,7 +63,7 @@ def load_iemocap(root: str | Path, setup: Literal["4class", "6class"] = "4class"
     mapping = IEMOCAP_SETUPS[setup]
     sessions = sorted(p for p in root.glob("Session[1-5]") if p.is_dir())
     if not sessions:
-        raise FileNotFoundError(f"'{root}' does not look like IEMOCAP_full_release: no Session1..Session5 folders")
+        raise DatasetNotFoundError(f"'{root}' does not look like IEMOCAP_full_release: no Session1..Session5 folders")
     out, untranscribed = [], []
     for session in sessions:
         texts = _iemocap_transcripts(session)
@@ -157,7 +157,7 @@ def load_meld(root: str | Path, splits=("train", "valid", "test")) -> list[Utter
         csv_name, folder = MELD_SPLITS[split]
         path = root / csv_name
         if not path.is_file():
-            raise FileNotFoundError(f"MELD file '{csv_name}' not found in '{root}'")
+            raise DatasetNotFoundError(f"MELD file '{csv_name}' not found in '{root}'")
         for n, row in enumerate(_read_meld_csv(path), 2):
             emotion = row["Emotion"].strip().lower()
             if emotion not in MELD_LABELS:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..config import SINGLE_EMOTION
 from ..labels import validate_labels
-from .mosi_mosei import SPLITS, DatasetFormatError, NeutralPolicy
+from .mosi_mosei import SPLITS, DatasetFormatError, DatasetNotFoundError, NeutralPolicy
 
 METADATA_FILES = ("metadata.csv", "metadata.jsonl")
 COLUMNS = ("file_name", "transcript", "transcript_file", "audio_file", "emotions", "sentiment", "split")
@@ -133,7 +133,7 @@ def find_metadata(path: str | Path) -> Path:
             raise FolderFormatError(f"'{path.name}' is not a metadata file: expected a .csv or .jsonl manifest")
         return path
     if not path.is_dir():
-        raise FileNotFoundError(f"dataset folder '{path}' does not exist")
+        raise DatasetNotFoundError(f"dataset folder '{path}' does not exist")
     found = [path / name for name in METADATA_FILES if (path / name).is_file()]
     if len(found) != 1:
         what = "both " + " and ".join(METADATA_FILES) if found else "no " + " or ".join(METADATA_FILES)

@@ -15,7 +15,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
 
-from ..config import MediaConfig
+from ..config import SINGLE_EMOTION, MediaConfig
+from ..errors import UserError
 from ..model_configs.presets import train_config_for
 from ..pretrained import clip_towers
 from .erc import iemocap_split, load_meld
@@ -24,7 +25,10 @@ from .folder import fit_model_to_folder, load_folder
 from .lexicon import text_corpus_dataset
 from .spoken_forms import ITEMS_PER_EMOTION, fewest_items
 from .mismatch import MismatchedClips
+from .mosi_mosei import DatasetFormatError
 from .mosi_mosei import load as load_mosi_mosei
+
+SINGLE_LABEL_DATASETS = ("meld", "iemocap")  # one emotion per utterance: read by LSGMER (task SINGLE_EMOTION) only
 
 
 @dataclass
@@ -121,16 +125,24 @@ def neutral_policy_for(split: str, train_policy: str) -> str:
 
 
 def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), shuffle: bool = True,
-                  distributed: bool = False, seed: int = 0,
-                  batch_size: int | None = None) -> tuple[dict[str, DataLoader], dict[str, float]]:
+                  distributed: bool = False, seed: int = 0, batch_size: int | None = None,
+                  require_clips: bool = False) -> tuple[dict[str, DataLoader], dict[str, float]]:
     """DataLoaders per split over the decoded-media cache (built here when missing), and the clips' sentiment
     scores (clip id -> score, for Acc2; empty for datasets without scores). Batches are made for the device the
-    model is on; `batch_size` overrides `cfg.batch_size`."""
+    model is on; `batch_size` overrides `cfg.batch_size`. `require_clips` (training, evaluate, export, ablate)
+    refuses a split without clips before any decoding; without it an empty split is an empty loader (a caller that
+    reads every split of a small set skips those)."""
+    check_dataset_for_task(model.cfg.task, cfg.dataset)
     samples = load_dataset_samples(cfg, tuple(splits))
     if cfg.dataset == "folder":  # the folder names its own labels: the model scores those
         fit_model_to_folder(model, samples)
     if cfg.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: cfg.limit]]
+    # an empty split fails late otherwise: training ran a whole epoch, then validation's torch.cat raised on nothing
+    empty = [split for split in splits if not any(s.split == split for s in samples)]
+    if empty and require_clips:
+        raise DatasetFormatError(f"the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} of the {cfg.dataset} "
+                                 f"dataset at '{cfg.root}' {'have' if len(empty) > 1 else 'has'} no clips")
     pp = clip_towers.image_preprocess_config(model.audio.visual)
     media_cfg = media_config_for(model, pp, cfg.audio_segments)
     if not distributed or dist.get_rank() == 0:
@@ -150,6 +162,18 @@ def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), 
                                     sampler=sampler, collate_fn=Collate(model.tokenizer), **options)
     scores = {s.clip_id: s.sentiment for s in samples if isinstance(getattr(s, "sentiment", None), float)}
     return loaders, scores
+
+
+def check_dataset_for_task(task: str, dataset: str) -> None:
+    """Refuse a model on a dataset whose samples it cannot read, before any clip is decoded: LSGMER (one emotion per
+    utterance) reads MELD and IEMOCAP only, MER-CLIP (multi-label emotion, sentiment) every other dataset. Without
+    this the first batch failed with an AttributeError ('Sample' object has no attribute 'label'), after the cache
+    was filled and, in training, the run folder written."""
+    single = task == SINGLE_EMOTION
+    if single != (dataset in SINGLE_LABEL_DATASETS):
+        wants = ", ".join(SINGLE_LABEL_DATASETS) if single else "mosei, mosi, synthetic, folder"
+        family = "LSGMER (--model lsgmer)" if single else "MER-CLIP"
+        raise UserError(f"--dataset {dataset} cannot be read by a {family} model: it reads --dataset {wants}")
 
 
 def _extras(clips: CachedClipDataset, cfg: DataConfig, labels: tuple[str, ...]) -> list:

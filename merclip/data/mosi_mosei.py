@@ -34,6 +34,7 @@ import h5py
 import numpy as np
 
 from ..config import EMOTION_LABELS
+from ..errors import UserError
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 NeutralPolicy = Literal["drop", "nonnegative"]
@@ -42,8 +43,14 @@ NeutralPolicy = Literal["drop", "nonnegative"]
 EXPECTED_COUNTS = {"mosi": (1284, 229, 686), "mosei": (16326, 1871, 4659)}
 
 
-class DatasetFormatError(ValueError):
-    """A dataset file does not have the expected format; the message names the file and what is wrong."""
+class DatasetFormatError(UserError):
+    """A dataset file does not have the expected format; the message names the file and what is wrong. A
+    `UserError` (a ValueError too), so that every command ends with the message instead of a traceback."""
+
+
+class DatasetNotFoundError(UserError, FileNotFoundError):
+    """A dataset folder or one of its files is missing. Still a FileNotFoundError for callers that catch one, and a
+    `UserError` so that a command given a wrong --root says so in one line instead of a traceback."""
 
 
 @dataclass
@@ -141,11 +148,10 @@ def sdk_fold_file(dataset: str) -> Path | None:
 def standard_folds(dataset: str, root: Path | None = None) -> dict[str, set[str]]:
     """Video-level folds: root/folds.json if present, else the SDK's standard lists."""
     if root is not None and (root / "folds.json").is_file():
-        data = json.loads((root / "folds.json").read_text())
-        return {s: set(data[s]) for s in SPLITS}
+        return _read_folds_json(root / "folds.json")
     path = sdk_fold_file(dataset)
     if path is None:
-        raise FileNotFoundError(
+        raise DatasetNotFoundError(
             f"no folds for {dataset}: install the SDK's fold lists with `pip install cmu-multimodal-sdk`, "
             "or put a folds.json with train/valid/test video ids in the dataset folder"
         )
@@ -153,6 +159,20 @@ def standard_folds(dataset: str, root: Path | None = None) -> dict[str, set[str]
     lists = {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
              for t in node.targets if isinstance(t, ast.Name)}
     return {s: set(lists[f"standard_{s}_fold"]) for s in SPLITS}
+
+
+def _read_folds_json(path: Path) -> dict[str, set[str]]:
+    """A folds.json's splits; a damaged one is named with what is wrong (it was a JSONDecodeError or KeyError)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetFormatError(f"'{path}' is not valid JSON ({exc})") from None
+    ok = isinstance(data, dict) and all(isinstance(data.get(s), list) and all(isinstance(v, str) for v in data[s])
+                                        for s in SPLITS)
+    if not ok:
+        raise DatasetFormatError(f"'{path}' must be a JSON object with lists of video ids under "
+                                 f"{', '.join(repr(s) for s in SPLITS)}")
+    return {s: set(data[s]) for s in SPLITS}
 
 
 def _check_fold_coverage(root: Path, folds: dict[str, set[str]], labels: dict, splits, label_file: str) -> None:
@@ -173,17 +193,18 @@ def _check_fold_coverage(root: Path, folds: dict[str, set[str]], labels: dict, s
 
 def _base(root: Path, marker: str) -> Path:
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder '{root}' does not exist")
+        raise DatasetNotFoundError(f"'{root}' is a file, not a dataset folder" if root.exists()
+                                   else f"dataset folder '{root}' does not exist")
     for candidate in (root, root / "Raw"):
         if (candidate / marker).is_dir():
             return candidate
-    raise FileNotFoundError(f"'{root}' does not look like the raw release: no '{marker}' folder in it or in Raw/")
+    raise DatasetNotFoundError(f"'{root}' does not look like the raw release: no '{marker}' folder in it or in Raw/")
 
 
 def _find_one(root: Path, name: str) -> Path:
     hits = sorted(root.rglob(name))
     if not hits:
-        raise FileNotFoundError(f"label file {name} not found under '{root}'")
+        raise DatasetNotFoundError(f"label file {name} not found under '{root}'")
     return hits[0]
 
 
@@ -332,7 +353,8 @@ def read_segment_file(path: str | Path) -> dict[str, str | None]:
     (train / valid / test)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"segments file '{path}' does not exist")
+        raise DatasetNotFoundError(f"segments file '{path}' does not exist" + (" (it is a folder)" if path.is_dir()
+                                                                                else ""))
     text = path.read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if not lines:

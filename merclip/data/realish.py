@@ -37,14 +37,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import dataclasses
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ..arguments import positive_int
+from ..arguments import positive_int, user_errors_exit
 from ..errors import UserError
+from ..files import check_folder_writable
 from .realish_sentences import ORIGINAL, PHOTO_CYCLES, SENTENCES, SPLITS
 from .speech import SAMPLE_RATE, Prosody, speak, with_silence
 from .writer import write_in_processes, write_video
@@ -202,7 +204,7 @@ def load(manifest: str | Path, split: str | None = None) -> list[RealishClip]:
     written before the split existed read as dev; one whose clips carry another split than SPLITS is refused."""
     if split not in (None, *SPLIT_CHOICES):
         raise ValueError(f"split must be one of {SPLIT_CHOICES} or None; got {split!r}")
-    rows = json.loads(Path(manifest).read_text())
+    rows = _manifest_rows(Path(manifest))
     for row in rows:  # a folder built before the split moved (session 9) would score the retired clips as test
         k = _index(row["clip_id"])
         if "split" in row and k is not None and k < len(SPLITS) and row["split"] != SPLITS[k]:
@@ -211,6 +213,24 @@ def load(manifest: str | Path, split: str | None = None) -> list[RealishClip]:
                             f"python -m merclip.data.realish --out <folder>")
     clips = [RealishClip(**{**d, "emotions": tuple(d["emotions"])}) for d in rows]
     return [c for c in clips if split in (None, "all", c.split)]
+
+
+def _manifest_rows(manifest: Path) -> list[dict]:
+    """The rows of a realish.json, or a UserError naming what is wrong: a missing, unreadable or damaged manifest
+    was a FileNotFoundError, JSONDecodeError or KeyError traceback in eval_realish and train_demo."""
+    rebuild = f"build it with python -m merclip.data.realish --out {manifest.parent}"
+    if not manifest.is_file():
+        raise UserError(f"no real-ish set at '{manifest.parent}' (no {manifest.name} in it): {rebuild}")
+    try:
+        rows = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"'{manifest}' is not valid JSON ({exc}): {rebuild}") from None
+    fields = {f.name for f in dataclasses.fields(RealishClip)}
+    required = {f.name for f in dataclasses.fields(RealishClip) if f.default is dataclasses.MISSING}  # not split
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and required <= set(r) <= fields for r in rows):
+        raise UserError(f"'{manifest}' is not a real-ish manifest (a list of clips with the fields "
+                        f"{', '.join(sorted(fields))}): {rebuild}")
+    return rows
 
 
 def _index(clip_id: str) -> int | None:
@@ -228,6 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=positive_int, help="only the first N clips of the split (quick runs)")
     parser.add_argument("--workers", type=positive_int, default=1, help="processes writing clips (default 1)")
     args = parser.parse_args(argv)
+    with user_errors_exit(parser.prog):  # an --out that is a file, or under one, failed with a traceback
+        check_folder_writable(args.out, "real-ish set")
     print(f"wrote {build(args.out, args.limit, split=args.split, workers=args.workers)}")
 
 

@@ -43,7 +43,8 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from ..arguments import positive_int
+from ..arguments import positive_int, user_errors_exit
+from ..files import check_folder_writable
 from ..labels import MELD_LABELS
 from .erc import MELD_SPLITS
 from .writer import write_in_processes, write_video, write_wav
@@ -416,12 +417,23 @@ def write_examples(out: str | Path, seed: int = 0, style: str = "tones") -> list
     return paths
 
 
+def split_names(text: str) -> tuple[str, ...]:
+    """`--splits test,valid`: known split names (an unknown one was a KeyError after the output folder was made)."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    known = ("train", "valid", "test")  # split_videos' splits
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"must be split names from {', '.join(known)} (comma-separated), got {text!r}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output folder (CMU-MOSEI raw layout)")
-    parser.add_argument("--n", type=int, default=600, help="number of clips (segments)")
+    parser.add_argument("--n", type=positive_int, default=600, help="number of clips (segments)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--splits", help="render only these splits' clips, e.g. test (labels and folds cover all)")
+    parser.add_argument("--splits", type=split_names,
+                        help="render only these splits' clips, e.g. test (labels and folds cover all)")
     parser.add_argument("--workers", type=positive_int, default=1, help="processes rendering clips (default 1)")
     parser.add_argument("--examples", action="store_true", help="write the app's example clips to --out instead")
     parser.add_argument("--style", default="tones", choices=list(STYLES),
@@ -431,6 +443,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="mosei: multi-label MER-CLIP data; meld: single-label audio+text data for LSGMER; "
                              "folder: clips beside a metadata.csv (merclip.data.folder)")
     args = parser.parse_args(argv)
+    with user_errors_exit(parser.prog):  # an --out that is a file, or under one, failed with a traceback
+        check_folder_writable(args.out, "generated dataset")
     if args.layout == "folder":
         print(f"wrote {args.n} clips and metadata.csv to {write_folder(args.out, args.n, args.seed)}")
         return
@@ -441,7 +455,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {len(write_examples(args.out, args.seed, args.style))} example clips to {args.out}")
         return
     path = write_dataset(args.out, args.n, args.seed, style=args.style,
-                         splits=tuple(args.splits.split(",")) if args.splits else None, workers=args.workers)
+                         splits=args.splits, workers=args.workers)
     print(f"wrote {args.n} clips to {path}")
 
 

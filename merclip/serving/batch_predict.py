@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from ..arguments import positive_int
 from ..config import DEFAULT_QUERY_WORD
 from ..data.folder import ClipRow, FolderRead, read_folder
 from ..data.mosi_mosei import DatasetFormatError
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--labels", help='"calm, tense, excited" (default: the folder\'s own labels, else the model\'s)')
     parser.add_argument("--query-word", help="'none' for no word (default: the model's)")
     parser.add_argument("--task", choices=["emotion", "sentiment"], help="default: the model's")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=positive_int, default=16)  # 0 was range()'s traceback mid-run
     parser.add_argument("--embeddings", type=Path, help="also write the embeddings (.npz, export format) for the Studio")
     parser.add_argument("--resume", action="store_true", help="skip the rows a previous run wrote without an error")
     parser.add_argument("--device", help="cpu, cuda (default: cuda when available; under torchrun cuda:LOCAL_RANK)")

@@ -23,7 +23,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..arguments import user_errors_exit
 from ..data.realish import EMOTIONS, SPLIT_CHOICES, RealishClip, load
+from ..device import select_device
+from ..files import check_writable
+from ..models.checkpoint import check_checkpoint
 from ..training.metrics import emotion_metrics
 
 
@@ -212,7 +216,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-    args.clips = load(Path(args.set) / "realish.json", args.split)
+    args.prog = parser.prog
+    # everything that can be checked without scoring, before the first checkpoint is scored: a missing or damaged
+    # set, an unknown device, a checkpoint that is not MER-CLIP's and an --out that cannot be written were tracebacks
+    with user_errors_exit(parser.prog):
+        args.clips = load(Path(args.set) / "realish.json", args.split)
+        select_device(args.device)
+        for ckpt in args.checkpoint:
+            check_checkpoint(ckpt, family="merclip")
+        if args.out:
+            check_writable(args.out, "results JSON")
     if not args.clips:
         parser.error(f"{args.set}/realish.json lists no clip of split '{args.split}'")
     return args
@@ -223,12 +236,13 @@ def main(argv: list[str] | None = None) -> dict:
     folder, clips = Path(args.set), args.clips
     truth = truth_matrix(clips)
     rows = {"chance (every emotion / a random label)": chance(truth)}
-    for ckpt in args.checkpoint:
-        for name, metrics in merclip_rows(ckpt, clips, folder, args.device, args.per_modality).items():
-            rows[f"MER-CLIP `{Path(ckpt).name}`" + ("" if name == "LVA" else f", {name}")] = metrics
-    if args.zero_shot:
-        for part, metrics in zero_shot_rows(clips, folder).items():
-            rows[f"offline zero-shot reference, {part}"] = metrics
+    with user_errors_exit(args.prog):  # a clip of the set that is missing or does not decode
+        for ckpt in args.checkpoint:
+            for name, metrics in merclip_rows(ckpt, clips, folder, args.device, args.per_modality).items():
+                rows[f"MER-CLIP `{Path(ckpt).name}`" + ("" if name == "LVA" else f", {name}")] = metrics
+        if args.zero_shot:
+            for part, metrics in zero_shot_rows(clips, folder).items():
+                rows[f"offline zero-shot reference, {part}"] = metrics
     print(markdown(rows, len(clips), splits_present(clips)))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))

@@ -25,6 +25,7 @@ from ..arguments import positive_float, positive_int, user_errors_exit
 from ..config import TrainConfig
 from ..data.loading import DataConfig, build_loaders
 from ..device import select_device
+from ..files import check_folder_writable
 from ..labels import QUERY_WORDS, label_set
 from ..model_configs.presets import train_config_for
 from ..models.checkpoint import load_checkpoint
@@ -120,7 +121,7 @@ def run_cell(setup: AblationSetup, model_cfg: AnyConfig) -> tuple[dict, Path]:
     train(model_cfg, setup.train, setup.data, out, run=setup.run, resume=True, progress=False)
     device = select_device(setup.run.device)
     model = load_checkpoint(out / "best", device=device)
-    loaders, scores = build_loaders(model, setup.data, ("test",), shuffle=False)
+    loaders, scores = build_loaders(model, setup.data, ("test",), shuffle=False, require_clips=True)
     result = evaluate_model(model, loaders["test"], device, scores)
     metrics = {**result.metrics, "skipped_clips": result.skipped}
     result_file.write_text(json.dumps(metrics, indent=1))
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
                                      seed=args.seed)
         with option_checks(parser):
             model_cfg, data_cfg = model_config_from_args(args), data_config_from_args(args)
+        check_folder_writable(args.out, "ablation folder")  # a file there was found only after a cell's data decoded
         setup = AblationSetup(model_cfg, train_cfg, data_cfg, Path(args.out), run_config_from_args(args))
         cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
         for grid in args.grid:

@@ -22,12 +22,13 @@ from ..config import SINGLE_EMOTION
 from ..data.features import to_device
 from ..data.loading import build_loaders
 from ..device import select_device
+from ..files import check_writable
 from ..models.checkpoint import load_checkpoint
 from ..shipped import DEFAULT_CHECKPOINT
 from ..models.losses import decisions
 from ..models.speed import SpeedConfig, apply_speed
 from .metrics import emotion_metrics, markdown_table, sentiment_metrics, single_label_metrics
-from .options import add_data_args, data_config_from_args
+from .options import add_data_args, data_config_from_args, option_checks
 
 
 @dataclass
@@ -99,11 +100,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="bf16 autocast and compiled towers on a GPU (SpeedConfig.throughput); no effect on a CPU")
     add_data_args(parser)
     args = parser.parse_args(argv)
-    device = select_device(args.device)
-    speed = SpeedConfig.throughput(device) if args.fast else SpeedConfig()
-    with user_errors_exit(parser.prog):  # a bad checkpoint or dataset folder: its message, exit status 2
+    with user_errors_exit(parser.prog):  # a bad checkpoint, device, dataset folder or --out: its message, exit 2
+        # checked before the checkpoint loads and the data decodes: a bad combination of data options, an unknown
+        # device and an --out that cannot be written would otherwise end the run with a traceback, the last at its end
+        with option_checks(parser):
+            data_cfg = data_config_from_args(args)
+        device = select_device(args.device)
+        if args.out:
+            check_writable(args.out, "metrics JSON")
+        speed = SpeedConfig.throughput(device) if args.fast else SpeedConfig()
         model = apply_speed(load_checkpoint(args.checkpoint, device=device), speed)
-        loaders, scores = build_loaders(model, data_config_from_args(args), splits=(args.split,), shuffle=False)
+        loaders, scores = build_loaders(model, data_cfg, splits=(args.split,), shuffle=False,
+                                        require_clips=True)
         result = evaluate_model(model, loaders[args.split], device, scores, progress=True, amp=speed.bf16)
     row = {"model": Path(args.checkpoint).name, **result.metrics}
     print(markdown_table([row], columns_for(model.cfg.task), title=f"{args.dataset} {args.split} ({len(result.ids)} clips)"))

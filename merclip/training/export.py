@@ -21,10 +21,11 @@ from ..config import MODALITY_NAMES
 from ..data.features import to_device
 from ..data.loading import build_loaders
 from ..device import select_device
+from ..files import check_writable
 from ..models.checkpoint import load_checkpoint
 from ..shipped import DEFAULT_CHECKPOINT
 from ..models.merclip import MERCLIP
-from .options import add_data_args, data_config_from_args
+from .options import add_data_args, data_config_from_args, option_checks
 
 
 @torch.no_grad()
@@ -49,8 +50,15 @@ def collect_embeddings(model: MERCLIP, loader, device, scores: dict[str, float])
     return data
 
 
-def save_embeddings(path: str | Path, data: dict[str, np.ndarray]) -> Path:
+def embeddings_path(path: str | Path) -> Path:
+    """Where `save_embeddings` writes `path`: numpy adds '.npz' to a name without it."""
     path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def save_embeddings(path: str | Path, data: dict[str, np.ndarray]) -> Path:
+    """Write `data` and return the file written (`embeddings_path`), so that what is reported is what exists."""
+    path = embeddings_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **data)
     return path
@@ -69,10 +77,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="output .npz file")
     add_data_args(parser)
     args = parser.parse_args(argv)
-    device = select_device(args.device)
-    with user_errors_exit(parser.prog):  # a bad checkpoint or dataset folder: its message, exit status 2
+    with user_errors_exit(parser.prog):  # a bad checkpoint, device, dataset folder or --out: its message, exit 2
+        # checked before the checkpoint loads and the data decodes (as evaluate): an --out that is a folder or lies
+        # under a file would otherwise fail at the end with a traceback, or be written elsewhere as <folder>.npz
+        with option_checks(parser):
+            data_cfg = data_config_from_args(args)
+        device = select_device(args.device)
+        check_writable(args.out, "embeddings", make_parents=True)
+        check_writable(embeddings_path(args.out), "embeddings", make_parents=True)
         model = load_checkpoint(args.checkpoint, device=device)
-        loaders, scores = build_loaders(model, data_config_from_args(args), (args.split,), shuffle=False)
+        loaders, scores = build_loaders(model, data_cfg, (args.split,), shuffle=False, require_clips=True)
         data = collect_embeddings(model, loaders[args.split], device, scores)
     print(f"wrote {len(data['ids'])} clips to {save_embeddings(args.out, data)}")
 

@@ -33,7 +33,7 @@ from ..config import SINGLE_EMOTION, TrainConfig
 from ..data.features import to_device
 from ..data.loading import DataConfig, build_loaders
 from ..device import select_device
-from ..files import atomic_write
+from ..files import atomic_write, check_folder_writable
 from ..model_configs.presets import train_config_for
 from ..models.checkpoint import build_from_config, save_checkpoint
 from ..models.registry import AnyConfig
@@ -142,7 +142,7 @@ def train(model_cfg: AnyConfig, train_cfg: TrainConfig, data_cfg: DataConfig, ou
     torch.manual_seed(train_cfg.seed)
     model = _build_model(model_cfg, train_cfg, run.clip_weights, proc.device)
     loaders, scores = build_loaders(model, data_cfg, ("train", "valid"), shuffle=True, distributed=proc.distributed,
-                                    seed=train_cfg.seed, batch_size=train_cfg.batch_size)
+                                    seed=train_cfg.seed, batch_size=train_cfg.batch_size, require_clips=True)
     # fused: one kernel for the whole parameter update on a GPU instead of several per parameter tensor
     optimizer = build_optimizer(model, train_cfg, fused=proc.device.type == "cuda")
     ctx = _Run(Path(out_dir), proc, train_cfg.epochs, train_cfg.amp and proc.device.type == "cuda", progress, hooks,
@@ -324,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
         with option_checks(parser):
             model_cfg, train_cfg, data_cfg = (model_config_from_args(args), train_config_from_args(args),
                                               data_config_from_args(args))
+        check_folder_writable(args.out, "run folder")  # a file there was found only after the data was decoded
         result = train(model_cfg, train_cfg, data_cfg, args.out, run=run_config_from_args(args), resume=args.resume)
     if result["history"]:
         print(f"best valid {selection_metric(model_cfg.task)} {result['best']:.4f} at epoch {result['best_epoch']}")

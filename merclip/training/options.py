@@ -12,13 +12,13 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..arguments import (modality_order, non_negative_float, non_negative_int, positive_float, positive_int,
-                         unit_float)
-from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, ModelConfig, TrainConfig
+from ..arguments import (modality_order, non_negative_float, non_negative_int, open_unit_float, positive_float,
+                         positive_int, segment_count, unit_float)
+from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, SINGLE_EMOTION, ModelConfig, TrainConfig
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
 from ..data.spoken_forms import ITEMS_PER_EMOTION
-from ..data.loading import DataConfig
+from ..data.loading import DataConfig, check_dataset_for_task
 from ..errors import UserError
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
 from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS, train_config_for
@@ -39,7 +39,7 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fold", type=positive_int, default=1,
                    help="IEMOCAP leave-one-session-out fold: test on Session<fold>")
     g.add_argument("--root", required=True, help="dataset folder (raw CMU-MultimodalSDK layout, or --dataset folder's)")
-    g.add_argument("--valid-fraction", type=float,
+    g.add_argument("--valid-fraction", type=open_unit_float,
                    help="folder: hold out this share of the rows without a split for validation (and test)")
     g.add_argument("--on-error", default="stop", choices=["stop", "skip"],
                    help="folder: a bad metadata row stops the command (default) or is left out and counted")
@@ -53,11 +53,11 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                         "paper evaluates the 'more certain' positive / negative classes and does not say what "
                         "training does with zero scores); evaluation keeps zero-score clips and reports Acc2 both "
                         "ways (non0, has0)")
-    g.add_argument("--audio-segments", default=12, type=lambda v: v if v == "all" else int(v),
+    g.add_argument("--audio-segments", default=12, type=segment_count,
                    help="2-s audio segments the audio tower reads: 12 regularly selected ones, as the paper (sec. 4.3) "
                         "selects 12 for the visual and audio encoders (default), or 'all' (ceil(duration / 2))")
     g.add_argument("--limit", type=positive_int, help="use at most this many clips per split (quick runs)")
-    g.add_argument("--mismatched", type=float, default=0.0,
+    g.add_argument("--mismatched", type=unit_float, default=0.0,
                    help="add this share of the train clips again, each with another clip's frames and audio and its "
                         "own words and labels (this project's recipe for the demo: teaches when to lean on the words)")
     g.add_argument("--mismatched-swap", default="face+voice", choices=["face+voice", "face", "photo"],
@@ -154,7 +154,10 @@ def option_checks(parser: argparse.ArgumentParser) -> Iterator[None]:
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
-    """The data options (`add_data_args`) as a DataConfig."""
+    """The data options (`add_data_args`) as a DataConfig; with the model options (train, ablate), also checks that
+    the model family reads the dataset, before any model is built."""
+    if hasattr(args, "model"):
+        check_dataset_for_task(SINGLE_EMOTION if args.model == "lsgmer" else args.task, args.dataset)
     return DataConfig(root=args.root, dataset=args.dataset, cache_dir=args.cache_dir, segments=args.segments,
                       neutral=args.neutral, limit=args.limit, workers=args.workers, loader_workers=args.loader_workers,
                       batch_size=args.batch_size, iemocap_setup=args.iemocap_setup, fold=args.fold,

@@ -12,6 +12,7 @@ from ...errors import UserError
 from ...files import OutputError, check_writable, reason, write_text_atomic
 from .base import TRANSCRIBER_CHOICES, Progress, TimelineConfig, check_long_clip
 from .pipeline import analyse
+from .subtitles import parse_srt
 
 PROG = "python -m merclip.timeline"
 
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         outputs = {check_writable(args.out, "timeline JSON"): "to_json"}  # refused before any work
         if args.csv:
             outputs[check_writable(args.csv, "timeline CSV")] = "to_csv"
-        check_long_clip(args.video, cfg, MediaConfig())  # refuse a too-long file before loading the model
+        info = check_long_clip(args.video, cfg, MediaConfig())  # refuse a too-long file before loading the model
+        if args.srt:  # and a missing or malformed .srt: it was read only after the model had loaded
+            parse_srt(args.srt, info.duration, cfg, MediaConfig())
         predictor = Predictor.from_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT, device=args.device)
         with _progress_bar() as progress:
             timeline = analyse(predictor, args.video, args.srt, cfg, progress=progress, tasks=args.tasks)
