@@ -123,8 +123,8 @@ class DevSelection:
         self.folder, self.out, self.selection = realish, out, selection
         self.clips = load(realish / "realish.json", split)
         if not self.clips:
-            raise ValueError(f"the real-ish set in {realish} has no {split!r} clips: build it with "
-                             f"python -m merclip.data.realish --out {realish}")
+            raise UserError(f"the real-ish set in {realish} has no {split!r} clips: build it with "
+                            f"python -m merclip.data.realish --out {realish}")
         self.min_generated, self.max_doubt = min_generated, max_doubt
         self.best = (False, False, -1.0)  # (eligible, fusion adds, rank_score), compared in that order
         if resume and log_path(out).is_file():  # a resumed run ranks its new epochs against the ones already logged
@@ -189,15 +189,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 <= args.max_fusion_doubt <= 1:
         parser.error(f"--max-fusion-doubt is a share of resamples in [0, 1], got {args.max_fusion_doubt}")
+    if not 0 <= args.min_generated <= 1:  # a micro-F1, not a percentage; nan would make every epoch ineligible
+        parser.error(f"--min-generated is a micro-F1 in [0, 1], got {args.min_generated}")
     out = Path(args.out)
     with user_errors_exit(parser.prog):
         with option_checks(parser):
             model_cfg, train_cfg, data_cfg = (model_config_from_args(args), train_config_from_args(args),
                                               data_config_from_args(args))
         selection = GeneratedSelection(Path(args.generated_selection), data_cfg) if args.generated_selection else None
-        out.mkdir(parents=True, exist_ok=True)
+        # the real-ish set is read before the run folder is made: a wrong --realish leaves nothing behind
         select = DevSelection(Path(args.realish), out, args.min_generated, resume=args.resume,
                               max_doubt=args.max_fusion_doubt, selection=selection)
+        out.mkdir(parents=True, exist_ok=True)
         train(model_cfg, train_cfg, data_cfg, out, run=run_config_from_args(args), resume=args.resume,
               hooks=TrainingHooks(after_epoch=select))
     print(f"dev-best: {out / 'dev-best'} (rank score {select.best[2]:.3f}, eligible: {select.best[0]}, "

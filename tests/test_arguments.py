@@ -324,6 +324,7 @@ CLI_ROWS = [
     (_evaluate, ["--mismatched", "nan"], "argument --mismatched: must be a number between 0 and 1 (both included)"),
     (_check, ["--valid-fraction", "2"], "argument --valid-fraction: must be a number between 0 and 1 (both excluded)"),
     (_predict, ["--batch-size", "0"], "argument --batch-size: must be a positive integer, got '0'"),
+    (_predict, [], "dataset folder 'clips' does not exist"),  # a user error ends predict as it ends the others
     (_synthetic, ["--n", "-5"], "argument --n: must be a positive integer, got '-5'"),
     (_synthetic, ["--splits", "tests"], "argument --splits: must be split names from train, valid, test"),
     # a model family on a dataset it cannot read: an AttributeError after the cache was filled and the run folder made

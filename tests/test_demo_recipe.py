@@ -521,15 +521,34 @@ def test_training_commands_refuse_options_that_do_not_combine_before_any_work(tm
         assert not (tmp_path / "run").exists()
 
 
-def test_train_demo_refuses_a_fusion_doubt_outside_zero_one(tmp_path, capsys):
-    """--max-fusion-doubt is a share of resamples: 5 (a percentage typed as such) ends as argparse ends a bad option,
-    before any data is read."""
+@pytest.mark.parametrize("option, value, message", [
+    ("--max-fusion-doubt", "5", "--max-fusion-doubt is a share of resamples in [0, 1], got 5.0"),
+    ("--min-generated", "85.8", "--min-generated is a micro-F1 in [0, 1], got 85.8"),
+    ("--min-generated", "nan", "--min-generated is a micro-F1 in [0, 1], got nan")])
+def test_train_demo_refuses_a_share_outside_zero_one(tmp_path, capsys, option, value, message):
+    """--max-fusion-doubt is a share of resamples and --min-generated a micro-F1: a percentage typed as such, or nan
+    (which would make every epoch ineligible), ends as argparse ends a bad option, before any data is read."""
     demo = _train_demo()
     with pytest.raises(SystemExit) as stop:
         demo.main(["--root", str(tmp_path), "--out", str(tmp_path / "run"), "--realish", str(tmp_path),
-                   "--max-fusion-doubt", "5"])
+                   option, value])
     assert stop.value.code == 2
-    assert "--max-fusion-doubt is a share of resamples in [0, 1], got 5.0" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_demo_reads_the_realish_set_before_making_the_run_folder(tmp_path, capsys):
+    """A wrong --realish is one line, and no empty run folder is left behind to be mistaken for a run."""
+    from merclip.data.synthetic import write_dataset
+
+    demo = _train_demo()
+    data = write_dataset(tmp_path / "gen", 12, seed=0, progress=False, style="speech", workers=1)
+    with pytest.raises(SystemExit) as stop:
+        demo.main(["--dataset", "synthetic", "--root", str(data), "--out", str(tmp_path / "run"),
+                   "--realish", str(tmp_path / "no-such-set")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "no-such-set" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
 
 

@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +30,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..arguments import positive_int
+from ..arguments import exit_on_user_error, positive_int
 from ..config import DEFAULT_QUERY_WORD
 from ..data.folder import ClipRow, FolderRead, read_folder
 from ..data.mosi_mosei import DatasetFormatError
@@ -292,8 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         summary = run(BatchOptions(**vars(args)))
-    except (UserError, DatasetFormatError, FileNotFoundError) as exc:
-        sys.exit(f"error: {exc}")
+    except (UserError, DatasetFormatError, FileNotFoundError) as exc:  # one line and exit 2, as every command ends
+        exit_on_user_error(parser.prog, exc)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"predicted {summary.clips} clip(s), {summary.errors} with an error, in {summary.seconds:.2f} s on "
               f"{summary.ranks} rank(s): {summary.clips_per_second:.2f} clips/s; {summary.bad_rows} bad metadata "
