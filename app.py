@@ -32,6 +32,7 @@ from app_events import (
     stale_outputs,
 )
 from merclip.arguments import positive_float, user_errors_exit
+from merclip.device import select_device
 from app_timeline import timeline_tab
 from merclip.labels import QUERY_WORDS
 from merclip.serving.projection import METHODS, SPACES
@@ -404,9 +405,11 @@ def app_allowed_roots() -> list[Path]:
 def main(argv=None, block: bool = True) -> gr.Blocks:
     """Start the app as `python app.py` does; block=False returns the running app (tests)."""
     args = parse_args(argv)
-    with user_errors_exit("app.py"):  # a missing or damaged checkpoint: one line on stderr, exit status 2
+    with user_errors_exit("app.py"):  # a missing or damaged checkpoint, a bad --device: one line, exit status 2
         # on a ZeroGPU Space the model moves to CUDA here, at start-up, not inside the @spaces.GPU functions
-        studio = Studio(args.checkpoint, args.embeddings, device=startup_device(args.device),
+        device = startup_device(args.device)
+        select_device(device)  # 'tpu', or 'cuda' on a machine without one: refused before the page is built
+        studio = Studio(args.checkpoint, args.embeddings, device=device,
                         zero_shot_weights=args.clip_weights, max_seconds=args.max_seconds,
                         allowed_roots=app_allowed_roots(), max_file_mb=args.max_file_mb,
                         lsgmer_checkpoint=args.lsgmer_checkpoint, timeline_max_seconds=60 * args.max_timeline_minutes)

@@ -193,8 +193,6 @@ non_negative_int = _argparse_type(int, _non_negative_int, "an integer >= 0", "no
 positive_float = _argparse_type(float, check_positive_number, "a positive number", "positive_float")
 non_negative_float = _argparse_type(float, lambda v, n: check_positive_number(v, n, allow_zero=True),
                                     "a number >= 0", "non_negative_float")
-threshold_float = _argparse_type(float, check_threshold, "a number between 0 and 1 (both excluded)",
-                                 "threshold_float")
 
 
 def _unit_number(value, name: str) -> float:
@@ -204,7 +202,7 @@ def _unit_number(value, name: str) -> float:
 
 
 unit_float = _argparse_type(float, _unit_number, "a number between 0 and 1 (both included)", "unit_float")
-# a share held out (--valid-fraction): 0 or 1 would leave a split empty
+# a threshold, or a share held out (--valid-fraction), where 0 or 1 would leave a split empty
 open_unit_float = _argparse_type(float, check_threshold, "a number between 0 and 1 (both excluded)", "open_unit_float")
 
 

@@ -48,7 +48,7 @@ COMMON=(--dataset synthetic --root "$DATA" --clip-model merclip-tiny-256 --num-f
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python scripts/train_demo.py "${COMMON[@]}" --realish "$REALISH" \
     --generated-selection "$SELECTION" --out "$RUNS"
 python - "$RUNS" "$DEMO" <<'PY'
-import json, sys
+import json, shutil, sys
 import torch
 from pathlib import Path
 from merclip.models.checkpoint import load_checkpoint, save_checkpoint
@@ -60,6 +60,9 @@ save_checkpoint(model, demo, dtype=torch.float16, extra={
                   f"real face photographs ({selected['epoch']} epochs), the epoch chosen on the real-ish dev split and "
                   f"a 1000-clip generated selection set (seed 1)",
     "not_for_real_world_use": True})
+for name in ("train_config.json", "data_config.json"):  # the recipe travels with the weights it made
+    shutil.copyfile(runs / name, Path(demo) / name)
+shutil.copyfile(runs / "dev-best" / "selected.json", Path(demo) / "selected_epoch.json")
 PY
 python -m merclip.export --checkpoint "$DEMO" --dataset synthetic --root "$DATA" --split test \
     --out assets/synthetic_test_embeddings.npz

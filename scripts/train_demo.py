@@ -36,10 +36,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, as scripts/make_reference_outputs.py is
 
-from merclip.arguments import user_errors_exit  # noqa: E402
+from merclip.arguments import unit_float, user_errors_exit  # noqa: E402
 from merclip.data.loading import DataConfig, build_loaders  # noqa: E402
 from merclip.data.realish import load  # noqa: E402
 from merclip.errors import UserError  # noqa: E402
+from merclip.files import check_folder_writable  # noqa: E402
 from merclip.models.checkpoint import load_checkpoint  # noqa: E402
 from merclip.models.losses import decisions  # noqa: E402
 from merclip.serving.realish_eval import fusion_doubt, merclip_outputs, summaries, truth_matrix  # noqa: E402
@@ -175,11 +176,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("--realish", required=True, help="the real-ish set's folder (python -m merclip.data.realish)")
-    parser.add_argument("--min-generated", type=float, default=GENERATED_FLOOR,
+    # both are shares (not percentages); nan would make every epoch ineligible: unit_float refuses it
+    parser.add_argument("--min-generated", type=unit_float, default=GENERATED_FLOOR,
                         help="an epoch is eligible only with at least this micro-F1 on the generated validation split, "
                              "or on the selection set with --generated-selection (default: the earlier demo's 87.8 on "
                              "its test split, less 2 points)")
-    parser.add_argument("--max-fusion-doubt", type=float, default=0.05,
+    parser.add_argument("--max-fusion-doubt", type=unit_float, default=0.05,
                         help="an epoch is eligible only if, in at most this share of paired bootstrap resamples of the "
                              "dev clips, the full model scores below a single modality (micro-F1 or top-1); 1 "
                              "asks only that the measured dev scores are at least each single modality's")
@@ -187,17 +189,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="judge the generated floor and rank on every clip of this second generated dataset "
                              "(python -m merclip.data.synthetic --seed 1 ...) instead of the 100-clip validation split")
     args = parser.parse_args(argv)
-    if not 0 <= args.max_fusion_doubt <= 1:
-        parser.error(f"--max-fusion-doubt is a share of resamples in [0, 1], got {args.max_fusion_doubt}")
-    if not 0 <= args.min_generated <= 1:  # a micro-F1, not a percentage; nan would make every epoch ineligible
-        parser.error(f"--min-generated is a micro-F1 in [0, 1], got {args.min_generated}")
     out = Path(args.out)
     with user_errors_exit(parser.prog):
         with option_checks(parser):
             model_cfg, train_cfg, data_cfg = (model_config_from_args(args), train_config_from_args(args),
                                               data_config_from_args(args))
         selection = GeneratedSelection(Path(args.generated_selection), data_cfg) if args.generated_selection else None
-        # the real-ish set is read before the run folder is made: a wrong --realish leaves nothing behind
+        # the run folder's place and the real-ish set are checked before the folder is made: a wrong --out or
+        # --realish leaves nothing behind
+        check_folder_writable(out, "run folder")
         select = DevSelection(Path(args.realish), out, args.min_generated, resume=args.resume,
                               max_doubt=args.max_fusion_doubt, selection=selection)
         out.mkdir(parents=True, exist_ok=True)

@@ -309,3 +309,18 @@ def test_an_empty_split_or_a_dataset_the_model_cannot_read_is_refused_before_dec
         check_dataset_for_task(task, dataset)
     with pytest.raises(UserError, match="--dataset meld cannot be read by a MER-CLIP model"):
         build_loaders(tiny_model, DataConfig(root=tmp_path / "meld", dataset="meld", workers=0), ("test",))
+
+
+def test_ablate_refuses_an_empty_test_split_before_any_cell_trains(tmp_path, capsys):
+    """Every cell is scored on the test split: one without clips was found only after the first cell had trained."""
+    from merclip.training import ablate
+
+    root = write_dataset(tmp_path / "two", n=12, seed=0, progress=False, workers=1)
+    folds = json.loads((root / "folds.json").read_text())
+    (root / "folds.json").write_text(json.dumps({**folds, "test": []}))  # its test videos named by no fold
+    with pytest.raises(SystemExit) as stop:
+        ablate.main(["--grid", "modalities", "--dataset", "synthetic", "--root", str(root), "--out",
+                     str(tmp_path / "grid"), "--epochs", "1", "--clip-model", "merclip-tiny"])
+    assert stop.value.code == 2
+    assert "error: the test split of the synthetic dataset" in capsys.readouterr().err
+    assert not (tmp_path / "grid").exists() and not (root / ".merclip_cache").exists()

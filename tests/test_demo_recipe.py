@@ -522,9 +522,9 @@ def test_training_commands_refuse_options_that_do_not_combine_before_any_work(tm
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--max-fusion-doubt", "5", "--max-fusion-doubt is a share of resamples in [0, 1], got 5.0"),
-    ("--min-generated", "85.8", "--min-generated is a micro-F1 in [0, 1], got 85.8"),
-    ("--min-generated", "nan", "--min-generated is a micro-F1 in [0, 1], got nan")])
+    ("--max-fusion-doubt", "5", "argument --max-fusion-doubt: must be a number between 0 and 1 (both included)"),
+    ("--min-generated", "85.8", "argument --min-generated: must be a number between 0 and 1 (both included)"),
+    ("--min-generated", "nan", "argument --min-generated: must be a number between 0 and 1 (both included)")])
 def test_train_demo_refuses_a_share_outside_zero_one(tmp_path, capsys, option, value, message):
     """--max-fusion-doubt is a share of resamples and --min-generated a micro-F1: a percentage typed as such, or nan
     (which would make every epoch ineligible), ends as argparse ends a bad option, before any data is read."""
@@ -537,35 +537,46 @@ def test_train_demo_refuses_a_share_outside_zero_one(tmp_path, capsys, option, v
     assert not (tmp_path / "run").exists()
 
 
-def test_train_demo_reads_the_realish_set_before_making_the_run_folder(tmp_path, capsys):
-    """A wrong --realish is one line, and no empty run folder is left behind to be mistaken for a run."""
+@pytest.mark.parametrize("wrong", ["realish", "out"])
+def test_train_demo_checks_its_folders_before_making_the_run_folder(tmp_path, capsys, wrong):
+    """A wrong --realish, or an --out under a file, is one line, and no empty run folder is left behind to be
+    mistaken for a run."""
     from merclip.data.synthetic import write_dataset
 
     demo = _train_demo()
     data = write_dataset(tmp_path / "gen", 12, seed=0, progress=False, style="speech", workers=1)
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / ("a-file" if wrong == "out" else "") / "run"
+    realish_root = tmp_path / ("no-such-set" if wrong == "realish" else "gen")
     with pytest.raises(SystemExit) as stop:
-        demo.main(["--dataset", "synthetic", "--root", str(data), "--out", str(tmp_path / "run"),
-                   "--realish", str(tmp_path / "no-such-set")])
+        demo.main(["--dataset", "synthetic", "--root", str(data), "--out", str(out), "--realish", str(realish_root)])
     assert stop.value.code == 2
     err = capsys.readouterr().err
-    assert "no-such-set" in err and "Traceback" not in err
-    assert not (tmp_path / "run").exists()
+    assert ("no-such-set" if wrong == "realish" else "a-file") in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_make_demo_model_builds_the_shipped_checkpoints_model():
-    """scripts/make_demo_model.sh's recipe, parsed as train_demo.py parses it, gives the model settings the shipped
-    checkpoint was saved with: a change of either alone (a flag dropped from the script, a checkpoint copied from
-    another run) would leave a script that no longer rebuilds the demo."""
+    """scripts/make_demo_model.sh's recipe, parsed as train_demo.py parses it, gives the model, training and data
+    settings the shipped checkpoint was saved with (config.json, and the run's train_config.json / data_config.json
+    that the script copies beside the weights), and the script chooses the epoch with the generated selection set: a
+    change of either side alone (a flag dropped from the script, a checkpoint copied from another run) would leave a
+    script that no longer rebuilds the demo."""
     import shlex
+    from dataclasses import asdict
 
     from merclip.models.checkpoint import read_config
     from merclip.shipped import DEFAULT_CHECKPOINT
     from merclip.training.loop import build_parser
-    from merclip.training.options import model_config_from_args
+    from merclip.training.options import data_config_from_args, model_config_from_args, train_config_from_args
 
     script = (ROOT / "scripts" / "make_demo_model.sh").read_text()
     common = re.search(r"^COMMON=\((.*?)\)$", script, re.S | re.M).group(1)
     argv = [a.replace("$DATA", "data/speech") for a in shlex.split(common.replace("\\\n", " "))]
     args = build_parser().parse_args(argv + ["--out", "unused"])
-    assert args.root == "data/speech"
     assert model_config_from_args(args) == read_config(DEFAULT_CHECKPOINT)
+    assert asdict(train_config_from_args(args)) == json.loads((DEFAULT_CHECKPOINT / "train_config.json").read_text())
+    assert data_config_from_args(args).to_dict() == json.loads((DEFAULT_CHECKPOINT / "data_config.json").read_text())
+    train_line = re.search(r"python scripts/train_demo.py .*?--out", script, re.S).group(0)
+    assert '--generated-selection "$SELECTION"' in train_line
+    assert json.loads((DEFAULT_CHECKPOINT / "selected_epoch.json").read_text())["eligible"] is True

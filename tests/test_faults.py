@@ -115,6 +115,24 @@ def test_a_damaged_checkpoint_stops_each_command_with_one_line(command, kind, ti
     assert not (tmp_path / "t.json").exists()
 
 
+@pytest.mark.parametrize("device, fragment", [("tpu", "unknown device 'tpu'"),
+                                              ("cuda:7", "device 'cuda:7' was asked for")])
+def test_the_app_refuses_a_device_it_cannot_use_with_one_line(device, fragment, tiny_ckpt, capsys, monkeypatch):
+    """Checked with the other start-up options: the page was built first, and its About text asked for the device."""
+    import torch
+
+    from app import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--checkpoint", str(tiny_ckpt), "--lsgmer-checkpoint", "none", "--embeddings", "none",
+              "--device", device], block=False)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"app.py: error: {fragment}" in err
+
+
 PROCESSES = {  # command line -> the one error line it must print
     "app": (["app.py", "--checkpoint", "{truncated}"],
             "app.py: error: checkpoint '{truncated}/model.safetensors' is corrupt or truncated"),

@@ -138,11 +138,8 @@ def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), 
         fit_model_to_folder(model, samples)
     if cfg.limit:
         samples = [s for split in splits for s in [x for x in samples if x.split == split][: cfg.limit]]
-    # an empty split fails late otherwise: training ran a whole epoch, then validation's torch.cat raised on nothing
-    empty = [split for split in splits if not any(s.split == split for s in samples)]
-    if empty and require_clips:
-        raise DatasetFormatError(f"the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} of the {cfg.dataset} "
-                                 f"dataset at '{cfg.root}' {'have' if len(empty) > 1 else 'has'} no clips")
+    if require_clips:
+        refuse_empty_splits(samples, splits, cfg)
     pp = clip_towers.image_preprocess_config(model.audio.visual)
     media_cfg = media_config_for(model, pp, cfg.audio_segments)
     if not distributed or dist.get_rank() == 0:
@@ -162,6 +159,16 @@ def build_loaders(model: nn.Module, cfg: DataConfig, splits=("train", "valid"), 
                                     sampler=sampler, collate_fn=Collate(model.tokenizer), **options)
     scores = {s.clip_id: s.sentiment for s in samples if isinstance(getattr(s, "sentiment", None), float)}
     return loaders, scores
+
+
+def refuse_empty_splits(samples, splits, cfg: DataConfig) -> None:
+    """A DatasetFormatError naming the splits of `splits` without a sample. Why: an empty split fails late otherwise
+    (training ran a whole epoch, then validation's torch.cat raised on nothing; an ablation trained a cell, then found
+    no test clip)."""
+    empty = [split for split in splits if not any(s.split == split for s in samples)]
+    if empty:
+        raise DatasetFormatError(f"the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} of the {cfg.dataset} "
+                                 f"dataset at '{cfg.root}' {'have' if len(empty) > 1 else 'has'} no clips")
 
 
 def check_dataset_for_task(task: str, dataset: str) -> None:

@@ -353,8 +353,8 @@ def read_segment_file(path: str | Path) -> dict[str, str | None]:
     (train / valid / test)."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetNotFoundError(f"segments file '{path}' does not exist" + (" (it is a folder)" if path.is_dir()
-                                                                                else ""))
+        raise DatasetNotFoundError(f"'{path}' is a folder, not a segments file" if path.is_dir()
+                                   else f"segments file '{path}' does not exist")
     text = path.read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if not lines:

@@ -33,7 +33,6 @@ from tqdm import tqdm
 from ..arguments import exit_on_user_error, positive_int
 from ..config import DEFAULT_QUERY_WORD
 from ..data.folder import ClipRow, FolderRead, read_folder
-from ..data.mosi_mosei import DatasetFormatError
 from ..device import select_device
 from ..errors import UserError
 from ..labels import label_set, validate_labels
@@ -291,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         summary = run(BatchOptions(**vars(args)))
-    except (UserError, DatasetFormatError, FileNotFoundError) as exc:  # one line and exit 2, as every command ends
+    except UserError as exc:  # one line and exit 2, as every command ends (a missing dataset is one too)
         exit_on_user_error(parser.prog, exc)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"predicted {summary.clips} clip(s), {summary.errors} with an error, in {summary.seconds:.2f} s on "

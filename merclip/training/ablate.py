@@ -23,7 +23,8 @@ from typing import Iterable
 
 from ..arguments import positive_float, positive_int, user_errors_exit
 from ..config import TrainConfig
-from ..data.loading import DataConfig, build_loaders
+from ..data.loading import DataConfig, build_loaders, load_dataset_samples, refuse_empty_splits
+from ..data.mosi_mosei import SPLITS
 from ..device import select_device
 from ..files import check_folder_writable
 from ..labels import QUERY_WORDS, label_set
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         with option_checks(parser):
             model_cfg, data_cfg = model_config_from_args(args), data_config_from_args(args)
         check_folder_writable(args.out, "ablation folder")  # a file there was found only after a cell's data decoded
+        # every cell reads all three splits; an empty test split was found only after the first cell had trained
+        refuse_empty_splits(load_dataset_samples(data_cfg, SPLITS), SPLITS, data_cfg)
         setup = AblationSetup(model_cfg, train_cfg, data_cfg, Path(args.out), run_config_from_args(args))
         cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
         for grid in args.grid:
