@@ -28,6 +28,7 @@ from .mismatch import MismatchedClips
 from .mosi_mosei import DatasetFormatError
 from .mosi_mosei import load as load_mosi_mosei
 
+DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap", "folder")  # what --dataset names
 SINGLE_LABEL_DATASETS = ("meld", "iemocap")  # one emotion per utterance: read by LSGMER (task SINGLE_EMOTION) only
 
 
@@ -178,7 +179,7 @@ def check_dataset_for_task(task: str, dataset: str) -> None:
     was filled and, in training, the run folder written."""
     single = task == SINGLE_EMOTION
     if single != (dataset in SINGLE_LABEL_DATASETS):
-        wants = ", ".join(SINGLE_LABEL_DATASETS) if single else "mosei, mosi, synthetic, folder"
+        wants = ", ".join(d for d in DATASETS if (d in SINGLE_LABEL_DATASETS) == single)
         family = "LSGMER (--model lsgmer)" if single else "MER-CLIP"
         raise UserError(f"--dataset {dataset} cannot be read by a {family} model: it reads --dataset {wants}")
 

@@ -18,7 +18,7 @@ from ..config import DEFAULT_QUERY_WORD, LR_SCHEDULES, SINGLE_EMOTION, ModelConf
 from ..data.folder import folder_label_names
 from ..data.lexicon import TEXT_CORPORA
 from ..data.spoken_forms import ITEMS_PER_EMOTION
-from ..data.loading import DataConfig, check_dataset_for_task
+from ..data.loading import DATASETS, DataConfig, check_dataset_for_task
 from ..errors import UserError
 from ..labels import IEMOCAP_LABELS, MELD_LABELS, label_set
 from ..model_configs.presets import TINY_CLIP_MODEL, TINY_HEADS, TINY_LSGMER_HEADS, train_config_for
@@ -26,7 +26,6 @@ from ..models.lsgmer import LSGMERConfig
 from ..pretrained import clip_towers
 from .runtime import RunConfig
 
-DATASETS = ("mosei", "mosi", "synthetic", "meld", "iemocap", "folder")
 MODEL_FAMILIES = ("merclip", "lsgmer")
 
 
