@@ -129,12 +129,17 @@ def run_cell(setup: AblationSetup, model_cfg: AnyConfig) -> tuple[dict, Path]:
     return metrics, out
 
 
-def run_grid(grid: str, setup: AblationSetup, cells: list[str] | None = None) -> str:
-    """Run the grid's cells (all of them, or `cells` in that order); writes <out>/<grid>.md and .json and returns
-    the markdown table."""
+def check_cells(grid: str, cells: list[str] | None) -> None:
+    """A ValueError naming the cells of `cells` that `grid` does not have."""
     unknown = [c for c in cells or [] if c not in GRIDS[grid]]
     if unknown:
         raise ValueError(f"unknown cells {unknown} for grid '{grid}'; cells: {list(GRIDS[grid])}")
+
+
+def run_grid(grid: str, setup: AblationSetup, cells: list[str] | None = None) -> str:
+    """Run the grid's cells (all of them, or `cells` in that order); writes <out>/<grid>.md and .json and returns
+    the markdown table."""
+    check_cells(grid, cells)
     names = cells or list(GRIDS[grid])
     configs = [cell_config(setup.model, GRIDS[grid][name]) for name in names]  # every cell checked before training
     rows = []
@@ -169,10 +174,12 @@ def main(argv: list[str] | None = None) -> None:
         with option_checks(parser):
             model_cfg, data_cfg = model_config_from_args(args), data_config_from_args(args)
         check_folder_writable(args.out, "ablation folder")  # a file there was found only after a cell's data decoded
+        cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
+        for grid in args.grid:  # a misspelt cell is an option error: named before the dataset is read
+            check_cells(grid, cells)
         # every cell reads all three splits; an empty test split was found only after the first cell had trained
         refuse_empty_splits(load_dataset_samples(data_cfg, SPLITS), SPLITS, data_cfg)
         setup = AblationSetup(model_cfg, train_cfg, data_cfg, Path(args.out), run_config_from_args(args))
-        cells = parse_cells(args.cells, [c for g in args.grid for c in GRIDS[g]]) if args.cells else None
         for grid in args.grid:
             print(run_grid(grid, setup, cells))
 
