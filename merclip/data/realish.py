@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import dataclasses
+import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path

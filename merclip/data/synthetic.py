@@ -47,6 +47,7 @@ from ..arguments import positive_int, user_errors_exit
 from ..files import check_folder_writable
 from ..labels import MELD_LABELS
 from .erc import MELD_SPLITS
+from .mosi_mosei import SPLITS
 from .writer import write_in_processes, write_video, write_wav
 
 EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")  # MOSEI column names
@@ -420,10 +421,9 @@ def write_examples(out: str | Path, seed: int = 0, style: str = "tones") -> list
 def split_names(text: str) -> tuple[str, ...]:
     """`--splits test,valid`: known split names (an unknown one was a KeyError after the output folder was made)."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
-    known = ("train", "valid", "test")  # split_videos' splits
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in SPLITS]  # split_videos' splits
     if not names or unknown:
-        raise argparse.ArgumentTypeError(f"must be split names from {', '.join(known)} (comma-separated), got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be split names from {', '.join(SPLITS)} (comma-separated), got {text!r}")
     return names
 
 
